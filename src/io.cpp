@@ -1,0 +1,79 @@
+// File helpers; see io.h.
+#include "reckoning/io.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "reckoning/error.h"
+
+namespace reckoning {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(str(path, ": cannot open for reading (", std::strerror(errno), ")"));
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw Error(str(path, ": read failed"));
+  return buffer.str();
+}
+
+void write_file_atomic(const std::string& path, const std::string& contents) {
+  fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw Error(str(tmp, ": cannot open for writing (", std::strerror(errno), ")"));
+  const char* data = contents.data();
+  size_t left = contents.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, data, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Error(str(tmp, ": write failed (", std::strerror(err), ")"));
+    }
+    data += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    throw Error(str(tmp, ": fsync/close failed (", std::strerror(errno), ")"));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw Error(str(path, ": rename from temporary file failed (", std::strerror(err), ")"));
+  }
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::string text = read_file(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(str(path, ": invalid JSON (", e.what(), ")"));
+  }
+}
+
+void write_json_file_atomic(const std::string& path, const nlohmann::json& json) {
+  write_file_atomic(path, json.dump(2) + "\n");
+}
+
+bool file_exists(const std::string& path) { return fs::exists(path); }
+
+std::string path_join(const std::string& dir, const std::string& name) {
+  return (fs::path(dir) / name).string();
+}
+
+}  // namespace reckoning
