@@ -77,3 +77,33 @@ std::string path_join(const std::string& dir, const std::string& name) {
 }
 
 }  // namespace reckoning
+
+namespace reckoning {
+
+std::string staging_path(const std::string& dir) {
+  static int counter = 0;
+  std::string clean = dir;
+  while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
+  return str(clean, ".staging-", ::getpid(), "-", counter++);
+}
+
+void replace_directory(const std::string& staging, const std::string& dir) {
+  std::string clean = dir;
+  while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
+  std::error_code ec;
+  const std::string old = clean + ".old-" + std::to_string(::getpid());
+  const bool had_old = fs::exists(clean);
+  if (had_old) {
+    fs::remove_all(old, ec);
+    fs::rename(clean, old, ec);
+    if (ec) throw Error(str(clean, ": cannot move the previous directory aside (", ec.message(), ")"));
+  }
+  fs::rename(staging, clean, ec);
+  if (ec) {
+    if (had_old) fs::rename(old, clean);
+    throw Error(str(clean, ": cannot move the new directory into place (", ec.message(), ")"));
+  }
+  if (had_old) fs::remove_all(old, ec);
+}
+
+}  // namespace reckoning

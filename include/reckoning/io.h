@@ -21,3 +21,14 @@ bool file_exists(const std::string& path);
 std::string path_join(const std::string& dir, const std::string& name);
 
 }  // namespace reckoning
+
+namespace reckoning {
+
+// Replaces directory `dir` by `staging` (a fully written sibling directory) with renames only, so
+// that a reader sees either the old or the new directory, never a half-written one. The old
+// directory is removed afterwards.
+void replace_directory(const std::string& staging, const std::string& dir);
+// A fresh sibling path for staging a directory: "<dir>.staging-<pid>-<n>".
+std::string staging_path(const std::string& dir);
+
+}  // namespace reckoning

@@ -1,0 +1,94 @@
+// The configuration of a training / evaluation run: one flat table of dotted keys ("inner.steps",
+// "outer.lr") read from a YAML file (nested maps are flattened), then overridden by --set
+// key=value, validated before any work starts, and written as JSON into the run directory.
+// Every key, its type, default and meaning is defined once, in run_config.cpp's field table.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace reckoning {
+
+struct RunConfig {
+  // data
+  std::string data_train;          // canonical task JSONL (required for training)
+  std::string data_valid;          // validation tasks (model selection / early stopping)
+  std::string data_test;           // test tasks (evaluated once, with the best checkpoint)
+  std::string data_dataset;        // prompt conventions (proofwriter, clutrr, ...); empty = from data.train
+  int64_t data_distractors = -1;   // distractors encoded per task: -1 = all, 0 = none, k
+  int64_t data_max_train = 0;      // use at most this many training tasks (0 = all)
+  int64_t data_max_eval = 0;       // evaluate at most this many tasks per split (0 = all)
+  // model
+  std::string model_init;          // model directory to start from; empty = from scratch
+  int64_t model_n_layer = 2;
+  int64_t model_n_embd = 128;
+  int64_t model_n_head = 4;
+  int64_t model_n_ctx = 256;
+  double model_dropout = 0.1;      // embd/attn/resid dropout of a model built from scratch
+  std::string model_tokenizer = "word";  // "word": build from the training data; or a directory
+  // method
+  std::string method = "reckoning";      // reckoning | ft-icr
+  std::string control = "none";          // none | no-facts | random-facts | no-question
+  bool multi_task = false;               // target "{answer} because {relevant facts}"
+  // inner loop
+  int64_t inner_steps = 4;
+  std::string inner_optimizer = "adamw";  // adamw | sgd
+  std::string inner_lr_mode = "per-layer";  // per-layer | per-tensor | static
+  double inner_lr = 1e-5;                 // initial (or static) inner learning rate
+  bool inner_log_space = false;           // rates parametrised as exp(value)
+  bool inner_first_order = false;
+  double inner_weight_decay = 0.01;
+  double inner_beta1 = 0.9;
+  double inner_beta2 = 0.999;
+  double inner_eps = 1e-8;
+  double inner_momentum = 0.0;
+  double inner_grad_clip = 0.0;
+  std::string inner_adapt = "";           // regex over weight names; empty = all
+  bool inner_dropout = true;              // dropout in the inner loop during training
+  // outer loop
+  double outer_lr = 3e-5;
+  double outer_lr_rates = -1;             // learning rate of the inner rates; < 0 = outer_lr
+  double outer_weight_decay = 0.05;
+  double outer_beta1 = 0.9;
+  double outer_beta2 = 0.999;
+  double outer_eps = 1e-8;
+  double outer_warmup = 0.06;             // fraction of total steps
+  int64_t outer_epochs = 5;
+  int64_t outer_max_steps = 0;            // optimizer steps; 0 = epochs x tasks / (batch x accum)
+  int64_t outer_batch_tasks = 1;          // tasks per micro-batch
+  int64_t outer_grad_accum = 2;           // micro-batches per optimizer step
+  double outer_clip = 0.1;                // global gradient-norm clip; 0 = off
+  // evaluation and checkpoints
+  int64_t eval_every = 200;               // optimizer steps between validations; 0 = per epoch
+  int64_t eval_patience = 5;              // validations without improvement before stopping; 0 = never
+  int64_t eval_num_beams = 1;             // 1 = greedy
+  int64_t eval_max_new_tokens = 0;        // 0 = derived from the longest training target
+  int64_t checkpoint_every = 0;           // steps between "last" checkpoints; 0 = at each validation
+  int64_t log_every = 10;
+  // run
+  std::string run_dir = "runs/run";
+  uint64_t seed = 1;
+  int64_t threads = 0;                    // 0 = $RECKONING_THREADS or all cores
+};
+
+// The documented keys, in table order: {"inner.steps", "int", "4", "Inner steps"}.
+struct RunConfigKey {
+  std::string key, type, default_value, help;
+};
+std::vector<RunConfigKey> run_config_keys();
+
+// Reads a YAML file (nested maps flatten to dotted keys). Unknown keys, wrong types and invalid
+// values are errors naming the file and key.
+RunConfig run_config_load(const std::string& path);
+// Applies "key=value" (value parsed as YAML scalar); `where` names the source ("--set").
+void run_config_set(RunConfig& config, const std::string& assignment, const std::string& where);
+// Refuses invalid combinations and values, naming the key.
+void run_config_validate(const RunConfig& config);
+nlohmann::json run_config_to_json(const RunConfig& config);
+// The inverse of run_config_to_json (for checkpoints); errors name `where` and the key.
+RunConfig run_config_from_json(const nlohmann::json& json, const std::string& where);
+
+}  // namespace reckoning

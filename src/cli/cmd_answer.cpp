@@ -1,0 +1,71 @@
+// `reckoning answer`: encode knowledge once, answer many questions (answer.h).
+#include <iostream>
+
+#include <unistd.h>
+
+#include "command.h"
+#include "reckoning/answer.h"
+#include "reckoning/error.h"
+
+namespace {
+
+using namespace reckoning;
+
+struct AnswerArgs {
+  std::string model, facts, knowledge, save_knowledge, dataset;
+  std::vector<std::string> questions;
+  bool interactive = false, json = false;
+  int64_t beams = 1, max_new_tokens = 48;
+};
+
+int run_answer(const AnswerArgs& a) {
+  ReckoningModel model = reckoning_model_load(a.model);
+  check(a.facts.empty() != a.knowledge.empty(), "reckoning answer", "exactly one of --facts and --knowledge",
+        a.facts.empty() ? "neither" : "both");
+  Knowledge knowledge = a.knowledge.empty() ? knowledge_encode(model, facts_read(a.facts))
+                                            : knowledge_load(model, a.knowledge);
+  if (!a.save_knowledge.empty()) {
+    knowledge_save(model, knowledge, a.save_knowledge);
+    std::cerr << "knowledge (" << knowledge.facts.size() << " facts) saved to " << a.save_knowledge << "\n";
+  }
+  GenerateOptions options;
+  options.num_beams = a.beams;
+  options.max_new_tokens = a.max_new_tokens;
+  auto respond = [&](const std::string& q) {
+    const std::string answer = knowledge_answer(model, knowledge, q, options, a.dataset);
+    if (a.json) std::cout << nlohmann::json{{"question", q}, {"answer", answer}}.dump() << "\n";
+    else std::cout << answer << "\n";
+    std::cout.flush();
+  };
+  for (const auto& q : a.questions) respond(q);
+  if (a.interactive || (a.questions.empty() && a.save_knowledge.empty())) {
+    const bool tty = ::isatty(0);
+    if (tty) std::cerr << "knowledge encoded (" << knowledge.facts.size() << " facts); one question per line, Ctrl-D to end\n> ";
+    for (std::string line; std::getline(std::cin, line);) {
+      if (line.find_first_not_of(" \t\r") != std::string::npos) respond(line);
+      if (tty) std::cerr << "> ";
+    }
+  }
+  return 0;
+}
+
+const cli::RegisterCommand answer_command(
+    "answer", "Encode facts into a model's weights once, then answer questions about them", 70,
+    [](CLI::App& app) -> std::function<int()> {
+      auto a = std::make_shared<AnswerArgs>();
+      app.add_option("--model", a->model, "Model directory")->required()->check(CLI::ExistingDirectory);
+      app.add_option("--facts", a->facts, "Facts: one per line, JSON lines {\"fact\": ...} or a JSON list")
+          ->check(CLI::ExistingFile);
+      app.add_option("--knowledge", a->knowledge, "A knowledge file saved earlier with --save-knowledge")
+          ->check(CLI::ExistingFile);
+      app.add_option("--save-knowledge", a->save_knowledge, "Save the encoded knowledge to this file");
+      app.add_option("--question", a->questions, "A question (repeatable); none = read questions from stdin");
+      app.add_flag("--interactive", a->interactive, "Read further questions from stdin after --question ones");
+      app.add_option("--dataset", a->dataset, "Prompt conventions (proofwriter, clutrr, ...; default: the model's)");
+      app.add_option("--beams", a->beams, "Beam width (1 = greedy)")->check(CLI::PositiveNumber);
+      app.add_option("--max-new-tokens", a->max_new_tokens, "Answer length limit")->check(CLI::PositiveNumber);
+      app.add_flag("--json", a->json, "Print {\"question\", \"answer\"} JSON lines");
+      return [a] { return run_answer(*a); };
+    });
+
+}  // namespace

@@ -1,0 +1,100 @@
+// `reckoning train`, `reckoning eval`: meta-training and evaluation (trainer.h, evaluate.h).
+#include <iostream>
+
+#include "command.h"
+#include "reckoning/evaluate.h"
+#include "reckoning/io.h"
+#include "reckoning/trainer.h"
+
+namespace {
+
+using namespace reckoning;
+
+struct TrainArgs {
+  std::string config;
+  std::vector<std::string> sets;
+  bool resume = false;
+  int64_t stop_after = 0;
+  bool test = true;
+};
+
+int run_train(const TrainArgs& a) {
+  RunConfig config = a.config.empty() ? RunConfig{} : run_config_load(a.config);
+  for (const auto& s : a.sets) run_config_set(config, s, "--set");
+  run_config_validate(config);
+  TrainOptions options;
+  options.resume = a.resume;
+  options.stop_after = a.stop_after;
+  TrainSummary summary = train(config, options);
+  std::cerr << "trained " << summary.steps << " steps"
+            << (summary.early_stopped ? " (early stop)" : "") << "; best validation accuracy "
+            << (summary.best_valid_accuracy >= 0 ? std::to_string(100 * summary.best_valid_accuracy) + "%" : "n/a")
+            << " at step " << summary.best_step << "\n";
+  if (a.test && !config.data_test.empty() && file_exists(path_join(summary.best_dir, "config.json")) &&
+      (a.stop_after == 0 || summary.steps >= a.stop_after)) {
+    ReckoningModel model = reckoning_model_load(summary.best_dir);
+    std::vector<Task> test = tasks_load(config.data_test);
+    if (config.data_max_eval > 0 && static_cast<int64_t>(test.size()) > config.data_max_eval) test.resize(config.data_max_eval);
+    EvalOptions eo;
+    eo.num_beams = config.eval_num_beams;
+    eo.max_new_tokens = config.eval_max_new_tokens > 0 ? config.eval_max_new_tokens : 24;
+    if (config.eval_max_new_tokens == 0 && !config.multi_task) eo.max_new_tokens = 8;
+    EvalReport report = evaluate(model, test, eo, fact_pool_of(test));
+    write_json_file_atomic(path_join(config.run_dir, "test_report.json"), eval_report_to_json(report, true));
+    std::cout << "test set (" << config.data_test << "), best checkpoint (step " << summary.best_step << "):\n"
+              << eval_report_table(report);
+  }
+  return 0;
+}
+
+const cli::RegisterCommand train_command(
+    "train", "Meta-train a RECKONING model (or a baseline) from a YAML configuration", 50,
+    [](CLI::App& app) -> std::function<int()> {
+      auto a = std::make_shared<TrainArgs>();
+      app.add_option("--config", a->config, "YAML configuration file (keys: docs/TRAINING.md)")->check(CLI::ExistingFile);
+      app.add_option("--set", a->sets, "Override a key: --set inner.steps=6 (repeatable)");
+      app.add_flag("--resume", a->resume, "Continue from RUN_DIR/checkpoints/last");
+      app.add_option("--stop-after", a->stop_after, "Stop after this many steps in total (with a checkpoint)")
+          ->check(CLI::NonNegativeNumber);
+      app.add_flag("!--no-test", a->test, "Do not evaluate data.test at the end");
+      return [a] { return run_train(*a); };
+    });
+
+struct EvalArgs {
+  std::string model, data, out;
+  std::vector<std::string> sets;
+  int64_t beams = 1, max_new_tokens = 0, max_tasks = 0;
+  bool tasks = false;
+};
+
+int run_eval(const EvalArgs& a) {
+  ReckoningModel model = reckoning_model_load(a.model);
+  for (const auto& s : a.sets) run_config_set(model.run, s, "--set");
+  run_config_validate(model.run);
+  std::vector<Task> tasks = tasks_load(a.data);
+  EvalOptions eo;
+  eo.num_beams = a.beams;
+  eo.max_tasks = a.max_tasks;
+  eo.max_new_tokens = a.max_new_tokens > 0 ? a.max_new_tokens : (model.run.multi_task ? 48 : 8);
+  EvalReport report = evaluate(model, tasks, eo, fact_pool_of(tasks));
+  std::cout << eval_report_table(report);
+  if (!a.out.empty()) write_json_file_atomic(a.out, eval_report_to_json(report, a.tasks));
+  return 0;
+}
+
+const cli::RegisterCommand eval_command(
+    "eval", "Evaluate a model on canonical tasks: accuracy per hop and per distractor count", 60,
+    [](CLI::App& app) -> std::function<int()> {
+      auto a = std::make_shared<EvalArgs>();
+      app.add_option("--model", a->model, "Model directory")->required()->check(CLI::ExistingDirectory);
+      app.add_option("--data", a->data, "Tasks (canonical JSONL)")->required()->check(CLI::ExistingFile);
+      app.add_option("--out", a->out, "Write the report as JSON");
+      app.add_flag("--tasks", a->tasks, "Include every task's prediction in the JSON report");
+      app.add_option("--beams", a->beams, "Beam width (1 = greedy)")->check(CLI::PositiveNumber);
+      app.add_option("--max-new-tokens", a->max_new_tokens, "Generation budget")->check(CLI::NonNegativeNumber);
+      app.add_option("--max-tasks", a->max_tasks, "Evaluate at most this many tasks")->check(CLI::NonNegativeNumber);
+      app.add_option("--set", a->sets, "Override a setting of the model, e.g. --set data.distractors=2");
+      return [a] { return run_eval(*a); };
+    });
+
+}  // namespace
