@@ -30,9 +30,9 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 std::string note_for(const std::string& name) {
   switch (gpt2_key_role(name)) {
     case Gpt2KeyRole::kMaskBuffer:
-      return "attention mask buffer (not a parameter)";
+      return "attention mask buffer, not a parameter";
     case Gpt2KeyRole::kTiedHead:
-      return "tied to wte.weight (not counted)";
+      return "tied to wte.weight, not counted";
     case Gpt2KeyRole::kWeight:
       break;
   }
@@ -149,8 +149,9 @@ std::string checkpoint_summary_text(const CheckpointSummary& s) {
     dtype_width = std::max(dtype_width, t.dtype.size());
     shape_width = std::max(shape_width, shape_string(t.shape).size());
   }
-  out += str("\n", pad("name", name_width), "  ", pad("dtype", dtype_width), "  ",
-             pad("shape", shape_width), sharded ? "  file" : "", "\n");
+  std::string header = str(pad("name", name_width), "  ", pad("dtype", dtype_width), "  ",
+                           sharded ? pad("shape", shape_width) + "  file" : std::string("shape"));
+  out += "\n" + header + "\n";
   for (const CheckpointTensorInfo& t : s.tensors) {
     std::string line = str(pad(t.name, name_width), "  ", pad(t.dtype, dtype_width), "  ",
                            pad(shape_string(t.shape), shape_width));
@@ -169,10 +170,10 @@ std::string checkpoint_summary_text(const CheckpointSummary& s) {
       columns = std::max(columns, table.rows[r].size());
     }
     const size_t cell = 13;
-    std::string header = pad("", width);
-    for (size_t c = 0; c < columns; ++c) header += "  " + pad(std::to_string(c), cell);
-    while (!header.empty() && header.back() == ' ') header.pop_back();
-    out += header + "\n";
+    std::string column_line = pad("", width);
+    for (size_t c = 0; c < columns; ++c) column_line += "  " + pad(std::to_string(c), cell);
+    while (!column_line.empty() && column_line.back() == ' ') column_line.pop_back();
+    out += column_line + "\n";
     for (size_t r = 0; r < table.rows.size(); ++r) {
       std::string line = pad(table.row_names[r], width);
       for (double v : table.rows[r]) line += "  " + pad(format_value(v), cell);

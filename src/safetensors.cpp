@@ -179,11 +179,12 @@ SafetensorsEntry parse_entry(const std::string& path, const std::string& name,
         str(offsets->dump(), " (file truncated or offsets wrong)"));
 
   const uint64_t expected = byte_size(e.shape, info->size);
+  const bool overflow = expected == std::numeric_limits<uint64_t>::max();
   check(e.end - e.begin == expected, where,
-        str(expected == std::numeric_limits<uint64_t>::max() ? std::string("an impossible")
-                                                             : std::to_string(expected),
-            " bytes for shape ", shape_string(e.shape), " of ", e.dtype),
-        str(e.end - e.begin, " bytes (data_offsets ", offsets->dump(), ")"));
+        overflow ? str("a shape whose byte size fits in 64 bits, for ", e.dtype)
+                 : str(expected, " bytes for shape ", shape_string(e.shape), " of ", e.dtype),
+        overflow ? str("shape ", shape_string(e.shape))
+                 : str(e.end - e.begin, " bytes (data_offsets ", offsets->dump(), ")"));
   return e;
 }
 
