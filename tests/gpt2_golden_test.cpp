@@ -34,17 +34,6 @@ const Golden& golden() {
   return g;
 }
 
-// Mean cross-entropy over every real next token: logits[b, t] predicts ids[b, t + 1] where
-// mask[b, t + 1] == 1 (the script's definition).
-torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& ids,
-                              const torch::Tensor& mask) {
-  const int64_t T = ids.size(1);
-  torch::Tensor logp = torch::log_softmax(logits.slice(1, 0, T - 1), -1);               // (B, T-1, V)
-  torch::Tensor target_logp = logp.gather(2, ids.slice(1, 1, T).unsqueeze(2)).squeeze(2);  // (B, T-1)
-  torch::Tensor real = mask.slice(1, 1, T).to(logits.dtype());                          // (B, T-1)
-  return -(target_logp * real).sum() / real.sum();
-}
-
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
@@ -62,7 +51,7 @@ void check_against_golden(torch::Dtype dtype, double tolerance) {
   torch::Tensor real = mask.to(torch::kBool);  // (B, T)
   EXPECT_LT(max_abs_diff(logits.index({real}), g.expected.at("logits").index({real})), tolerance);
 
-  torch::Tensor loss = next_token_loss(logits, ids, mask);
+  torch::Tensor loss = test::next_token_loss(logits, ids, mask);
   EXPECT_NEAR(loss.item<double>(), g.expected.at("loss").item<double>(), tolerance);
 
   std::vector<torch::Tensor> weights = gpt2_flatten(w);

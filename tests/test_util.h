@@ -1,5 +1,5 @@
-// TEST-ONLY helpers shared by the GPT-2 tests: a minimal safetensors reader for the golden files
-// and golden-checkpoint loading.
+// TEST-ONLY helpers shared by the GPT-2 tests: a minimal safetensors reader for the golden files,
+// golden-checkpoint loading and the golden script's next-token loss.
 //
 // The reader handles only what the golden files use (F32, F64, I64, BOOL; little-endian host) and
 // checks little beyond what the tests need. It is NOT the library's loader: once
@@ -69,6 +69,17 @@ inline Gpt2Weights gpt2_weights_from_map_for_test(const Gpt2Config& config,
   });
   gpt2_check_shapes(config, w, "golden model");
   return w;
+}
+
+// Mean cross-entropy over every real next token: logits (B, T, V)[b, t] predicts ids[b, t + 1]
+// where mask[b, t + 1] == 1 (right padding). The definition of scripts/golden/make_gpt2_golden.py.
+inline torch::Tensor next_token_loss(const torch::Tensor& logits, const torch::Tensor& ids,
+                                     const torch::Tensor& mask) {
+  const int64_t T = ids.size(1);
+  torch::Tensor logp = torch::log_softmax(logits.slice(1, 0, T - 1), -1);                 // (B, T-1, V)
+  torch::Tensor target_logp = logp.gather(2, ids.slice(1, 1, T).unsqueeze(2)).squeeze(2);  // (B, T-1)
+  torch::Tensor real = mask.slice(1, 1, T).to(logits.dtype());                            // (B, T-1)
+  return -(target_logp * real).sum() / real.sum();
 }
 
 }  // namespace reckoning::test
