@@ -285,7 +285,8 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     Safetensors rng = safetensors_load(path_join(last_dir, "rng.safetensors"));
     const torch::Tensor* state_tensor = rng.find("cpu_generator");
     check(state_tensor != nullptr, path_join(last_dir, "rng.safetensors"), "tensor 'cpu_generator'", "none");
-    at::detail::getDefaultCPUGenerator().set_state(*state_tensor);
+    at::Generator generator = at::detail::getDefaultCPUGenerator();  // shares the global state
+    generator.set_state(*state_tensor);
   }
 
   const InnerMode mode = config.inner_first_order ? InnerMode::FirstOrder : InnerMode::SecondOrder;
