@@ -365,7 +365,7 @@ std::string proofwriter_proof_string(const Implications& im, int id) {
 }
 
 Verdict proofwriter_answer(const Theory& theory, const Implications& im, const Literal& question,
-                           const std::string& failure_text) {
+                           const Literal& failure_statement, const std::string& failure_text) {
   check(!question.has_variable(), "question", "a ground statement",
         literal_representation(question, theory.people));
   Verdict v;
@@ -390,7 +390,7 @@ Verdict proofwriter_answer(const Theory& theory, const Implications& im, const L
   }
   v.answer = im.world == World::open ? "unknown" : question.negated ? "true" : "false";
   // The failure record names the sampled (un-inverted) statement; under CWA its positive form.
-  Literal goal = question;
+  Literal goal = failure_statement;
   if (im.world == World::closed) goal.negated = false;
   FailureSearch search{theory, im, theory_entities(theory), {}, {}};
   std::vector<int> chain = search.chain(goal);

@@ -69,10 +69,13 @@ struct Verdict {
   std::vector<std::string> statements;
 };
 
-// Labels `question` (ground). `failure_text` is the English of the statement a failure record
-// names (the release writes the statement the strategy sampled, not its inversion).
+// Labels `question` (ground). An unprovable question gets a failure record about
+// `failure_statement` with English `failure_text`: the release records the statement the strategy
+// sampled (for "The dog does not chase the dog." [inv-rconc] it walks back from "The dog chases
+// the dog."); pass the question itself when there is no such statement.
 Verdict proofwriter_answer(const Theory& theory, const Implications& implications,
-                           const Literal& question, const std::string& failure_text);
+                           const Literal& question, const Literal& failure_statement,
+                           const std::string& failure_text);
 
 // The release proof string of a literal in the model: all non-circular alternatives, "OR"-joined.
 std::string proofwriter_proof_string(const Implications& implications, int id);
