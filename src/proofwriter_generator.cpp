@@ -96,6 +96,21 @@ Theory sample_theory(Rng& rng, const Vocabulary& v, const ProofwriterOptions& o)
     seen.insert(pos);
     t.facts.push_back(f);
   }
+  // Conditions often reuse the predicate of a fact or of an earlier conclusion, as chains of
+  // rule applications need; uniform sampling almost never reaches depth 3-5 (RuleTaker rejects
+  // most random theories for the same reason).
+  std::vector<Literal> pool(t.facts.begin(), t.facts.end());
+  auto condition = [&](const std::string& subject) {
+    if (!pool.empty() && rng.chance(0.7)) {
+      Literal c = rng.pick(pool);
+      c.subject = subject;
+      if (!owa) c.negated = false;
+      return c;
+    }
+    Literal c = sample_literal(rng, v, subject);
+    c.negated = negation && rng.chance(0.3);
+    return c;
+  };
   int n_rules = rng.between(o.min_rules, o.max_rules);
   for (int tries = 0; static_cast<int>(t.rules.size()) < n_rules && tries < 4 * n_rules; ++tries) {
     Rule r;
@@ -103,10 +118,11 @@ Theory sample_theory(Rng& rng, const Vocabulary& v, const ProofwriterOptions& o)
     int n_conditions = rng.chance(0.5) ? 1 : 2;
     for (int i = 0; i < n_conditions; ++i) {
       bool var_subject = variable && (i == 0 || rng.chance(0.85));
-      Literal c = sample_literal(rng, v, var_subject ? kProofwriterVariable : rng.pick(v.entities));
+      Literal c = condition(var_subject ? kProofwriterVariable : rng.pick(v.entities));
       // The variable's first (binding) condition stays positive: CWA forbids a free variable in
       // a negated condition, and it keeps OWA rules range-restricted the same way.
-      c.negated = negation && !(var_subject && i == 0) && rng.chance(0.3);
+      if (var_subject && i == 0) c.negated = false;
+      if (!negation) c.negated = false;
       r.conditions.push_back(c);
     }
     r.conclusion = sample_literal(rng, v, variable ? kProofwriterVariable : rng.pick(v.entities));
@@ -118,6 +134,7 @@ Theory sample_theory(Rng& rng, const Vocabulary& v, const ProofwriterOptions& o)
     if (r.conditions.size() == 2 && r.conditions[0] == r.conditions[1]) trivial = true;
     if (trivial || std::find(t.rules.begin(), t.rules.end(), r) != t.rules.end()) continue;
     t.rules.push_back(r);
+    pool.push_back(r.conclusion);
   }
   return t;
 }
