@@ -358,4 +358,32 @@ Theory english_parse_theory(const std::string& text, const std::string& where) {
   return theory;
 }
 
+Verdict english_answer(const std::string& theory_text, const std::string& question, World world,
+                       const std::string& where) {
+  Theory theory = english_parse_theory(theory_text, where);
+  Literal q = english_parse_statement(question, "question '" + question + "'");
+  theory.people = theory.people || std::find(proofwriter_people().begin(), proofwriter_people().end(),
+                                             q.subject) != proofwriter_people().end();
+  Implications im = proofwriter_prove(theory, world);
+  return proofwriter_answer(theory, im, q, q, english_render_literal(q, theory.people));
+}
+
+nlohmann::json english_answer_json(const nlohmann::json& request, World default_world,
+                                   const std::string& where) {
+  try {
+    check(request.is_object(), where, "a JSON object", request.type_name());
+    for (const char* field : {"theory", "question"})
+      check(request.contains(field) && request[field].is_string(), str(where, ": field '", field, "'"),
+            "a string", request.contains(field) ? request[field].dump() : "nothing");
+    World world = default_world;
+    if (request.contains("world"))
+      world = world_parse(request["world"].is_string() ? request["world"].get<std::string>() : request["world"].dump(),
+                          where + ": field 'world'");
+    Verdict v = english_answer(request["theory"], request["question"], world, where + ": theory");
+    return {{"answer", v.answer}, {"depth", v.depth}, {"proof", v.proof}, {"length", v.length}};
+  } catch (const Error& e) {
+    return {{"error", e.what()}};
+  }
+}
+
 }  // namespace reckoning

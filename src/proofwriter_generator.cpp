@@ -7,6 +7,7 @@
 #include <set>
 
 #include "reckoning/error.h"
+#include "reckoning/io.h"
 #include "reckoning/proofwriter_english.h"
 
 namespace reckoning {
@@ -102,7 +103,8 @@ Theory sample_theory(Rng& rng, const Vocabulary& v, const ProofwriterOptions& o)
   std::vector<Literal> pool(t.facts.begin(), t.facts.end());
   auto condition = [&](const std::string& subject) {
     if (!pool.empty() && rng.chance(0.7)) {
-      Literal c = rng.pick(pool);
+      // Half of the reuses extend the newest conclusion: that is what builds depth-D chains.
+      Literal c = pool.size() > t.facts.size() && rng.chance(0.5) ? pool.back() : rng.pick(pool);
       c.subject = subject;
       if (!owa) c.negated = false;
       return c;
@@ -111,7 +113,8 @@ Theory sample_theory(Rng& rng, const Vocabulary& v, const ProofwriterOptions& o)
     c.negated = negation && rng.chance(0.3);
     return c;
   };
-  int n_rules = rng.between(o.min_rules, o.max_rules);
+  // A depth-D implication needs D rule applications; fewer rules rarely give one.
+  int n_rules = rng.between(std::min(o.max_rules, std::max(o.min_rules, o.depth)), o.max_rules);
   for (int tries = 0; static_cast<int>(t.rules.size()) < n_rules && tries < 4 * n_rules; ++tries) {
     Rule r;
     bool variable = rng.chance(0.8);
@@ -356,6 +359,23 @@ std::vector<Task> proofwriter_to_tasks(const ProofwriterProblem& p, int distract
     out.push_back(std::move(t));
   }
   return out;
+}
+
+void proofwriter_save(const std::string& path, const std::vector<ProofwriterProblem>& problems,
+                      const std::string& format, int distractors, uint64_t seed) {
+  if (format == "meta") {
+    std::string out;
+    for (const ProofwriterProblem& p : problems) out += proofwriter_to_meta(p).dump() + "\n";
+    write_file_atomic(path, out);
+    return;
+  }
+  check(format == "canonical", "proofwriter output format", "'canonical' or 'meta'", "'" + format + "'");
+  std::vector<Task> tasks;
+  for (const ProofwriterProblem& p : problems) {
+    std::vector<Task> t = proofwriter_to_tasks(p, distractors, seed);
+    tasks.insert(tasks.end(), std::make_move_iterator(t.begin()), std::make_move_iterator(t.end()));
+  }
+  tasks_save(path, tasks);
 }
 
 }  // namespace reckoning

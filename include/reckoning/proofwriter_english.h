@@ -16,7 +16,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "reckoning/proofwriter_logic.h"
+#include "reckoning/proofwriter_prover.h"
 
 namespace reckoning {
 
@@ -43,5 +46,14 @@ Literal english_parse_statement(const std::string& sentence, const std::string& 
 Theory english_parse_theory(const std::string& text, const std::string& where);
 // The sentences of a text (trimmed, periods kept).
 std::vector<std::string> english_split_sentences(const std::string& text);
+
+// Parses an English theory and question and labels the question (`where` names the theory in
+// errors). The failure record of an unprovable question names the question itself.
+Verdict english_answer(const std::string& theory_text, const std::string& question, World world,
+                       const std::string& where);
+// One request of `reckoning data prove --batch`: {"theory": ..., "question": ..., "world"?:
+// "owa"|"cwa"} -> {"answer", "depth", "proof", "length"}; a malformed request gives {"error": msg}.
+nlohmann::json english_answer_json(const nlohmann::json& request, World default_world,
+                                   const std::string& where);
 
 }  // namespace reckoning

@@ -71,4 +71,9 @@ nlohmann::json proofwriter_to_meta(const ProofwriterProblem& problem);
 std::vector<Task> proofwriter_to_tasks(const ProofwriterProblem& problem, int distractors,
                                        uint64_t seed);
 
+// Writes problems as JSON lines: format "meta" (one release record per theory) or "canonical"
+// (one Task per question, distractors as in proofwriter_to_tasks, seeded by `seed`).
+void proofwriter_save(const std::string& path, const std::vector<ProofwriterProblem>& problems,
+                      const std::string& format, int distractors, uint64_t seed);
+
 }  // namespace reckoning
