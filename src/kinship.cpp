@@ -65,17 +65,18 @@ std::vector<KinRule> make_rules() {
 
 struct Table {
   std::array<std::array<int8_t, kKinCount>, kKinCount> compose;
-  Table() {
+  explicit Table(bool clutrr_only) {
     for (auto& row : compose) row.fill(-1);
     for (const KinRule& r : kin_rules()) {
+      if (clutrr_only && !r.from_clutrr) continue;
       compose[static_cast<int>(r.r1)][static_cast<int>(r.r2)] = static_cast<int8_t>(r.r3);
     }
   }
 };
 
-const Table& table() {
-  static const Table t;
-  return t;
+const Table& table(bool clutrr_only) {
+  static const Table full(false), clutrr(true);
+  return clutrr_only ? clutrr : full;
 }
 
 }  // namespace
@@ -124,16 +125,16 @@ const std::vector<std::string>& kin_words() {
   return words;
 }
 
-std::optional<Kin> kin_compose(Kin r1, Kin r2) {
-  int8_t r = table().compose[static_cast<int>(r1)][static_cast<int>(r2)];
+std::optional<Kin> kin_compose(Kin r1, Kin r2, bool clutrr_only) {
+  int8_t r = table(clutrr_only).compose[static_cast<int>(r1)][static_cast<int>(r2)];
   if (r < 0) return std::nullopt;
   return static_cast<Kin>(r);
 }
 
-uint32_t kin_compose_chain(const std::vector<Kin>& chain) {
+uint32_t kin_compose_chain(const std::vector<Kin>& chain, bool clutrr_only) {
   const size_t k = chain.size();
   if (k == 0) return 0;
-  const Table& t = table();
+  const Table& t = table(clutrr_only);
   // span[i][j]: relations derivable between A_i and A_j (i < j), bit sets.
   std::vector<uint32_t> span(k * (k + 1), 0);
   auto at = [&](size_t i, size_t j) -> uint32_t& { return span[i * (k + 1) + j]; };
@@ -160,8 +161,8 @@ uint32_t kin_compose_chain(const std::vector<Kin>& chain) {
   return at(0, k);
 }
 
-std::optional<Kin> kin_chain_relation(const std::vector<Kin>& chain) {
-  uint32_t set = kin_compose_chain(chain);
+std::optional<Kin> kin_chain_relation(const std::vector<Kin>& chain, bool clutrr_only) {
+  uint32_t set = kin_compose_chain(chain, clutrr_only);
   if (set == 0 || (set & (set - 1)) != 0) return std::nullopt;
   int r = 0;
   while (!(set >> r & 1)) ++r;

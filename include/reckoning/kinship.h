@@ -42,7 +42,8 @@ std::optional<KinWord> kin_word_parse(const std::string& word);
 const std::vector<std::string>& kin_words();
 
 // The rule base: r1.r2 = r3 for (A, r1, B), (B, r2, C) => (A, r3, C); nullopt where undefined.
-std::optional<Kin> kin_compose(Kin r1, Kin r2);
+// clutrr_only: only CLUTRR's 16 rules (how the CLUTRR release was generated).
+std::optional<Kin> kin_compose(Kin r1, Kin r2, bool clutrr_only = false);
 // Every rule as (r1, r2, r3) and whether it comes from CLUTRR's rule store (else a completion).
 struct KinRule {
   Kin r1, r2, r3;
@@ -53,8 +54,8 @@ const std::vector<KinRule>& kin_rules();
 // Every relation derivable for the chain (A0, r_0, A1), ..., (A_{k-1}, r_{k-1}, A_k) between A0
 // and A_k under any bracketing of the rule base (CYK over spans), as a bit set (bit = Kin). A
 // consistent chain derives exactly one relation; 0 means the chain does not compose.
-uint32_t kin_compose_chain(const std::vector<Kin>& chain);
+uint32_t kin_compose_chain(const std::vector<Kin>& chain, bool clutrr_only = false);
 // The single derivable relation, or nullopt if none or several.
-std::optional<Kin> kin_chain_relation(const std::vector<Kin>& chain);
+std::optional<Kin> kin_chain_relation(const std::vector<Kin>& chain, bool clutrr_only = false);
 
 }  // namespace reckoning
