@@ -60,9 +60,10 @@ ClutrrSgExample clutrr_sg_parse_line(const std::string& line, const std::string&
     pos[i] = line.find(markers[i]);
     check(pos[i] != std::string::npos, where, str("the marker ", markers[i]),
           str("a line without it: '", line.substr(0, 60), "'"));
-    check(i == 0 || pos[i] > pos[i - 1], where,
-          "the markers in the order <STORY> <QUERY> <PROOF> <ANSWER>",
-          str(markers[i], " before ", markers[i - 1]));
+    if (i > 0 && pos[i] < pos[i - 1]) {
+      throw_error(where, "the markers in the order <STORY> <QUERY> <PROOF> <ANSWER>",
+                  str(markers[i], " before ", markers[i - 1]));
+    }
   }
   auto section = [&](int i) {
     size_t start = pos[i] + std::string(markers[i]).size();
@@ -141,7 +142,9 @@ Task clutrr_sg_to_task(const ClutrrSgExample& ex, bool letters) {
     return letters ? clutrr_entity_letter(n, ex.where + ": entity") : str("ent_", n);
   };
   Task t;
-  t.guid = "clutrr-sg-" + ex.where;
+  // guid: "clutrr-sg-<file name>:<line>" (the directory is not part of an example's identity).
+  const size_t slash = ex.where.find_last_of('/');
+  t.guid = "clutrr-sg-" + (slash == std::string::npos ? ex.where : ex.where.substr(slash + 1));
   for (size_t i = 0; i < ex.edges.size(); ++i) {
     const ClutrrSgEdge& e = ex.edges[i];
     t.facts.push_back(letters ? str(name(e.to), " ", name(e.from), " ", e.word)
