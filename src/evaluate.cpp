@@ -78,11 +78,10 @@ EvalReport evaluate(const ReckoningModel& model, const std::vector<Task>& tasks,
   const auto start = std::chrono::steady_clock::now();
   EvalReport report;
   report.multi_task = model.run.multi_task;
-  const size_t n = options.max_tasks > 0 ? std::min(tasks.size(), static_cast<size_t>(options.max_tasks))
-                                         : tasks.size();
-  for (size_t i = 0; i < n; ++i) {
-    TaskResult r = evaluate_task(model, tasks[i], options, fact_pool);
-    const std::string answer = answer_text(tasks[i]);
+  const std::vector<Task> chosen = tasks_subsample(tasks, options.max_tasks);
+  for (const Task& task : chosen) {
+    TaskResult r = evaluate_task(model, task, options, fact_pool);
+    const std::string answer = answer_text(task);
     for (EvalGroup* g : {&report.overall, &report.by_hops[r.hops], &report.by_distractors[r.n_distractors]}) {
       ++g->n;
       g->exact += r.exact_match;

@@ -115,6 +115,14 @@ std::vector<Task> tasks_load(const std::string& path, const TaskReadOptions& opt
   return tasks;
 }
 
+std::vector<Task> tasks_subsample(std::vector<Task> tasks, int64_t limit) {
+  if (limit <= 0 || static_cast<int64_t>(tasks.size()) <= limit) return tasks;
+  std::vector<Task> out;
+  const double stride = static_cast<double>(tasks.size()) / static_cast<double>(limit);
+  for (int64_t i = 0; i < limit; ++i) out.push_back(std::move(tasks[static_cast<size_t>(i * stride)]));
+  return out;
+}
+
 void tasks_save(const std::string& path, const std::vector<Task>& tasks) {
   std::string out;
   for (const Task& t : tasks) out += task_to_json(t).dump() + "\n";

@@ -150,9 +150,7 @@ class TaskOrder {
 };
 
 std::vector<Task> load_split(const std::string& path, int64_t limit) {
-  std::vector<Task> tasks = tasks_load(path);
-  if (limit > 0 && static_cast<int64_t>(tasks.size()) > limit) tasks.resize(static_cast<size_t>(limit));
-  return tasks;
+  return tasks_subsample(tasks_load(path), limit);
 }
 
 void save_last(const ReckoningModel& model, const torch::optim::AdamW& optimizer, const TrainerState& state,
@@ -360,10 +358,13 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     torch::Tensor rates = model.lrs.rates().to(torch::kFloat64);
     nlohmann::json rate_stats = nlohmann::json::object();
     if (n_inner > 0) {
-      rate_stats["mean"] = std::vector<double>(rates.mean(0).data_ptr<double>(), rates.mean(0).data_ptr<double>() + n_inner);
-      torch::Tensor mn = std::get<0>(rates.min(0)).contiguous(), mx = std::get<0>(rates.max(0)).contiguous();
-      rate_stats["min"] = std::vector<double>(mn.data_ptr<double>(), mn.data_ptr<double>() + n_inner);
-      rate_stats["max"] = std::vector<double>(mx.data_ptr<double>(), mx.data_ptr<double>() + n_inner);
+      auto as_vector = [](const torch::Tensor& t) {
+        torch::Tensor c = t.contiguous();
+        return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+      };
+      rate_stats["mean"] = as_vector(rates.mean(0));
+      rate_stats["min"] = as_vector(std::get<0>(rates.min(0)));
+      rate_stats["max"] = as_vector(std::get<0>(rates.max(0)));
     }
     const double step_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -20,7 +20,7 @@ namespace reckoning {
 struct EvalOptions {
   int64_t num_beams = 1;        // 1 = greedy
   int64_t max_new_tokens = 16;  // generation budget (never the gold answer's length)
-  int64_t max_tasks = 0;        // 0 = all
+  int64_t max_tasks = 0;        // 0 = all; else an even-stride subsample (tasks_subsample)
 };
 
 struct TaskResult {

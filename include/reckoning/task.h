@@ -55,6 +55,10 @@ struct TaskReadReport {
 // malformed line unless options.skip_invalid, in which case the report lists every skipped line.
 std::vector<Task> tasks_load(const std::string& path, const TaskReadOptions& options = {},
                              TaskReadReport* report = nullptr);
+// At most `limit` tasks (0 = all), taken at an even stride so that a file sorted by hop count
+// keeps every hop count (a prefix would not).
+std::vector<Task> tasks_subsample(std::vector<Task> tasks, int64_t limit);
+
 // Atomically writes tasks as JSON lines.
 void tasks_save(const std::string& path, const std::vector<Task>& tasks);
 

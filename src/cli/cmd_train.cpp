@@ -33,8 +33,7 @@ int run_train(const TrainArgs& a) {
   if (a.test && !config.data_test.empty() && file_exists(path_join(summary.best_dir, "config.json")) &&
       (a.stop_after == 0 || summary.steps >= a.stop_after)) {
     ReckoningModel model = reckoning_model_load(summary.best_dir);
-    std::vector<Task> test = tasks_load(config.data_test);
-    if (config.data_max_eval > 0 && static_cast<int64_t>(test.size()) > config.data_max_eval) test.resize(config.data_max_eval);
+    std::vector<Task> test = tasks_subsample(tasks_load(config.data_test), config.data_max_eval);
     EvalOptions eo;
     eo.num_beams = config.eval_num_beams;
     eo.max_new_tokens = config.eval_max_new_tokens > 0 ? config.eval_max_new_tokens : 24;
