@@ -1,0 +1,197 @@
+// The outer loop end to end on a tiny model: resume equals uninterrupted training (to the bit),
+// memory is flat over 50 training steps, evaluation is deterministic, checkpoints and logs are
+// written, baselines run through the same trainer, the schedule is what trainer.h says.
+#include <gtest/gtest.h>
+#include <gmock/gmock.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "reckoning/error.h"
+#include "reckoning/io.h"
+#include "reckoning/threads.h"
+#include "reckoning/trainer.h"
+
+using namespace reckoning;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Tiny kinship-like tasks: "X Y r" facts, a two-hop question.
+std::vector<Task> tiny_tasks(int n, int offset) {
+  const std::vector<std::string> letters{"A", "B", "C", "D", "H", "J", "K", "L"};
+  const std::vector<std::string> rel{"son", "daughter", "father", "mother"};
+  std::vector<Task> tasks;
+  for (int i = 0; i < n; ++i) {
+    Task t;
+    const std::string& a = letters[(i + offset) % 8];
+    const std::string& b = letters[(i + offset + 3) % 8];
+    const std::string& c = letters[(i + offset + 5) % 8];
+    t.guid = "t" + std::to_string(i + offset);
+    t.facts = {b + " " + a + " " + rel[i % 4], c + " " + b + " " + rel[(i + 1) % 4]};
+    t.distractors = {a + " " + c + " " + rel[(i + 2) % 4]};
+    t.question = "How are " + a + " and " + c + " related to each other ?";
+    t.answer = rel[(i + 3) % 4];
+    t.hops = 2 + (i % 2);
+    t.source = {{"dataset", "clutrr-sg"}};
+    tasks.push_back(t);
+  }
+  return tasks;
+}
+
+struct TempRun {
+  std::string dir;
+  RunConfig config;
+  explicit TempRun(const std::string& name) {
+    dir = (fs::temp_directory_path() / ("reckoning_trainer_test_" + name + "_" + std::to_string(::getpid()))).string();
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    tasks_save(path_join(dir, "train.jsonl"), tiny_tasks(12, 0));
+    tasks_save(path_join(dir, "valid.jsonl"), tiny_tasks(4, 20));
+    config.data_train = path_join(dir, "train.jsonl");
+    config.data_valid = path_join(dir, "valid.jsonl");
+    config.model_n_layer = 1;
+    config.model_n_embd = 16;
+    config.model_n_head = 2;
+    config.model_n_ctx = 48;
+    config.model_dropout = 0.1;  // so that resuming must restore the RNG
+    config.inner_steps = 2;
+    config.inner_lr = 1e-2;
+    config.outer_lr = 1e-3;
+    config.outer_batch_tasks = 2;
+    config.outer_grad_accum = 1;
+    config.outer_max_steps = 6;
+    config.eval_every = 3;
+    config.eval_max_new_tokens = 4;
+    config.run_dir = path_join(dir, "run");
+    config.threads = 1;
+  }
+  ~TempRun() { fs::remove_all(dir); }
+};
+
+TrainOptions quiet() {
+  TrainOptions o;
+  o.progress = false;
+  return o;
+}
+
+}  // namespace
+
+TEST(Trainer, ResumeEqualsUninterruptedTraining) {
+  for (const char* lr_mode : {"per-layer", "static"}) {
+    TempRun a("uninterrupted"), b("resumed");
+    a.config.inner_lr_mode = b.config.inner_lr_mode = lr_mode;
+    TrainSummary full = train(a.config, quiet());
+    ASSERT_EQ(full.losses.size(), 6u);
+    TrainOptions stop = quiet();
+    stop.stop_after = 4;  // not at a validation step: the checkpoint is written because of the stop
+    TrainSummary first = train(b.config, stop);
+    ASSERT_EQ(first.losses.size(), 4u);
+    torch::manual_seed(12345);  // a new process would start from another RNG state
+    TrainOptions resume = quiet();
+    resume.resume = true;
+    TrainSummary rest = train(b.config, resume);
+    ASSERT_EQ(rest.losses.size(), 2u);
+    for (size_t i = 0; i < 4; ++i) EXPECT_EQ(first.losses[i], full.losses[i]) << lr_mode << " step " << i + 1;
+    for (size_t i = 0; i < 2; ++i) EXPECT_EQ(rest.losses[i], full.losses[4 + i]) << lr_mode << " step " << i + 5;
+    EXPECT_EQ(rest.steps, 6);
+    // The final models are identical too.
+    ReckoningModel ma = reckoning_model_load(full.last_dir), mb = reckoning_model_load(rest.last_dir);
+    std::vector<torch::Tensor> wa = gpt2_flatten(ma.weights), wb = gpt2_flatten(mb.weights);
+    for (size_t i = 0; i < wa.size(); ++i) EXPECT_TRUE(torch::equal(wa[i], wb[i]));
+    EXPECT_TRUE(torch::equal(ma.lrs.values, mb.lrs.values));
+  }
+}
+
+TEST(Trainer, WritesCheckpointsMetricsAndResolvedConfig) {
+  TempRun r("outputs");
+  TrainSummary s = train(r.config, quiet());
+  EXPECT_TRUE(file_exists(path_join(s.best_dir, "model.safetensors")));
+  EXPECT_TRUE(file_exists(path_join(s.best_dir, "inner_lrs.safetensors")));
+  EXPECT_TRUE(file_exists(path_join(s.last_dir, "optimizer.pt")));
+  nlohmann::json config = read_json_file(path_join(r.config.run_dir, "config.json"));
+  EXPECT_EQ(config["config"]["inner.steps"], 2);
+  EXPECT_EQ(config["libtorch_version"], TORCH_VERSION);
+  std::ifstream metrics(path_join(r.config.run_dir, "metrics.jsonl"));
+  int lines = 0;
+  for (std::string line; std::getline(metrics, line); ++lines) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["step"], lines + 1);
+    EXPECT_EQ(j["inner_loss"].size(), 2u);
+    EXPECT_EQ(j["rates"]["mean"].size(), 2u);
+    EXPECT_TRUE(j["loss"].get<double>() > 0);
+  }
+  EXPECT_EQ(lines, 6);
+  // The learned rates moved away from their initial value.
+  ReckoningModel m = reckoning_model_load(s.last_dir);
+  EXPECT_EQ(m.lrs.mode, LrMode::PerLayer);
+  EXPECT_FALSE(torch::allclose(m.lrs.values, torch::full_like(m.lrs.values, 1e-2)));
+}
+
+TEST(Trainer, MemoryIsFlatOver50Steps) {
+  TempRun r("memory");
+  r.config.outer_max_steps = 50;
+  r.config.eval_every = 0;
+  r.config.data_valid.clear();
+  train(r.config, quiet());
+  std::ifstream metrics(path_join(r.config.run_dir, "metrics.jsonl"));
+  std::vector<double> rss;
+  for (std::string line; std::getline(metrics, line);) rss.push_back(nlohmann::json::parse(line)["rss_mb"]);
+  ASSERT_EQ(rss.size(), 50u);
+  // After warm-up (allocator pools filled), 40 more steps may not grow the resident set.
+  EXPECT_LT(rss[49] - rss[9], 8.0) << "RSS at step 10: " << rss[9] << " MB, at step 50: " << rss[49] << " MB";
+}
+
+TEST(Trainer, EvaluationIsDeterministic) {
+  TempRun r("eval");
+  TrainSummary s = train(r.config, quiet());
+  ReckoningModel m = reckoning_model_load(s.best_dir);
+  m.run.model_dropout = 0.5;  // irrelevant: evaluation never uses dropout
+  std::vector<Task> tasks = tiny_tasks(6, 30);
+  EvalOptions o;
+  o.max_new_tokens = 4;
+  EvalReport x = evaluate(m, tasks, o), y = evaluate(m, tasks, o);
+  ASSERT_EQ(x.tasks.size(), 6u);
+  for (size_t i = 0; i < x.tasks.size(); ++i) {
+    EXPECT_EQ(x.tasks[i].prediction, y.tasks[i].prediction);
+    EXPECT_EQ(x.tasks[i].inner_losses, y.tasks[i].inner_losses);
+    ASSERT_EQ(x.tasks[i].inner_losses.size(), 3u);
+    EXPECT_LT(x.tasks[i].inner_losses.back(), x.tasks[i].inner_losses.front());  // facts were written
+  }
+  EXPECT_EQ(x.by_hops.size(), 2u);
+  EXPECT_EQ(x.overall.n, 6);
+}
+
+TEST(Trainer, BaselinesRunThroughTheSameTrainer) {
+  for (const char* setting : {"method=ft-icr", "control=no-facts", "control=random-facts", "control=no-question",
+                              "multi_task=true", "inner.first_order=true", "inner.optimizer=sgd"}) {
+    TempRun r("baseline");
+    r.config.outer_max_steps = 2;
+    run_config_set(r.config, setting, "test");
+    TrainSummary s = train(r.config, quiet());
+    EXPECT_EQ(s.steps, 2) << setting;
+    for (double l : s.losses) EXPECT_TRUE(std::isfinite(l)) << setting;
+  }
+}
+
+TEST(Trainer, ScheduleWarmsUpThenDecaysLinearly) {
+  EXPECT_DOUBLE_EQ(lr_schedule(0, 100, 0.1), 0.1);
+  EXPECT_DOUBLE_EQ(lr_schedule(9, 100, 0.1), 1.0);
+  EXPECT_DOUBLE_EQ(lr_schedule(10, 100, 0.1), 1.0);
+  EXPECT_DOUBLE_EQ(lr_schedule(55, 100, 0.1), 0.5);
+  EXPECT_DOUBLE_EQ(lr_schedule(99, 100, 0.1), 1.0 / 90);
+  EXPECT_DOUBLE_EQ(lr_schedule(0, 10, 0.0), 1.0);
+}
+
+TEST(Trainer, InvalidConfigurationIsRefusedBeforeWork) {
+  TempRun r("invalid");
+  r.config.inner_lr_mode = "per-head";
+  EXPECT_THAT([&] { train(r.config, quiet()); },
+              testing::ThrowsMessage<Error>(testing::HasSubstr("configuration key 'inner.lr_mode': expected one of per-tensor, per-layer, static, got 'per-head'")));
+  EXPECT_FALSE(fs::exists(r.config.run_dir));
+  TempRun q("resume-missing");
+  TrainOptions o = quiet();
+  o.resume = true;
+  EXPECT_THAT([&] { train(q.config, o); },
+              testing::ThrowsMessage<Error>(testing::HasSubstr("expected a checkpoint to resume from")));
+}
