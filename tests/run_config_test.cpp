@@ -1,0 +1,71 @@
+// Run configuration: YAML (nested keys flatten), --set overrides, validation naming the key, JSON
+// round trip.
+#include <gtest/gtest.h>
+#include <gmock/gmock.h>
+
+#include <filesystem>
+
+#include "reckoning/error.h"
+#include "reckoning/io.h"
+#include "reckoning/run_config.h"
+
+using namespace reckoning;
+using testing::HasSubstr;
+using testing::ThrowsMessage;
+
+namespace {
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  std::string path = (std::filesystem::temp_directory_path() / (name + std::to_string(::getpid()))).string();
+  write_file_atomic(path, text);
+  return path;
+}
+
+}  // namespace
+
+TEST(RunConfig, YamlNestedKeysAndOverrides) {
+  std::string path = write_temp("cfg.yaml", "inner:\n  steps: 6\n  lr_mode: static\nouter:\n  lr: 1.0e-3\nmulti_task: true\n");
+  RunConfig c = run_config_load(path);
+  EXPECT_EQ(c.inner_steps, 6);
+  EXPECT_EQ(c.inner_lr_mode, "static");
+  EXPECT_DOUBLE_EQ(c.outer_lr, 1e-3);
+  EXPECT_TRUE(c.multi_task);
+  run_config_set(c, "inner.steps=2", "--set");
+  run_config_set(c, "run_dir=out/x", "--set");
+  EXPECT_EQ(c.inner_steps, 2);
+  EXPECT_EQ(c.run_dir, "out/x");
+  RunConfig back = run_config_from_json(run_config_to_json(c), "json");
+  EXPECT_EQ(run_config_to_json(back), run_config_to_json(c));
+  std::filesystem::remove(path);
+}
+
+TEST(RunConfig, ErrorsNameFileAndKey) {
+  std::string path = write_temp("bad.yaml", "inner:\n  stepz: 6\n");
+  EXPECT_THAT([&] { run_config_load(path); }, ThrowsMessage<Error>(HasSubstr(": key 'inner.stepz': expected one of:")));
+  write_file_atomic(path, "inner:\n  steps: four\n");
+  EXPECT_THAT([&] { run_config_load(path); }, ThrowsMessage<Error>(HasSubstr("key 'inner.steps': expected an integer, got 'four'")));
+  write_file_atomic(path, "inner: [1, 2\n");
+  EXPECT_THAT([&] { run_config_load(path); }, ThrowsMessage<Error>(HasSubstr("invalid YAML")));
+  std::filesystem::remove(path);
+  RunConfig c;
+  EXPECT_THAT([&] { run_config_set(c, "outer.lr", "--set"); }, ThrowsMessage<Error>(HasSubstr("expected key=value")));
+  EXPECT_THAT([&] { run_config_set(c, "multi_task=maybe", "--set"); },
+              ThrowsMessage<Error>(HasSubstr("--set: key 'multi_task': expected true or false, got 'maybe'")));
+}
+
+TEST(RunConfig, ValidationNamesTheKey) {
+  auto refused = [](const char* assignment, const char* message) {
+    RunConfig c;
+    run_config_set(c, assignment, "--set");
+    EXPECT_THAT([&] { run_config_validate(c); }, ThrowsMessage<Error>(HasSubstr(message))) << assignment;
+  };
+  refused("outer.lr=0", "configuration key 'outer.lr': expected a positive number");
+  refused("model.n_head=5", "configuration key 'model.n_head': expected a divisor of model.n_embd = 128, got 5");
+  refused("inner.optimizer=adam", "configuration key 'inner.optimizer': expected one of adamw, sgd");
+  refused("outer.warmup=1.5", "configuration key 'outer.warmup'");
+  refused("data.distractors=-2", "configuration key 'data.distractors'");
+  refused("inner.steps=-1", "configuration key 'inner.steps'");
+  RunConfig ok;
+  EXPECT_NO_THROW(run_config_validate(ok));
+  EXPECT_GT(run_config_keys().size(), 40u);
+}
