@@ -1,4 +1,5 @@
 // Checkpoint summaries for `reckoning inspect`; see checkpoint_inspect.h.
+#include <sstream>
 #include "reckoning/checkpoint_inspect.h"
 
 #include <algorithm>
@@ -70,10 +71,18 @@ CheckpointTable checkpoint_table_load(const std::string& path) {
   table.metadata = loaded.metadata;
   for (const auto& [name, tensor] : loaded.tensors) {
     torch::Tensor t = tensor.to(torch::kFloat64).contiguous();
+    // A file may label the rows of its (single) table: metadata "rows" = comma-separated names
+    // (inner_lrs.safetensors: the rate groups, e.g. embeddings,h.0,h.1,ln_f).
+    std::vector<std::string> labels;
+    if (auto it = loaded.metadata.find("rows"); it != loaded.metadata.end() && loaded.tensors.size() == 1) {
+      std::stringstream in(it->second);
+      for (std::string label; std::getline(in, label, ',');) labels.push_back(label);
+    }
     if (t.dim() >= 2) {
+      const bool labelled = static_cast<int64_t>(labels.size()) == t.size(0);
       for (int64_t i = 0; i < t.size(0); ++i) {
         torch::Tensor row = t[i].reshape({-1});
-        table.row_names.push_back(str(name, "[", i, "]"));
+        table.row_names.push_back(labelled ? labels[static_cast<size_t>(i)] : str(name, "[", i, "]"));
         table.rows.emplace_back(row.data_ptr<double>(), row.data_ptr<double>() + row.numel());
       }
     } else {
@@ -163,7 +172,13 @@ std::string checkpoint_summary_text(const CheckpointSummary& s) {
   out += str("\ntensors: ", s.tensors.size(), "\nparameters: ", s.parameter_count, "\n");
 
   for (const CheckpointTable& table : s.tables) {
-    out += str("\n", table.file, " (rows = tensors, columns = entries)\n");
+    std::string about = "rows = tensors, columns = entries";
+    if (auto mode = table.metadata.find("mode"); mode != table.metadata.end()) {
+      auto log_space = table.metadata.find("log_space");
+      about = str("learned inner learning rates, ", mode->second, ": rows = groups, columns = inner steps",
+                  log_space != table.metadata.end() && log_space->second == "true" ? "; values are log(rate)" : "");
+    }
+    out += str("\n", table.file, " (", about, ")\n");
     size_t width = 0, columns = 0;
     for (size_t r = 0; r < table.rows.size(); ++r) {
       width = std::max(width, table.row_names[r].size());

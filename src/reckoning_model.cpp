@@ -75,11 +75,12 @@ void reckoning_model_write_files(const ReckoningModel& model, const std::string&
   Gpt2Model gpt2{model.config, gpt2_map(model.weights, [](const torch::Tensor& t) { return t.detach(); })};
   gpt2_save_dir(gpt2, dir);
   model.tokenizer->save(dir);
+  // Stored as parametrised (log(rate) in log-space mode); rows = groups, columns = inner steps.
   safetensors_save(path_join(dir, "inner_lrs.safetensors"),
                    {{"inner_lrs", model.lrs.values.detach().to(torch::kFloat32)}},
                    {{"mode", lr_mode_name(model.lrs.mode)},
                     {"log_space", model.lrs.log_space ? "true" : "false"},
-                    {"groups", [&] {
+                    {"rows", [&] {
                        std::string g;
                        for (const auto& n : model.lrs.group_names) g += (g.empty() ? "" : ",") + n;
                        return g;

@@ -110,7 +110,7 @@ TEST_F(InspectTest, InnerLrsTableIsShownRowsTensorsColumnsEntries) {
   safetensors_save(path_join(d, "inner_lrs.safetensors"),
                    {{"embeddings", torch::tensor({1e-5, 2e-5, -3e-5}, torch::kFloat64)},
                     {"blocks", torch::tensor({{0.5f, 0.25f, 0.125f}, {1.0f, 2.0f, 4.0f}})}},
-                   {{"mode", "per-layer-per-step"}});
+                   {{"note", "generic"}});
   CheckpointSummary s = checkpoint_inspect(d);
   ASSERT_EQ(s.tables.size(), 1u);
   const CheckpointTable& t = s.tables[0];
@@ -118,7 +118,7 @@ TEST_F(InspectTest, InnerLrsTableIsShownRowsTensorsColumnsEntries) {
   EXPECT_EQ(t.row_names, (std::vector<std::string>{"embeddings", "blocks[0]", "blocks[1]"}));
   EXPECT_EQ(t.rows[0], (std::vector<double>{1e-5, 2e-5, -3e-5}));
   EXPECT_EQ(t.rows[2], (std::vector<double>{1.0, 2.0, 4.0}));
-  EXPECT_EQ(t.metadata.at("mode"), "per-layer-per-step");
+  EXPECT_EQ(t.metadata.at("note"), "generic");
 
   std::string text = checkpoint_summary_text(s);
   EXPECT_THAT(text, HasSubstr("inner_lrs.safetensors (rows = tensors, columns = entries)\n"));
@@ -129,6 +129,14 @@ TEST_F(InspectTest, InnerLrsTableIsShownRowsTensorsColumnsEntries) {
   EXPECT_EQ(json["tables"][0]["rows"][1]["name"], "blocks[0]");
   EXPECT_EQ(json["tables"][0]["rows"][1]["values"][2], 0.125);
   EXPECT_EQ(json["parameter_count"], kTinyParameters);
+
+  // reckoning's own layout: one (groups, steps) table with the group names as metadata "rows".
+  safetensors_save(path_join(d, "inner_lrs.safetensors"),
+                   {{"inner_lrs", torch::tensor({{0.5f, 0.25f}, {1.0f, 2.0f}})}},
+                   {{"mode", "per-layer"}, {"log_space", "true"}, {"rows", "embeddings,ln_f"}});
+  std::string learned = checkpoint_summary_text(checkpoint_inspect(d));
+  EXPECT_THAT(learned, HasSubstr("(learned inner learning rates, per-layer: rows = groups, columns = inner steps; values are log(rate))\n"));
+  EXPECT_THAT(learned, HasSubstr("\nln_f        1              2\n"));
 }
 
 TEST_F(InspectTest, JsonOutputIsComplete) {
