@@ -28,6 +28,7 @@ std::string generate_text(const ReckoningModel& model, const Gpt2Weights& weight
                           const std::vector<int64_t>& prompt, GenerateOptions options) {
   torch::NoGradGuard no_grad;
   options.eos_id = model.tokenizer->eos_id();
+  options.max_new_tokens = generation_budget(model.config, prompt.size(), options.max_new_tokens);
   return model.tokenizer->decode(gpt2_generate(model.config, weights, {prompt}, options)[0]);
 }
 

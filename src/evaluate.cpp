@@ -62,7 +62,7 @@ TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const Ev
   }
   GenerateOptions generate;
   generate.num_beams = options.num_beams;
-  generate.max_new_tokens = options.max_new_tokens;
+  generate.max_new_tokens = generation_budget(model.config, encoded.prompt_ids.size(), options.max_new_tokens);
   generate.eos_id = model.tokenizer->eos_id();
   std::vector<int64_t> ids = gpt2_generate(model.config, weights, {encoded.prompt_ids}, generate)[0];
   r.prediction = model.tokenizer->decode(ids);

@@ -207,4 +207,9 @@ std::vector<std::vector<int64_t>> gpt2_generate(const Gpt2Config& config, const 
   return out;
 }
 
+int64_t generation_budget(const Gpt2Config& config, size_t prompt_length, int64_t wanted) {
+  const int64_t room = config.n_ctx - static_cast<int64_t>(prompt_length) + 1;
+  return std::max<int64_t>(0, std::min(wanted, room));
+}
+
 }  // namespace reckoning

@@ -67,7 +67,8 @@ nlohmann::json read_json_file(const std::string& path) {
 }
 
 void write_json_file_atomic(const std::string& path, const nlohmann::json& json) {
-  write_file_atomic(path, json.dump(2) + "\n");
+  // Generated text (model predictions) may hold invalid UTF-8: written as U+FFFD, never a throw.
+  write_file_atomic(path, json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 bool file_exists(const std::string& path) { return fs::exists(path); }

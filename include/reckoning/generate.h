@@ -26,6 +26,10 @@ struct GenerateOptions {
   bool stop_at_eos = true;      // false: EOS is an ordinary token, always max_new_tokens tokens
 };
 
+// The largest budget <= `wanted` that fits after a prompt of `prompt_length` tokens into n_ctx
+// (at least 0; a prompt that does not fit is gpt2_generate's error to report).
+int64_t generation_budget(const Gpt2Config& config, size_t prompt_length, int64_t wanted);
+
 // Generates a continuation of every prompt (token ids, at least one each). Returns per prompt the
 // new ids only: without the prompt and without the final EOS (a continuation that stopped at EOS
 // is simply shorter than max_new_tokens). num_beams == 1 decodes all prompts as one left-padded

@@ -33,7 +33,7 @@ int run_answer(const AnswerArgs& a) {
   options.max_new_tokens = a.max_new_tokens;
   auto respond = [&](const std::string& q) {
     const std::string answer = knowledge_answer(model, knowledge, q, options, a.dataset);
-    if (a.json) std::cout << nlohmann::json{{"question", q}, {"answer", answer}}.dump() << "\n";
+    if (a.json) std::cout << nlohmann::json{{"question", q}, {"answer", answer}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     else std::cout << answer << "\n";
     std::cout.flush();
   };

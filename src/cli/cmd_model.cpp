@@ -1,0 +1,100 @@
+// `reckoning init` (a randomly initialised GPT-2 model directory) and `reckoning generate`
+// (continue a prompt with a model directory's weights).
+#include <iostream>
+
+#include "command.h"
+#include "reckoning/checkpoint.h"
+#include "reckoning/error.h"
+#include "reckoning/generate.h"
+#include "reckoning/io.h"
+#include "reckoning/tokenizer.h"
+#include "reckoning/word_tokenizer.h"
+
+namespace {
+
+using namespace reckoning;
+
+struct InitArgs {
+  std::string config, tokenizer, corpus, out;
+  uint64_t seed = 0;
+};
+
+int run_init(const InitArgs& a) {
+  check(a.tokenizer.empty() != a.corpus.empty(), "reckoning init", "exactly one of --tokenizer and --corpus",
+        a.tokenizer.empty() ? "neither" : "both");
+  std::unique_ptr<Tokenizer> tokenizer =
+      a.tokenizer.empty() ? std::unique_ptr<Tokenizer>(word_tokenizer_build(word_tokenizer_read_corpus(a.corpus), 1, 0))
+                          : tokenizer_load(a.tokenizer);
+  nlohmann::json json = read_json_file(a.config);
+  check(json.is_object(), a.config, "a JSON object (Hugging Face GPT-2 config.json)", json.type_name());
+  if (!json.contains("vocab_size")) json["vocab_size"] = tokenizer->vocab_size();
+  if (!json.contains("eos_token_id")) json["eos_token_id"] = tokenizer->eos_id();
+  if (!json.contains("bos_token_id")) json["bos_token_id"] = tokenizer->eos_id();
+  Gpt2Config config = gpt2_config_from_json(json, a.config);
+  check(config.n_vocab >= tokenizer->vocab_size(), str(a.config, ": field 'vocab_size'"),
+        str("at least the tokenizer's ", tokenizer->vocab_size(), " tokens"), std::to_string(config.n_vocab));
+  Gpt2Model model{config, gpt2_init(config, a.seed)};
+  const std::string staging = staging_path(a.out);
+  gpt2_save_dir(model, staging);
+  tokenizer->save(staging);
+  replace_directory(staging, a.out);
+  std::cout << "initialised " << a.out << ": " << gpt2_parameter_count(model.weights) << " parameters, "
+            << tokenizer->kind() << " tokenizer with " << tokenizer->vocab_size() << " tokens\n";
+  return 0;
+}
+
+const cli::RegisterCommand init_command(
+    "init", "Create a randomly initialised GPT-2 model directory (GPT-2's initialisation)", 30,
+    [](CLI::App& app) -> std::function<int()> {
+      auto a = std::make_shared<InitArgs>();
+      app.add_option("--config", a->config, "Hugging Face GPT-2 config.json (vocab_size defaults to the tokenizer's)")
+          ->required()->check(CLI::ExistingFile);
+      app.add_option("--tokenizer", a->tokenizer, "Directory with a tokenizer to copy (GPT-2 BPE or word)")
+          ->check(CLI::ExistingDirectory);
+      app.add_option("--corpus", a->corpus, "Build a word tokenizer from this corpus (text lines or JSON lines {\"text\"})")
+          ->check(CLI::ExistingFile);
+      app.add_option("--seed", a->seed, "Initialisation seed");
+      app.add_option("--out", a->out, "Output model directory")->required();
+      return [a] { return run_init(*a); };
+    });
+
+struct GenerateArgs {
+  std::string model, prompt;
+  int64_t beams = 1, max_new_tokens = 32;
+  double length_penalty = 1.0;
+  bool ids = false;
+};
+
+int run_generate(const GenerateArgs& a) {
+  Gpt2Model model = gpt2_load_dir(a.model);
+  std::unique_ptr<Tokenizer> tokenizer = tokenizer_load(a.model);
+  std::vector<int64_t> prompt = tokenizer->encode(a.prompt);
+  check(!prompt.empty(), "--prompt", "a non-empty prompt", "an empty string");
+  GenerateOptions o;
+  o.num_beams = a.beams;
+  o.max_new_tokens = a.max_new_tokens;
+  o.length_penalty = a.length_penalty;
+  o.eos_id = tokenizer->eos_id();
+  std::vector<int64_t> out = gpt2_generate(model.config, model.weights, {prompt}, o)[0];
+  if (a.ids) {
+    std::cout << nlohmann::json(out).dump() << "\n";
+  } else {
+    std::cout << tokenizer->decode(out) << "\n";
+  }
+  return 0;
+}
+
+const cli::RegisterCommand generate_command(
+    "generate", "Continue a prompt with a model directory (greedy or beam search, KV cache)", 40,
+    [](CLI::App& app) -> std::function<int()> {
+      auto a = std::make_shared<GenerateArgs>();
+      app.add_option("--model", a->model, "Model directory")->required()->check(CLI::ExistingDirectory);
+      app.add_option("--prompt", a->prompt, "Prompt text")->required();
+      app.add_option("--beams", a->beams, "Beam width (1 = greedy)")->check(CLI::PositiveNumber);
+      app.add_option("--max-new-tokens", a->max_new_tokens, "Length limit")->check(CLI::NonNegativeNumber);
+      app.add_option("--length-penalty", a->length_penalty, "Beam score = log p / length^penalty");
+      app.add_flag("--ids", a->ids, "Print the generated token ids (JSON) instead of text");
+      return [a] { return run_generate(*a); };
+    });
+
+}  // namespace

@@ -1,0 +1,120 @@
+// The executable end to end on a tiny run: data generate -> train -> eval -> answer (facts,
+// knowledge file, stdin questions) -> inspect; init -> generate; usage errors exit 2, input
+// errors exit 1 with a message naming the key or file.
+// ctest-labels: cli
+#include <gtest/gtest.h>
+#include <gmock/gmock.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "reckoning/io.h"
+
+using testing::HasSubstr;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+// Runs the CLI with `args` (shell syntax), stdout and stderr together.
+Result run(const std::string& args) {
+  const std::string command = std::string(RECKONING_CLI) + " --threads 1 " + args + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  std::string out;
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  return {WEXITSTATUS(status), out};
+}
+
+class CliTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (fs::temp_directory_path() / ("reckoning_cli_test_" + std::to_string(::getpid()))).string();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string dir_;
+};
+
+}  // namespace
+
+TEST_F(CliTest, TrainEvalAnswerInspect) {
+  Result gen = run("data generate clutrr --hops 2 --per-hop 24 --valid-per-hop 4 --test-per-hop 4 --test-hops 2 "
+                   "--style letters --seed 3 --out-dir " + dir_ + "/data");
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  reckoning::write_file_atomic(dir_ + "/c.yaml",
+                               "data:\n  train: " + dir_ + "/data/train.jsonl\n  valid: " + dir_ +
+                                   "/data/valid.jsonl\n  test: " + dir_ + "/data/test.jsonl\n"
+                                   "model:\n  n_layer: 1\n  n_embd: 16\n  n_head: 2\n  n_ctx: 48\n"
+                                   "inner:\n  steps: 2\n  lr: 1.0e-2\nouter:\n  max_steps: 4\n  batch_tasks: 2\n  grad_accum: 1\n"
+                                   "eval:\n  every: 2\nrun_dir: " + dir_ + "/run\n");
+  Result train = run("train --config " + dir_ + "/c.yaml --set outer.lr=1e-3");
+  ASSERT_EQ(train.code, 0) << train.out;
+  EXPECT_THAT(train.out, HasSubstr("validation at step 4"));
+  EXPECT_THAT(train.out, HasSubstr("2 hops"));
+  EXPECT_TRUE(fs::exists(dir_ + "/run/test_report.json"));
+  const std::string model = dir_ + "/run/checkpoints/best";
+
+  Result eval = run("eval --model " + model + " --data " + dir_ + "/data/test.jsonl --out " + dir_ + "/r.json --tasks");
+  ASSERT_EQ(eval.code, 0) << eval.out;
+  EXPECT_THAT(eval.out, HasSubstr("overall"));
+  EXPECT_EQ(reckoning::read_json_file(dir_ + "/r.json")["tasks"].size(), 4u);
+
+  reckoning::write_file_atomic(dir_ + "/facts.txt", "B K daughter\nK N wife\n");
+  Result answer = run("answer --model " + model + " --facts " + dir_ + "/facts.txt --save-knowledge " + dir_ +
+                      "/k.safetensors --question 'How are N and B related to each other ?' --json");
+  ASSERT_EQ(answer.code, 0) << answer.out;
+  EXPECT_THAT(answer.out, HasSubstr("\"question\":\"How are N and B related to each other ?\""));
+  Result again = run("answer --model " + model + " --knowledge " + dir_ + "/k.safetensors --json < /dev/null");
+  ASSERT_EQ(again.code, 0) << again.out;
+  Result piped = run("answer --model " + model + " --knowledge " + dir_ +
+                     "/k.safetensors --json <<'EOF'\nHow are N and B related to each other ?\nHow are K and B related to each other ?\nEOF");
+  ASSERT_EQ(piped.code, 0) << piped.out;
+  EXPECT_THAT(piped.out, HasSubstr("How are K and B"));
+
+  Result inspect = run("inspect " + model);
+  ASSERT_EQ(inspect.code, 0) << inspect.out;
+  EXPECT_THAT(inspect.out, HasSubstr("learned inner learning rates, per-layer"));
+  EXPECT_THAT(inspect.out, HasSubstr("\nh.0 "));
+
+  Result resume = run("train --config " + dir_ + "/c.yaml --resume --set outer.max_steps=6 --no-test");
+  EXPECT_EQ(resume.code, 0) << resume.out;
+}
+
+TEST_F(CliTest, InitAndGenerate) {
+  reckoning::write_file_atomic(dir_ + "/config.json", R"({"n_layer": 1, "n_embd": 16, "n_head": 2, "n_positions": 32})");
+  reckoning::write_file_atomic(dir_ + "/corpus.txt", "the cat sees the dog\nthe dog sees the cat\n");
+  Result init = run("init --config " + dir_ + "/config.json --corpus " + dir_ + "/corpus.txt --seed 2 --out " + dir_ + "/m");
+  ASSERT_EQ(init.code, 0) << init.out;
+  Result ids = run("generate --model " + dir_ + "/m --prompt 'the cat' --max-new-tokens 3 --ids");
+  ASSERT_EQ(ids.code, 0) << ids.out;
+  EXPECT_EQ(nlohmann::json::parse(ids.out).size(), 3u);
+  Result beam = run("generate --model " + dir_ + "/m --prompt 'the cat' --max-new-tokens 3 --beams 2");
+  EXPECT_EQ(beam.code, 0) << beam.out;
+}
+
+TEST_F(CliTest, ErrorsAndUsage) {
+  Result bad_option = run("train --bogus");
+  EXPECT_EQ(bad_option.code, 2);
+  EXPECT_THAT(bad_option.out, HasSubstr("Usage"));
+  Result bad_value = run("eval --model /nonexistent --data x");
+  EXPECT_EQ(bad_value.code, 2);
+  reckoning::write_file_atomic(dir_ + "/c.yaml", "inner:\n  lr_mode: per-head\n");
+  Result bad_key = run("train --config " + dir_ + "/c.yaml");
+  EXPECT_EQ(bad_key.code, 1);
+  EXPECT_THAT(bad_key.out, HasSubstr("configuration key 'inner.lr_mode'"));
+  Result bad_set = run("train --set nope=1");
+  EXPECT_EQ(bad_set.code, 1);
+  EXPECT_THAT(bad_set.out, HasSubstr("--set: key 'nope'"));
+  for (const char* sub : {"train", "eval", "answer", "init", "generate", "inspect", "tokenize", "data convert",
+                          "data generate clutrr", "data generate proofwriter", "data prove", "data stats"}) {
+    Result help = run(std::string(sub) + " --help");
+    EXPECT_EQ(help.code, 0) << sub;
+  }
+}
