@@ -16,9 +16,17 @@ struct TrainArgs {
   bool resume = false;
   int64_t stop_after = 0;
   bool test = true;
+  bool list_keys = false;
 };
 
 int run_train(const TrainArgs& a) {
+  if (a.list_keys) {
+    std::cout << "| key | type | default | meaning |\n|---|---|---|---|\n";
+    for (const auto& k : run_config_keys()) {
+      std::cout << "| `" << k.key << "` | " << k.type << " | `" << k.default_value << "` | " << k.help << " |\n";
+    }
+    return 0;
+  }
   RunConfig config = a.config.empty() ? RunConfig{} : run_config_load(a.config);
   for (const auto& s : a.sets) run_config_set(config, s, "--set");
   run_config_validate(config);
@@ -56,6 +64,7 @@ const cli::RegisterCommand train_command(
       app.add_option("--stop-after", a->stop_after, "Stop after this many steps in total (with a checkpoint)")
           ->check(CLI::NonNegativeNumber);
       app.add_flag("!--no-test", a->test, "Do not evaluate data.test at the end");
+      app.add_flag("--list-keys", a->list_keys, "Print every configuration key (markdown table) and exit");
       return [a] { return run_train(*a); };
     });
 
