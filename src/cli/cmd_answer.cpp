@@ -50,7 +50,7 @@ int run_answer(const AnswerArgs& a) {
 }
 
 const cli::RegisterCommand answer_command(
-    "answer", "Encode facts into a model's weights once, then answer questions about them", 70,
+    "answer", "Encode facts into a model's weights once, then answer questions about them", 700,
     [](CLI::App& app) -> std::function<int()> {
       auto a = std::make_shared<AnswerArgs>();
       app.add_option("--model", a->model, "Model directory")->required()->check(CLI::ExistingDirectory);

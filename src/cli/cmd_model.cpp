@@ -44,7 +44,7 @@ int run_init(const InitArgs& a) {
 }
 
 const cli::RegisterCommand init_command(
-    "init", "Create a randomly initialised GPT-2 model directory (GPT-2's initialisation)", 30,
+    "init", "Create a randomly initialised GPT-2 model directory (GPT-2's initialisation)", 300,
     [](CLI::App& app) -> std::function<int()> {
       auto a = std::make_shared<InitArgs>();
       app.add_option("--config", a->config, "Hugging Face GPT-2 config.json (vocab_size defaults to the tokenizer's)")
@@ -85,7 +85,7 @@ int run_generate(const GenerateArgs& a) {
 }
 
 const cli::RegisterCommand generate_command(
-    "generate", "Continue a prompt with a model directory (greedy or beam search, KV cache)", 40,
+    "generate", "Continue a prompt with a model directory (greedy or beam search, KV cache)", 400,
     [](CLI::App& app) -> std::function<int()> {
       auto a = std::make_shared<GenerateArgs>();
       app.add_option("--model", a->model, "Model directory")->required()->check(CLI::ExistingDirectory);

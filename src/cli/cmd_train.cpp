@@ -55,7 +55,7 @@ int run_train(const TrainArgs& a) {
 }
 
 const cli::RegisterCommand train_command(
-    "train", "Meta-train a RECKONING model (or a baseline) from a YAML configuration", 50,
+    "train", "Meta-train a RECKONING model (or a baseline) from a YAML configuration", 500,
     [](CLI::App& app) -> std::function<int()> {
       auto a = std::make_shared<TrainArgs>();
       app.add_option("--config", a->config, "YAML configuration file (keys: docs/TRAINING.md)")->check(CLI::ExistingFile);
@@ -91,7 +91,7 @@ int run_eval(const EvalArgs& a) {
 }
 
 const cli::RegisterCommand eval_command(
-    "eval", "Evaluate a model on canonical tasks: accuracy per hop and per distractor count", 60,
+    "eval", "Evaluate a model on canonical tasks: accuracy per hop and per distractor count", 600,
     [](CLI::App& app) -> std::function<int()> {
       auto a = std::make_shared<EvalArgs>();
       app.add_option("--model", a->model, "Model directory")->required()->check(CLI::ExistingDirectory);

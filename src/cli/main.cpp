@@ -24,6 +24,7 @@ std::string group_description(const std::vector<std::string>& path, size_t depth
   if (prefix == "data") return "Reasoning data: convert, generate, prove, stats";
   if (prefix == "data generate") return "Generate synthetic reasoning problems";
   if (prefix == "bench") return "Benchmarks (speed and memory)";
+  if (prefix == "tokenizer") return "Tokenizers: build a word tokenizer from a corpus";
   return "Commands under '" + prefix + "'";
 }
 
