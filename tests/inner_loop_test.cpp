@@ -69,6 +69,23 @@ struct MetaProblem {
     InnerResult adapted = inner_loop(config, w, r, inner, facts, mode, false);
     return masked_lm_loss(config, adapted.weights, question, false);
   }
+
+  // d(outer loss)/d(base weights..., rate table) in canonical order, the table last.
+  std::vector<torch::Tensor> meta_gradient(InnerMode mode) const {
+    std::vector<torch::Tensor> params = gpt2_flatten(base);
+    params.push_back(lrs.values);
+    return torch::autograd::grad({outer_loss(base, lrs, mode)}, params);
+  }
+
+  // The gradient of the loss on `batch` at the weights reached after the first `steps` inner
+  // steps (evaluation mode), taken w.r.t. those weights as fresh leaves.
+  std::vector<torch::Tensor> gradient_after(int64_t steps, const LmBatch& batch) const {
+    InnerLrs first = lrs;
+    first.values = lrs.values.detach().slice(1, 0, steps);
+    std::vector<torch::Tensor> w = gpt2_flatten(inner_loop(config, base, first, inner, facts, InnerMode::Evaluate, false).weights);
+    for (auto& t : w) t = t.detach().requires_grad_(true);
+    return torch::autograd::grad({masked_lm_loss(config, gpt2_unflatten(config, w), batch, false)}, w);
+  }
 };
 
 // Perturbs every base tensor by eps * direction (no grad).
@@ -140,10 +157,7 @@ TEST(InnerLoop, EveryWeightAndRateGetsAFiniteNonZeroGradient) {
   for (LrMode mode : {LrMode::PerTensor, LrMode::PerLayer}) {
     MetaProblem p(InnerOptimizer::AdamW, mode, 2, 1e-3);
     p.inner.eps = 1e-8;  // the real default: zero-gradient rows (unused positions) hit safe_sqrt
-    torch::Tensor loss = p.outer_loss(p.base, p.lrs, InnerMode::SecondOrder);
-    std::vector<torch::Tensor> params = gpt2_flatten(p.base);
-    params.push_back(p.lrs.values);
-    std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, params);
+    std::vector<torch::Tensor> grads = p.meta_gradient(InnerMode::SecondOrder);
     std::vector<WeightSpec> specs = gpt2_weight_specs(p.config);
     for (size_t i = 0; i < grads.size(); ++i) {
       const std::string name = i < specs.size() ? specs[i].name : "inner learning rates";
@@ -161,27 +175,12 @@ TEST(InnerLoop, FirstOrderSgdMatchesItsDefinition) {
   MetaProblem p(InnerOptimizer::Sgd, LrMode::PerTensor, 3, 0.05);
   p.inner.momentum = 0;
   p.inner.weight_decay = 0;
-  torch::Tensor loss = p.outer_loss(p.base, p.lrs, InnerMode::FirstOrder);
-  std::vector<torch::Tensor> params = gpt2_flatten(p.base);
-  params.push_back(p.lrs.values);
-  std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, params);
-
-  InnerResult adapted = inner_loop(p.config, p.base, p.lrs, p.inner, p.facts, InnerMode::Evaluate, false);
-  std::vector<torch::Tensor> w_n = gpt2_flatten(adapted.weights);
-  for (auto& t : w_n) t = t.detach().requires_grad_(true);
-  torch::Tensor q = masked_lm_loss(p.config, gpt2_unflatten(p.config, w_n), p.question, false);
-  std::vector<torch::Tensor> dl_dwn = torch::autograd::grad({q}, w_n);
-  for (size_t i = 0; i < w_n.size(); ++i) EXPECT_TRUE(torch::allclose(grads[i], dl_dwn[i], 1e-9, 1e-12));
-
+  std::vector<torch::Tensor> grads = p.meta_gradient(InnerMode::FirstOrder);
+  std::vector<torch::Tensor> dl_dwn = p.gradient_after(p.lrs.steps(), p.question);
+  for (size_t i = 0; i < dl_dwn.size(); ++i) EXPECT_TRUE(torch::allclose(grads[i], dl_dwn[i], 1e-9, 1e-12));
   for (int64_t k = 0; k < p.lrs.steps(); ++k) {
-    InnerLrs first_k = p.lrs;
-    first_k.values = p.lrs.values.detach().slice(1, 0, k);
-    std::vector<torch::Tensor> w_k = gpt2_flatten(
-        inner_loop(p.config, p.base, first_k, p.inner, p.facts, InnerMode::Evaluate, false).weights);
-    for (auto& t : w_k) t = t.detach().requires_grad_(true);
-    torch::Tensor inner_loss = masked_lm_loss(p.config, gpt2_unflatten(p.config, w_k), p.facts, false);
-    std::vector<torch::Tensor> g_k = torch::autograd::grad({inner_loss}, w_k);
-    for (size_t i = 0; i < w_k.size(); ++i) {
+    std::vector<torch::Tensor> g_k = p.gradient_after(k, p.facts);
+    for (size_t i = 0; i < g_k.size(); ++i) {
       const double expected = -(dl_dwn[i] * g_k[i]).sum().item<double>();
       EXPECT_NEAR(grads.back()[i][k].item<double>(), expected, 1e-9 + 1e-7 * std::abs(expected));
     }
@@ -193,17 +192,10 @@ TEST(InnerLoop, FirstOrderAdamWBaseGradientIsScaledByDecay) {
   // dL/dw_0 = dL/dw_N * prod_k (1 - lr_k wd).
   MetaProblem p(InnerOptimizer::AdamW, LrMode::PerTensor, 3, 0.05);
   p.inner.weight_decay = 0.5;
-  torch::Tensor loss = p.outer_loss(p.base, p.lrs, InnerMode::FirstOrder);
-  std::vector<torch::Tensor> params = gpt2_flatten(p.base);
-  params.push_back(p.lrs.values);
-  std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, params);
-  InnerResult adapted = inner_loop(p.config, p.base, p.lrs, p.inner, p.facts, InnerMode::Evaluate, false);
-  std::vector<torch::Tensor> w_n = gpt2_flatten(adapted.weights);
-  for (auto& t : w_n) t = t.detach().requires_grad_(true);
-  torch::Tensor q = masked_lm_loss(p.config, gpt2_unflatten(p.config, w_n), p.question, false);
-  std::vector<torch::Tensor> dl_dwn = torch::autograd::grad({q}, w_n);
+  std::vector<torch::Tensor> grads = p.meta_gradient(InnerMode::FirstOrder);
+  std::vector<torch::Tensor> dl_dwn = p.gradient_after(p.lrs.steps(), p.question);
   const double factor = std::pow(1 - 0.05 * 0.5, 3);
-  for (size_t i = 0; i < w_n.size(); ++i) {
+  for (size_t i = 0; i < dl_dwn.size(); ++i) {
     EXPECT_TRUE(torch::allclose(grads[i], dl_dwn[i] * factor, 1e-9, 1e-12));
   }
   EXPECT_TRUE((grads.back() != 0).all().item<bool>());
