@@ -169,12 +169,16 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
     }
     // Global gradient norm, and optional clipping (differentiable in second-order mode, where
     // the norm itself is part of the graph).
-    torch::Tensor sq = torch::zeros({}, loss.options());
-    for (const auto& g : grads) sq = sq + g.pow(2).sum();
-    torch::Tensor norm = safe_sqrt(sq);
-    trace.grad_norm = norm.item<double>();
+    {
+      torch::NoGradGuard no_grad;  // the norm enters the graph only when it clips (below)
+      double sq = 0;
+      for (const auto& g : grads) sq += g.pow(2).sum().item<double>();
+      trace.grad_norm = std::sqrt(sq);
+    }
     if (inner.grad_clip > 0 && trace.grad_norm > inner.grad_clip) {
-      torch::Tensor scale = inner.grad_clip / (norm + 1e-6);
+      torch::Tensor sq = torch::zeros({}, loss.options());
+      for (const auto& g : grads) sq = sq + g.pow(2).sum();
+      torch::Tensor scale = inner.grad_clip / (safe_sqrt(sq) + 1e-6);
       for (auto& g : grads) g = g * scale;
     }
     if (k == 0) {
@@ -203,7 +207,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
       torch::Tensor next;
       if (inner.optimizer == InnerOptimizer::AdamW && keep_graph) {
         history[j].push_back(g);
-        next = AdamWStep::apply(p, lr, history[j], hyper);
+        next = AdamWStep::apply(p, lr, torch::TensorList(history[j]), hyper);
       } else if (inner.optimizer == InnerOptimizer::AdamW) {
         // No meta-graph: the moments are updated in place (as adamw_moments accumulates them).
         if (k == 0) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iostream>
 
 #include "reckoning/benchmark.h"
 #include "reckoning/error.h"
@@ -172,9 +173,11 @@ TEST(Benchmark, EvaluationMemoryDoesNotGrowWithInnerSteps) {
   const int64_t eval2 = inner_loop_peak_growth(InnerMode::Evaluate, 2);
   const int64_t eval8 = inner_loop_peak_growth(InnerMode::Evaluate, 8);
   if (eval2 < 0 || eval8 < 0) GTEST_SKIP() << "/proc/self/clear_refs not writable here";
-  EXPECT_LT(eval8 - eval2, 2 * model_bytes) << "evaluation: 2 steps +" << eval2 << " B, 8 steps +" << eval8 << " B";
+  EXPECT_LT(eval8 - eval2, 3 * model_bytes) << "evaluation: 2 steps +" << eval2 << " B, 8 steps +" << eval8 << " B";
   // The same measurement sees second order's per-step growth (the graph of every step is kept).
   const int64_t second2 = inner_loop_peak_growth(InnerMode::SecondOrder, 2);
   const int64_t second8 = inner_loop_peak_growth(InnerMode::SecondOrder, 8);
+  std::cout << "peak growth, evaluation: " << eval2 << " / " << eval8 << " B; second order: " << second2
+            << " / " << second8 << " B (2 / 8 steps)\n";
   EXPECT_GT(second8 - second2, 6 * model_bytes) << "second order: 2 steps +" << second2 << " B, 8 steps +" << second8 << " B";
 }
