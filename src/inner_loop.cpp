@@ -52,6 +52,87 @@ struct OptimizerState {
   std::vector<torch::Tensor> m, v;  // AdamW moments, or m = SGD momentum buffer
 };
 
+struct AdamWHyper {
+  double beta1, beta2, eps, weight_decay;
+};
+
+// Adam's moments after steps 0..k from the gradient history g_0..g_k: m = sum (1-b1) b1^(k-j) g_j,
+// v = sum (1-b2) b2^(k-j) g_j^2, accumulated in the same order as the plain recurrence.
+std::pair<torch::Tensor, torch::Tensor> adamw_moments(const std::vector<torch::Tensor>& g,
+                                                      const AdamWHyper& h) {
+  torch::Tensor m = g[0] * (1.0 - h.beta1);
+  torch::Tensor v = g[0] * g[0] * (1.0 - h.beta2);
+  for (size_t j = 1; j < g.size(); ++j) {
+    m.mul_(h.beta1).add_(g[j], 1.0 - h.beta1);
+    v.mul_(h.beta2).addcmul_(g[j], g[j], 1.0 - h.beta2);
+  }
+  return {m, v};
+}
+
+// One differentiable AdamW step of one tensor as a single autograd node:
+//   p' = p (1 - lr wd) - lr / (1 - b1^(k+1)) * m / (safe_sqrt(v) / sqrt(1 - b2^(k+1)) + eps)
+// with (m, v) the moments after g_0..g_k. Written as plain ops, every intermediate (p (1 - lr wd),
+// both moments, g^2, the square root, the denominator, m / denom) is a parameter-sized tensor kept
+// for the outer backward: about ten copies of the model per inner step. This node keeps only its
+// inputs (p, which the next forward keeps anyway, and the gradient history) and recomputes the
+// moments in backward, bit for bit as in forward. Its backward is first order only: the outer loss
+// is differentiated once, and no inner gradient is ever taken through an update.
+struct AdamWStep : public torch::autograd::Function<AdamWStep> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& p,
+                               const torch::Tensor& lr, torch::TensorList grads, AdamWHyper h) {
+    std::vector<torch::Tensor> g(grads.begin(), grads.end());
+    const double k = static_cast<double>(g.size());
+    const double bias1 = 1.0 - std::pow(h.beta1, k), bias2 = 1.0 - std::pow(h.beta2, k);
+    auto [m, v] = adamw_moments(g, h);
+    torch::Tensor denom = v.clamp_min(0).sqrt_().div_(std::sqrt(bias2)).add_(h.eps);  // v >= 0: safe_sqrt's value
+    torch::Tensor next = p * (1.0 - lr * h.weight_decay) - (lr / bias1) * (m / denom);
+    std::vector<torch::Tensor> saved{p, lr};
+    saved.insert(saved.end(), g.begin(), g.end());
+    ctx->save_for_backward(saved);
+    ctx->saved_data["beta1"] = h.beta1;
+    ctx->saved_data["beta2"] = h.beta2;
+    ctx->saved_data["eps"] = h.eps;
+    ctx->saved_data["weight_decay"] = h.weight_decay;
+    bool grads_need = false;
+    for (const auto& t : g) grads_need = grads_need || t.requires_grad();
+    ctx->saved_data["grads_need"] = grads_need;
+    return next;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    const std::vector<torch::Tensor> saved = ctx->get_saved_variables();
+    const torch::Tensor& p = saved[0];
+    const torch::Tensor& lr = saved[1];
+    const std::vector<torch::Tensor> g(saved.begin() + 2, saved.end());
+    const AdamWHyper h{ctx->saved_data["beta1"].toDouble(), ctx->saved_data["beta2"].toDouble(),
+                       ctx->saved_data["eps"].toDouble(), ctx->saved_data["weight_decay"].toDouble()};
+    const int64_t n = static_cast<int64_t>(g.size());
+    const double bias1 = 1.0 - std::pow(h.beta1, static_cast<double>(n));
+    const double bias2 = 1.0 - std::pow(h.beta2, static_cast<double>(n));
+    const torch::Tensor& go = grad_out[0];
+    auto [m, v] = adamw_moments(g, h);
+    torch::Tensor root = v.clamp_min(0).sqrt_();
+    torch::Tensor denom = root / std::sqrt(bias2) + h.eps;
+    torch::Tensor u = m / denom;  // the Adam direction
+    torch::autograd::variable_list out(static_cast<size_t>(3 + n));
+    out[0] = go * (1.0 - lr * h.weight_decay);
+    out[1] = -(h.weight_decay * (p * go).sum() + (u * go).sum() / bias1).reshape(lr.sizes());
+    if (ctx->saved_data["grads_need"].toBool()) {
+      torch::Tensor dm = go * (lr / bias1) / denom * -1.0;
+      // d p' / d v through denom; zero where v == 0 (safe_sqrt's gradient).
+      torch::Tensor dv = (go * (lr / bias1)) * u / denom / (2.0 * std::sqrt(bias2)) / root;
+      dv = torch::where(v > 0, dv, torch::zeros_like(dv));
+      for (int64_t j = 0; j < n; ++j) {
+        const double a = (1.0 - h.beta1) * std::pow(h.beta1, static_cast<double>(n - 1 - j));
+        const double b = 2.0 * (1.0 - h.beta2) * std::pow(h.beta2, static_cast<double>(n - 1 - j));
+        out[static_cast<size_t>(2 + j)] = dm * a + dv * g[static_cast<size_t>(j)] * b;
+      }
+    }
+    return out;  // the hyperparameter argument gets an undefined gradient
+  }
+};
+
 }  // namespace
 
 InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const InnerLrs& lrs,
@@ -72,6 +153,8 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
   }
   InnerResult result;
   OptimizerState state;
+  std::vector<std::vector<torch::Tensor>> history;  // AdamW with a meta-graph: g_0..g_k per tensor
+  const AdamWHyper hyper{inner.beta1, inner.beta2, inner.eps, inner.weight_decay};
   for (int64_t k = 0; k < lrs.steps(); ++k) {
     InnerStepTrace trace;
     torch::Tensor loss = masked_lm_loss(config, gpt2_unflatten(config, fast), facts, dropout);
@@ -86,19 +169,25 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
     }
     // Global gradient norm, and optional clipping (differentiable in second-order mode, where
     // the norm itself is part of the graph).
-    torch::Tensor sq = torch::zeros({}, loss.options());
-    for (const auto& g : grads) sq = sq + g.pow(2).sum();
-    torch::Tensor norm = safe_sqrt(sq);
-    trace.grad_norm = norm.item<double>();
+    {
+      torch::NoGradGuard no_grad;  // the norm enters the graph only when it clips (below)
+      double sq = 0;
+      for (const auto& g : grads) sq += g.pow(2).sum().item<double>();
+      trace.grad_norm = std::sqrt(sq);
+    }
     if (inner.grad_clip > 0 && trace.grad_norm > inner.grad_clip) {
-      torch::Tensor scale = inner.grad_clip / (norm + 1e-6);
+      torch::Tensor sq = torch::zeros({}, loss.options());
+      for (const auto& g : grads) sq = sq + g.pow(2).sum();
+      torch::Tensor scale = inner.grad_clip / (safe_sqrt(sq) + 1e-6);
       for (auto& g : grads) g = g * scale;
     }
     if (k == 0) {
+      const bool adamw = inner.optimizer == InnerOptimizer::AdamW;
       for (const auto& g : grads) {
-        state.m.push_back(torch::zeros_like(g));
-        state.v.push_back(torch::zeros_like(g));
+        state.m.push_back(adamw ? torch::Tensor() : torch::zeros_like(g));
+        state.v.push_back(adamw ? torch::Tensor() : torch::zeros_like(g));
       }
+      history.resize(grads.size());
     }
     const double bias1 = 1.0 - std::pow(inner.beta1, static_cast<double>(k + 1));
     const double bias2 = 1.0 - std::pow(inner.beta2, static_cast<double>(k + 1));
@@ -116,12 +205,20 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
       torch::Tensor p = fast[i];
       const torch::Tensor& g = grads[j];
       torch::Tensor next;
-      if (inner.optimizer == InnerOptimizer::AdamW) {
-        if (inner.weight_decay != 0) p = p * (1.0 - lr * inner.weight_decay);
-        state.m[j] = state.m[j] * inner.beta1 + g * (1.0 - inner.beta1);
-        state.v[j] = state.v[j] * inner.beta2 + g * g * (1.0 - inner.beta2);
-        torch::Tensor denom = safe_sqrt(state.v[j]) / std::sqrt(bias2) + inner.eps;
-        next = p - (lr / bias1) * (state.m[j] / denom);
+      if (inner.optimizer == InnerOptimizer::AdamW && keep_graph) {
+        history[j].push_back(g);
+        next = AdamWStep::apply(p, lr, torch::TensorList(history[j]), hyper);
+      } else if (inner.optimizer == InnerOptimizer::AdamW) {
+        // No meta-graph: the moments are updated in place (as adamw_moments accumulates them).
+        if (k == 0) {
+          state.m[j] = g * (1.0 - inner.beta1);
+          state.v[j] = g * g * (1.0 - inner.beta2);
+        } else {
+          state.m[j].mul_(inner.beta1).add_(g, 1.0 - inner.beta1);
+          state.v[j].mul_(inner.beta2).addcmul_(g, g, 1.0 - inner.beta2);
+        }
+        torch::Tensor denom = state.v[j].clamp_min(0).sqrt().div_(std::sqrt(bias2)).add_(inner.eps);
+        next = p * (1.0 - lr * inner.weight_decay) - (lr / bias1) * (state.m[j] / denom);
       } else {
         torch::Tensor d = inner.weight_decay != 0 ? g + p * inner.weight_decay : g;
         if (inner.momentum != 0) {
