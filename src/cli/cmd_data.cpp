@@ -57,7 +57,7 @@ const cli::RegisterCommand convert_command(
                      "proofwriter: drop questions whose proof uses fewer statements")
           ->check(CLI::NonNegativeNumber);
       app.add_flag("--balance", a->balance,
-                   "proofwriter: resample true/false to the number of unknown per theory");
+                   "proofwriter: per theory, resample every label to the rarest one's count");
       app.add_flag("--letters", a->letters, "clutrr, clutrr-sg: facts as letter triples \"Z C son\"");
       app.add_flag("--skip-invalid", a->skip_invalid,
                    "Skip malformed records (listed on stderr) instead of failing");
