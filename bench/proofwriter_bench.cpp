@@ -21,7 +21,7 @@ static void BM_ProofwriterGenerate(benchmark::State& state) {
 }
 BENCHMARK(BM_ProofwriterGenerate)
     ->ArgNames({"depth", "cwa"})
-    ->ArgsProduct({{0, 1, 2, 3, 5}, {0, 1}})
+    ->ArgsProduct({{0, 1, 2, 3, 4, 5, 6}, {0, 1}})
     ->Unit(benchmark::kMicrosecond);
 
 static void BM_ProofwriterMetaAndTasks(benchmark::State& state) {

@@ -61,8 +61,10 @@ struct ProofParser {
                 i < tokens.size() ? "'" + tokens[i] + "'" : std::string("the end"));
   }
   // group := '(' item* ')'; item := group | id | NAF | '->' ruleid (applies to the previous item).
-  // Returns the depth; appends ids.
-  int64_t group(std::vector<std::string>& ids) {
+  // Returns the depth; appends ids. With `split`, the group is a proof's outermost one, where
+  // 'OR' separates alternatives ("[(triple4 OR ((triple6) -> rule2))]"): each finished
+  // alternative but the last is moved into `split`.
+  int64_t group(std::vector<std::string>& ids, std::vector<ProofAlternative>* split = nullptr) {
     if (i >= tokens.size() || tokens[i] != "(") fail("'('");
     ++i;
     int64_t depth = 0, last = 0;
@@ -73,6 +75,14 @@ struct ProofParser {
       if (t == ")") {
         ++i;
         return depth;
+      }
+      if (t == "OR" && split && have_last) {
+        ++i;
+        split->push_back({ids, depth});
+        ids.clear();
+        depth = last = 0;
+        have_last = false;
+        continue;
       }
       if (t == "(") {
         last = group(ids);
@@ -109,6 +119,22 @@ std::vector<std::string> unique_in_order(const std::vector<std::string>& ids) {
     if (seen.insert(id).second) out.push_back(id);
   }
   return out;
+}
+
+// The first "..." term of a representation string: the subject of ("cow" "is" "big" "+").
+std::string first_quoted(const std::string& representation) {
+  size_t a = representation.find('"');
+  size_t b = a == std::string::npos ? a : representation.find('"', a + 1);
+  return b == std::string::npos ? std::string() : representation.substr(a + 1, b - a - 1);
+}
+
+// "The cow is big." / "Bob is big." is about `entity` (questions without a representation).
+bool starts_with_entity(const std::string& sentence, const std::string& entity) {
+  auto at = [&](size_t pos) {
+    return sentence.compare(pos, entity.size(), entity) == 0 &&
+           (sentence.size() == pos + entity.size() || sentence[pos + entity.size()] == ' ');
+  };
+  return at(0) || (sentence.rfind("The ", 0) == 0 && at(4));
 }
 
 int64_t id_number(const std::string& id) {
@@ -148,11 +174,14 @@ ParsedProof proofwriter_parse_proof(const std::string& proofs, const std::string
   if (tokens.empty() || tokens[0] != "[") p.fail("'['");
   p.i = 1;
   while (true) {
-    ProofAlternative alt;
+    std::vector<ProofAlternative> split;
     std::vector<std::string> ids;
-    alt.depth = p.group(ids);
-    alt.ids = unique_in_order(ids);
-    out.alternatives.push_back(alt);
+    int64_t depth = p.group(ids, &split);
+    split.push_back({ids, depth});
+    for (ProofAlternative& alt : split) {
+      alt.ids = unique_in_order(alt.ids);
+      out.alternatives.push_back(std::move(alt));
+    }
     if (p.i < tokens.size() && tokens[p.i] == "OR") {
       ++p.i;
       continue;
@@ -187,6 +216,7 @@ std::vector<Task> proofwriter_theory_to_tasks(const nlohmann::json& theory, cons
   const std::string id = field(theory, "id", where, &J::is_string, "a string").get<std::string>();
   // Statements: id -> text, in id order (triples, then rules).
   std::map<std::string, std::string> text;
+  std::map<std::string, std::string> subject;  // triple id -> its subject, from `representation`
   std::vector<std::string> order;
   for (const char* group : {"triples", "rules"}) {
     const J& items = field(theory, group, where, &J::is_object, "an object");
@@ -197,6 +227,9 @@ std::vector<Task> proofwriter_theory_to_tasks(const nlohmann::json& theory, cons
             str("'", it.key(), "'"));
       check(it.value().is_object(), w, "an object with 'text'", it.value().dump().substr(0, 80));
       text[it.key()] = field(it.value(), "text", w, &J::is_string, "a string").get<std::string>();
+      auto rep = it.value().find("representation");
+      if (group[0] == 't' && rep != it.value().end() && rep->is_string())
+        subject[it.key()] = first_quoted(rep->get<std::string>());
       ids.push_back(it.key());
     }
     std::sort(ids.begin(), ids.end(),
@@ -225,8 +258,27 @@ std::vector<Task> proofwriter_theory_to_tasks(const nlohmann::json& theory, cons
     t.hops = qdep.get<int64_t>();
     const std::string proofs = field(q, "proofs", w, &J::is_string, "a string").get<std::string>();
     ParsedProof proof = proofwriter_parse_proof(proofs, str(w, ": field 'proofs'"));
-    const ProofAlternative& best = proofwriter_best_proof(proof);
-    for (const std::string& sid : best.ids) {
+    std::vector<std::string> relevant = proofwriter_best_proof(proof).ids;
+    if (proof.failure) {
+      // Evidence that nothing proves the statement: what is known about its subject (the facts
+      // the failed rule conditions were checked against), then the failure chain's statements.
+      std::string about;
+      auto rep = q.find("representation");
+      if (rep != q.end() && rep->is_string()) about = first_quoted(rep->get<std::string>());
+      std::vector<std::string> with_facts;
+      for (const std::string& sid : order) {
+        auto su = subject.find(sid);
+        if (su == subject.end() || su->second.empty()) continue;
+        bool match = about.empty() ? starts_with_entity(t.question, su->second) : su->second == about;
+        if (match) with_facts.push_back(sid);
+      }
+      for (const std::string& sid : relevant)
+        if (std::find(with_facts.begin(), with_facts.end(), sid) == with_facts.end())
+          with_facts.push_back(sid);
+      relevant = with_facts;
+    }
+    const std::vector<std::string>& used = relevant;
+    for (const std::string& sid : used) {
       check(text.count(sid), str(w, ": field 'proofs'"), "ids of the theory's triples and rules",
             str("'", sid, "'"));
       t.facts.push_back(text[sid]);
@@ -234,7 +286,7 @@ std::vector<Task> proofwriter_theory_to_tasks(const nlohmann::json& theory, cons
     if (static_cast<int64_t>(t.facts.size()) < options.min_statements) continue;
     std::vector<std::string> others;
     for (const std::string& sid : order) {
-      if (std::find(best.ids.begin(), best.ids.end(), sid) == best.ids.end()) others.push_back(sid);
+      if (std::find(used.begin(), used.end(), sid) == used.end()) others.push_back(sid);
     }
     if (options.distractors >= 0 && static_cast<int64_t>(others.size()) > options.distractors) {
       DataRng rng(data_seed_mix(options.seed, t.guid));
@@ -254,15 +306,17 @@ std::vector<Task> proofwriter_theory_to_tasks(const nlohmann::json& theory, cons
     tasks.push_back(std::move(t));
   }
   if (!options.balance) return tasks;
-  // Per-theory label balance: true and false resampled (without replacement) to #unknown.
+  // Per-theory label balance: every label resampled (without replacement) to the rarest one's
+  // count; a theory without unknowns (CWA) balances true and false only. Shallow OWA theories
+  // have many more unknowns than true/false questions, so unknowns are resampled too.
   std::map<std::string, std::vector<size_t>> by_label;
   for (size_t i = 0; i < tasks.size(); ++i) by_label[tasks[i].answer].push_back(i);
   const size_t n_unknown = by_label["unknown"].size();
-  const size_t target = n_unknown > 0 ? n_unknown
-                                      : std::min(by_label["true"].size(), by_label["false"].size());
+  size_t target = std::min(by_label["true"].size(), by_label["false"].size());
+  if (n_unknown > 0) target = std::min(target, n_unknown);
   DataRng rng(data_seed_mix(options.seed, id + "/balance"));
-  std::vector<size_t> keep = by_label["unknown"];
-  for (const char* label : {"true", "false"}) {
+  std::vector<size_t> keep;
+  for (const char* label : {"true", "false", "unknown"}) {
     std::vector<size_t>& v = by_label[label];
     rng.shuffle(v);
     if (v.size() > target) v.resize(target);

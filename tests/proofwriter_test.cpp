@@ -57,7 +57,10 @@ nlohmann::json theory() {
       "Q5": {"question": "The rabbit sees the rabbit.", "answer": "Unknown", "QDep": 1, "QLen": 2, "strategy": "random",
              "proofs": "[@1: The rabbit sees the rabbit.[OWA. Example of deepest failure = (rule2 <- (rule1 <- FAIL))]]"},
       "Q6": {"question": "The dog does not see the rabbit.", "answer": false, "QDep": 3, "QLen": 4, "strategy": "inv-rconc",
-             "proofs": "[(((((((triple3 NAF) -> rule3)) -> rule1)) -> rule2))]"}}
+             "proofs": "[(((((((triple3 NAF) -> rule3)) -> rule1)) -> rule2))]"},
+      "Q7": {"question": "The dog is nice.", "answer": "Unknown", "QDep": 0, "QLen": "", "strategy": "random",
+             "representation": "(\"dog\" \"is\" \"nice\" \"+\")",
+             "proofs": "[@0: The dog is nice.[OWA. Example of deepest failure = (FAIL)]]"}}
   })pw");
 }
 
@@ -74,6 +77,16 @@ TEST(ProofWriterProof, ParsesNestingOrAlternativesNafAndFailures) {
   EXPECT_EQ(p.alternatives[0].depth, 2);
   EXPECT_EQ(p.alternatives[1].depth, 1);
   EXPECT_EQ(proofwriter_best_proof(p).ids, (std::vector<std::string>{"triple1", "triple3", "rule1"}));
+
+  // Alternatives inside the outermost group, as our generator writes them.
+  p = proofwriter_parse_proof("[(triple4 OR ((triple6) -> rule2) OR ((triple1 triple2) -> rule3))]", "q");
+  ASSERT_EQ(p.alternatives.size(), 3u);
+  EXPECT_EQ(p.alternatives[0].ids, (std::vector<std::string>{"triple4"}));
+  EXPECT_EQ(p.alternatives[0].depth, 0);
+  EXPECT_EQ(p.alternatives[1].ids, (std::vector<std::string>{"triple6", "rule2"}));
+  EXPECT_EQ(p.alternatives[1].depth, 1);
+  EXPECT_EQ(p.alternatives[2].ids, (std::vector<std::string>{"triple1", "triple2", "rule3"}));
+  EXPECT_THAT(error_of([] { proofwriter_parse_proof("[(OR triple1)]", "w"); }), HasSubstr("'OR'"));
 
   p = proofwriter_parse_proof("[(triple4)]", "q");
   EXPECT_EQ(p.alternatives[0].depth, 0);
@@ -97,8 +110,9 @@ TEST(ProofWriterProof, ParsesNestingOrAlternativesNafAndFailures) {
 TEST(ProofWriterConvert, RelevantFactsDistractorsHopsAndSource) {
   ProofWriterOptions o;
   std::vector<Task> tasks = proofwriter_theory_to_tasks(theory(), "t.jsonl:1", o);
-  // Q3, Q4 use one statement (dropped: min_statements 2); Q5 names rule2, rule1.
-  ASSERT_EQ(tasks.size(), 4u);
+  // Q3, Q4 use one statement (dropped: min_statements 2); Q5 names rule2, rule1; Q7 (unknown,
+  // no rule concludes it) keeps the facts about its subject.
+  ASSERT_EQ(tasks.size(), 5u);
   const Task& q1 = tasks[0];
   EXPECT_EQ(q1.guid, "RelNeg-OWA-D2-1717-Q1");
   EXPECT_EQ(q1.facts, (std::vector<std::string>{"The cow is big.", "If something is big then it chases the dog.",
@@ -115,9 +129,23 @@ TEST(ProofWriterConvert, RelevantFactsDistractorsHopsAndSource) {
                                                       "If something is big then it chases the dog."}));
   EXPECT_EQ(tasks[2].source["proof_failure"], true);
   EXPECT_EQ(tasks[3].answer, "false");
+  EXPECT_EQ(tasks[4].answer, "unknown");
+  EXPECT_EQ(tasks[4].facts, (std::vector<std::string>{"The dog is red.", "The dog is not kind."}));
+  EXPECT_EQ(tasks[4].distractors.size(), 5u);
+
+  // Without a question representation the subject is read from the sentence.
+  nlohmann::json bare = theory();
+  bare["questions"]["Q7"].erase("representation");
+  EXPECT_EQ(proofwriter_theory_to_tasks(bare, "t", o)[4].facts, tasks[4].facts);
+  // A failure chain's rules come after the subject's facts.
+  bare["questions"]["Q7"]["proofs"] =
+      "[@1: The dog is nice.[OWA. Example of deepest failure = (rule3 <- FAIL)]]";
+  EXPECT_EQ(proofwriter_theory_to_tasks(bare, "t", o)[4].facts,
+            (std::vector<std::string>{"The dog is red.", "The dog is not kind.",
+                                      "If something is red then it is big."}));
 
   o.min_statements = 1;
-  EXPECT_EQ(proofwriter_theory_to_tasks(theory(), "t", o).size(), 6u);
+  EXPECT_EQ(proofwriter_theory_to_tasks(theory(), "t", o).size(), 7u);
 }
 
 TEST(ProofWriterConvert, DistractorSamplingAndBalanceAreSeeded) {
@@ -132,7 +160,7 @@ TEST(ProofWriterConvert, DistractorSamplingAndBalanceAreSeeded) {
   }
   o.balance = true;
   auto bal = proofwriter_theory_to_tasks(theory(), "t", o);
-  // One unknown -> one true and one false kept.
+  // Two unknowns (Q5, Q7), two true (Q1, Q2), one false (Q6): every label resampled to one.
   std::map<std::string, int> count;
   for (const Task& t : bal) ++count[t.answer];
   EXPECT_EQ(count, (std::map<std::string, int>{{"false", 1}, {"true", 1}, {"unknown", 1}}));
@@ -152,7 +180,7 @@ TEST(ProofWriterRead, MalformedRecordsNameFileLineAndField) {
   skip.skip_invalid = true;
   TaskReadReport report;
   auto tasks = proofwriter_read(path, skip, &report);
-  EXPECT_EQ(tasks.size(), 4u);
+  EXPECT_EQ(tasks.size(), 5u);
   ASSERT_EQ(report.skipped.size(), 4u);
   EXPECT_THAT(report.skipped[1], HasSubstr("meta-test.jsonl:3: questions.Q1: field 'answer': expected true, false or \"Unknown\", got \"Maybe\""));
   EXPECT_THAT(report.skipped[2], HasSubstr("meta-test.jsonl:4: questions.Q1: field 'proofs': expected ids of the theory's triples and rules, got 'triple9'"));

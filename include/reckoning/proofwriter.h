@@ -6,12 +6,13 @@
 //   appearance in the proof string. With several proofs ("... OR ..."), the shallowest one (fewest
 //   nested rule applications; first on ties) is used. NAF steps name no statement.
 // - Unprovable questions (a failure record "[@d: text[CWA|OWA. Example of deepest failure =
-//   (rule3 <- FAIL)]]"): relevant facts = the statements the failure record names (the deepest
-//   failed attempt). Both kinds are dropped if they use fewer than `min_statements` statements.
+//   (rule3 <- FAIL)]]"): relevant facts = the facts about the question's subject, then the
+//   statements the failure record names (the deepest failed attempt). Both kinds are dropped if
+//   they use fewer than `min_statements` statements.
 // - Distractors = the theory's other statements (triples then rules, in id order), `distractors`
 //   of them sampled without replacement (seeded per theory), or all (distractors < 0).
-// - Balance (optional): per theory, true and false are each resampled to the number of unknown
-//   questions (to min(#true, #false) when a theory has no unknown, e.g. CWA).
+// - Balance (optional): per theory, every label is resampled to the rarest label's count (true
+//   and false only when a theory has no unknown, e.g. CWA).
 // - answer true|false|unknown, hops = QDep, guid = "<id>-<question id>".
 // Not here: the generator, prover and English parser (proofwriter_generator, prover).
 #pragma once
@@ -41,7 +42,7 @@ const ProofAlternative& proofwriter_best_proof(const ParsedProof& proof);
 struct ProofWriterOptions {
   int64_t min_statements = 2;  // drop questions whose relevant facts are fewer
   int64_t distractors = -1;    // < 0: all other statements of the theory
-  bool balance = false;
+  bool balance = false;        // per theory, every label resampled to the rarest one's count
   uint64_t seed = 0;
   bool skip_invalid = false;
 };

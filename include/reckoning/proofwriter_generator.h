@@ -39,6 +39,11 @@ struct ProofwriterOptions {
   int min_rules = 1, max_rules = 8;
   int questions = 18;          // per theory, at most
   int max_attempts = 100000;   // theories sampled per accepted theory before giving up
+  // From this depth on, each sampled theory contains a planted chain of D rules from a fact
+  // (then random facts and rules as usual, the order of the rules shuffled); theories are still
+  // kept only if their deepest implication has depth exactly D. Plain rejection needs ~440
+  // samples per theory at D = 5 (OWA); planting, a handful. Below it: plain rejection sampling.
+  int plant_min_depth = 4;
 };
 
 struct ProofwriterQuestion {

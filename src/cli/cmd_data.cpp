@@ -12,6 +12,7 @@
 #include "reckoning/io.h"
 #include "reckoning/proofwriter.h"
 #include "reckoning/task.h"
+#include "reckoning/tokenizer.h"
 
 namespace {
 
@@ -56,7 +57,7 @@ const cli::RegisterCommand convert_command(
                      "proofwriter: drop questions whose proof uses fewer statements")
           ->check(CLI::NonNegativeNumber);
       app.add_flag("--balance", a->balance,
-                   "proofwriter: resample true/false to the number of unknown per theory");
+                   "proofwriter: per theory, resample every label to the rarest one's count");
       app.add_flag("--letters", a->letters, "clutrr, clutrr-sg: facts as letter triples \"Z C son\"");
       app.add_flag("--skip-invalid", a->skip_invalid,
                    "Skip malformed records (listed on stderr) instead of failing");
@@ -191,11 +192,14 @@ const cli::RegisterCommand stats_command(
     "data stats", "Statistics of a task file: per hop, labels, facts, distractors, tokens", 140,
     [](CLI::App& app) -> std::function<int()> {
       struct Args {
-        std::string in;
+        std::string in, tokenizer;
         bool json = false, skip_invalid = false;
       };
       auto a = std::make_shared<Args>();
       app.add_option("input", a->in, "Task file (.jsonl)")->required();
+      app.add_option("--tokenizer", a->tokenizer,
+                     "Model or tokenizer directory: count tokens per fact with its tokenizer "
+                     "(default: whitespace-separated words)");
       app.add_flag("--json", a->json, "Print JSON instead of a table");
       app.add_flag("--skip-invalid", a->skip_invalid, "Skip malformed records (listed on stderr)");
       return [a] {
@@ -204,7 +208,15 @@ const cli::RegisterCommand stats_command(
         TaskReadReport report;
         std::vector<Task> tasks = tasks_load(a->in, o, &report);
         print_skipped(report);
-        DataStats s = data_stats(tasks);
+        DataStats s;
+        if (a->tokenizer.empty()) {
+          s = data_stats(tasks);
+        } else {
+          std::shared_ptr<Tokenizer> tokenizer = tokenizer_load(a->tokenizer);
+          s = data_stats(
+              tasks, [tokenizer](const std::string& text) { return tokenizer->encode(text).size(); },
+              tokenizer->kind() + " (" + a->tokenizer + ")");
+        }
         if (a->json) std::cout << data_stats_to_json(s).dump(2) << "\n";
         else std::cout << data_stats_format(s);
         return 0;

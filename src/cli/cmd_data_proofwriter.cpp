@@ -43,6 +43,10 @@ const cli::RegisterCommand generate(
           ->check(CLI::Range(1, 64));
       app.add_option("--questions", o->questions, "Questions per theory at most (default 18)")
           ->check(CLI::Range(0, 1000));
+      app.add_option("--plant-from", o->plant_min_depth,
+                     "Plant a depth-D rule chain in sampled theories from this D on (default 4; "
+                     "larger than --depth: plain rejection sampling)")
+          ->check(CLI::Range(1, 1000));
       app.add_option("--out", *out, "Output JSON-lines file")->required();
       app.add_option("--format", *format, "canonical (Task records) or meta (release records)")
           ->check(CLI::IsMember({"canonical", "meta"}));
