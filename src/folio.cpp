@@ -52,27 +52,12 @@ Task folio_task_from_json(const nlohmann::json& json, const std::string& where, 
 
 std::vector<Task> folio_read(const std::string& path, const TaskReadOptions& options,
                              TaskReadReport* report) {
-  std::istringstream in(read_file(path));
   std::vector<Task> tasks;
   TaskReadReport local;
-  std::string line;
-  for (int64_t number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = str(path, ":", number);
-    try {
-      nlohmann::json json;
-      try {
-        json = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
-        throw Error(str(where, ": invalid JSON (", e.what(), ")"));
-      }
-      tasks.push_back(folio_task_from_json(json, where, number));
-      ++local.read;
-    } catch (const Error& e) {
-      if (!options.skip_invalid) throw;
-      local.skipped.push_back(e.what());
-    }
-  }
+  jsonl_for_each(path, options.skip_invalid, local, [&](const nlohmann::json& json, const std::string& where, int64_t number) {
+    tasks.push_back(folio_task_from_json(json, where, number));
+    return int64_t{1};
+  });
   if (report != nullptr) *report = std::move(local);
   return tasks;
 }

@@ -330,28 +330,13 @@ std::vector<Task> proofwriter_theory_to_tasks(const nlohmann::json& theory, cons
 
 std::vector<Task> proofwriter_read(const std::string& path, const ProofWriterOptions& options,
                                    TaskReadReport* report) {
-  std::istringstream in(read_file(path));
   std::vector<Task> tasks;
   TaskReadReport local;
-  std::string line;
-  for (int64_t number = 1; std::getline(in, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = str(path, ":", number);
-    try {
-      nlohmann::json json;
-      try {
-        json = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
-        throw Error(str(where, ": invalid JSON (", e.what(), ")"));
-      }
-      std::vector<Task> theory_tasks = proofwriter_theory_to_tasks(json, where, options);
-      local.read += static_cast<int64_t>(theory_tasks.size());
-      for (auto& t : theory_tasks) tasks.push_back(std::move(t));
-    } catch (const Error& e) {
-      if (!options.skip_invalid) throw;
-      local.skipped.push_back(e.what());
-    }
-  }
+  jsonl_for_each(path, options.skip_invalid, local, [&](const nlohmann::json& json, const std::string& where, int64_t) {
+    std::vector<Task> theory_tasks = proofwriter_theory_to_tasks(json, where, options);
+    for (auto& t : theory_tasks) tasks.push_back(std::move(t));
+    return static_cast<int64_t>(theory_tasks.size());
+  });
   if (report != nullptr) *report = std::move(local);
   return tasks;
 }

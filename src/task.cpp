@@ -88,11 +88,9 @@ nlohmann::json task_to_json(const Task& t) {
   return j;
 }
 
-std::vector<Task> tasks_load(const std::string& path, const TaskReadOptions& options,
-                             TaskReadReport* report) {
+void jsonl_for_each(const std::string& path, bool skip_invalid, TaskReadReport& report,
+                    const std::function<int64_t(const nlohmann::json&, const std::string&, int64_t)>& record) {
   std::istringstream in(read_file(path));
-  std::vector<Task> tasks;
-  TaskReadReport local;
   std::string line;
   for (int64_t number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -104,13 +102,22 @@ std::vector<Task> tasks_load(const std::string& path, const TaskReadOptions& opt
       } catch (const nlohmann::json::parse_error& e) {
         throw Error(str(where, ": invalid JSON (", e.what(), ")"));
       }
-      tasks.push_back(task_from_json(json, where));
-      ++local.read;
+      report.read += record(json, where, number);
     } catch (const Error& e) {
-      if (!options.skip_invalid) throw;
-      local.skipped.push_back(e.what());
+      if (!skip_invalid) throw;
+      report.skipped.push_back(e.what());
     }
   }
+}
+
+std::vector<Task> tasks_load(const std::string& path, const TaskReadOptions& options,
+                             TaskReadReport* report) {
+  std::vector<Task> tasks;
+  TaskReadReport local;
+  jsonl_for_each(path, options.skip_invalid, local, [&](const nlohmann::json& json, const std::string& where, int64_t) {
+    tasks.push_back(task_from_json(json, where));
+    return int64_t{1};
+  });
   if (report != nullptr) *report = std::move(local);
   return tasks;
 }

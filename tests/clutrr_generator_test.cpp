@@ -164,7 +164,9 @@ TEST(ClutrrGenerator, SplitsHaveTheRequestedHopsAndNoOverlap) {
   }
   for (const Task& t : s.test) {
     EXPECT_TRUE(t.hops == 2 || t.hops == 5);
-    if (t.hops == 2) EXPECT_FALSE(train.count(t.question + t.answer + t.facts[0] + t.facts[1]));
+    if (t.hops == 2) {
+      EXPECT_FALSE(train.count(t.question + t.answer + t.facts[0] + t.facts[1]));
+    }
   }
 }
 

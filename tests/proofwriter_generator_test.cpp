@@ -304,7 +304,9 @@ TEST(ProofwriterGenerator, CanonicalTasks) {
     EXPECT_EQ(t.source["dataset"], "proofwriter");
     EXPECT_EQ(t.source["world"], "OWA");
     EXPECT_EQ(t.source["strategy"], p.questions[i].strategy);
-    if (p.questions[i].verdict.proved) EXPECT_FALSE(t.facts.empty());
+    if (p.questions[i].verdict.proved) {
+      EXPECT_FALSE(t.facts.empty());
+    }
     EXPECT_TRUE(t.answer == "true" || t.answer == "false" || t.answer == "unknown");
     task_from_json(task_to_json(t), "roundtrip");  // valid canonical record
   }

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,13 @@ struct TaskReadReport {
   int64_t read = 0;
   std::vector<std::string> skipped;  // one error message per skipped record (file:line: ...)
 };
+
+// The one JSON-lines reading loop: calls `record(json, "file:line", line)` for every non-blank
+// line; it returns how many records the line gave. A line that is not JSON, or whose callback
+// throws reckoning::Error, fails the read - or, with `skip_invalid`, is listed in `report`.
+void jsonl_for_each(const std::string& path, bool skip_invalid, TaskReadReport& report,
+                    const std::function<int64_t(const nlohmann::json& json, const std::string& where,
+                                                int64_t line)>& record);
 
 // Reads a JSON-lines file of tasks (blank lines ignored). Throws reckoning::Error at the first
 // malformed line unless options.skip_invalid, in which case the report lists every skipped line.
