@@ -25,18 +25,18 @@ start=$(date +%s)
 end=$(date +%s)
 echo "training + evaluation took $(( (end - start) / 60 ))m$(( (end - start) % 60 ))s"
 
-# One test question at 2 hops: its facts go into the weights, then the question is answered.
-example="$(grep -m1 '"hops":2,' "$data/test.jsonl")"
-facts="$(sed -E 's/.*"facts":(\[[^]]*\]).*/\1/' <<<"$example")"
-question="$(sed -E 's/.*"question":"([^"]*)".*/\1/' <<<"$example")"
-gold="$(sed -E 's/.*"answer":"([^"]*)".*/\1/' <<<"$example")"
-printf '%s\n' "$facts" >"$run/example_facts.json"
+# Three 2-hop test questions: each task's facts go into the weights, then its question is answered.
 echo
-echo "== example: reckoning answer --model $run/checkpoints/best --facts $run/example_facts.json --question \"$question\""
-echo "facts: $facts"
-echo "answer: $("$bin" answer --model "$run/checkpoints/best" --facts "$run/example_facts.json" \
-  --question "$question" --max-new-tokens 8)   (gold: $gold)"
-
+echo "== examples: reckoning answer --model $run/checkpoints/best --facts FACTS.json --question QUESTION"
+grep -m 3 '"hops":2,' "$data/test.jsonl" | while IFS= read -r example; do
+  facts="$(sed -E 's/.*"facts":(\[[^]]*\]).*/\1/' <<<"$example")"
+  question="$(sed -E 's/.*"question":"([^"]*)".*/\1/' <<<"$example")"
+  gold="$(sed -E 's/.*"answer":"([^"]*)".*/\1/' <<<"$example")"
+  printf '%s\n' "$facts" >"$run/example_facts.json"
+  answer="$("$bin" answer --model "$run/checkpoints/best" --facts "$run/example_facts.json" \
+    --question "$question" --max-new-tokens 8)"
+  echo "facts $facts  question \"$question\"  ->  $answer   (gold: $gold)"
+done
 echo
 echo "model:       $run/checkpoints/best   (learned inner rates: $bin inspect $run/checkpoints/best)"
 echo "metrics:     $run/metrics.jsonl (per step), $run/eval.jsonl (validations)"
