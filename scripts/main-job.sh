@@ -17,7 +17,7 @@ rm -rf "$run"
 
 echo "== data: CLUTRR-style kinship puzzles, letter style, 2/4/6 hops -> $data"
 "$bin" data generate clutrr --style letters --hops 2,4,6 --test-hops 2,4,6 \
-  --per-hop 5000 --valid-per-hop 50 --test-per-hop 100 --seed 20231 --out-dir "$data"
+  --per-hop 3000 --valid-per-hop 50 --test-per-hop 100 --seed 1 --out-dir "$data"
 
 echo "== training (configs/main-job.yaml) -> $run"
 start=$(date +%s)
