@@ -79,7 +79,9 @@ std::vector<std::vector<int64_t>> gpt2_generate_greedy(const Gpt2Config& config,
   const int64_t B = static_cast<int64_t>(prompts.size());
   std::vector<std::vector<int64_t>> out(prompts.size());
   if (B == 0 || options.max_new_tokens == 0) {
-    for (size_t b = 0; b < prompts.size(); ++b) check_prompt(config, prompts[b], b, 1, options);
+    for (size_t b = 0; b < prompts.size(); ++b) {
+      check_prompt(config, prompts[b], b, static_cast<int64_t>(prompts[b].size()), options);
+    }
     return out;
   }
   int64_t T = 0;

@@ -1,8 +1,9 @@
 // Generation: cached decoding against slow references that run the full forward pass every step,
 // batched left-padded greedy against one prompt at a time, beam search against greedy and against
 // exhaustive search, EOS stop, length limit, errors.
+#include <algorithm>
 #include <cmath>
-#include <functional>
+#include <tuple>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -196,7 +196,7 @@ TEST(Gpt2GradCheck, LayerNormDoubleBackwardMatchesFiniteDifferences) {
   }
 }
 
-TEST(Gpt2Forward, DropoutSwitch) {
+TEST(Gpt2ForwardModes, DropoutSwitch) {
   const Gpt2Config c = tiny_config();
   const Gpt2Weights w = random_weights(c, 5);
   const Batch b = padded_batch(c);
@@ -216,7 +216,7 @@ TEST(Gpt2Forward, DropoutSwitch) {
   EXPECT_TRUE(torch::equal(gpt2_forward(no_drop, w, b.ids, b.mask, true), off1));
 }
 
-TEST(Gpt2Forward, Float32AndFloat64Agree) {
+TEST(Gpt2ForwardModes, Float32AndFloat64Agree) {
   const Gpt2Config c = tiny_config();
   const Gpt2Weights w64 = random_weights(c, 6);
   const Gpt2Weights w32 = gpt2_map(w64, [](const torch::Tensor& t) { return t.to(torch::kFloat32); });
