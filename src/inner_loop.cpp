@@ -205,9 +205,15 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
       torch::Tensor p = fast[i];
       const torch::Tensor& g = grads[j];
       torch::Tensor next;
-      if (inner.optimizer == InnerOptimizer::AdamW && keep_graph) {
+      if (inner.optimizer == InnerOptimizer::AdamW && keep_graph && inner.fused) {
         history[j].push_back(g);
         next = AdamWStep::apply(p, lr, torch::TensorList(history[j]), hyper);
+      } else if (inner.optimizer == InnerOptimizer::AdamW && keep_graph) {
+        // The same update as plain differentiable ops (the reference for the fused node).
+        state.m[j] = k == 0 ? g * (1.0 - inner.beta1) : state.m[j] * inner.beta1 + g * (1.0 - inner.beta1);
+        state.v[j] = k == 0 ? g * g * (1.0 - inner.beta2) : state.v[j] * inner.beta2 + g * g * (1.0 - inner.beta2);
+        torch::Tensor denom = safe_sqrt(state.v[j]) / std::sqrt(bias2) + inner.eps;
+        next = p * (1.0 - lr * inner.weight_decay) - (lr / bias1) * (state.m[j] / denom);
       } else if (inner.optimizer == InnerOptimizer::AdamW) {
         // No meta-graph: the moments are updated in place (as adamw_moments accumulates them).
         if (k == 0) {

@@ -22,6 +22,7 @@ InnerLoopConfig inner_config_from_run(const RunConfig& run) {
   inner.momentum = run.inner_momentum;
   inner.grad_clip = run.inner_grad_clip;
   inner.adapt = run.inner_adapt;
+  inner.fused = run.inner_fused;
   return inner;
 }
 

@@ -47,6 +47,7 @@ struct RunConfig {
   double inner_momentum = 0.0;
   double inner_grad_clip = 0.0;
   std::string inner_adapt = "";           // regex over weight names; empty = all
+  bool inner_fused = true;                // fused differentiable AdamW node (false = plain ops)
   bool inner_dropout = true;              // dropout in the inner loop during training
   // outer loop
   double outer_lr = 3e-5;
