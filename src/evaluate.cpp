@@ -45,6 +45,7 @@ TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const Ev
   torch::NoGradGuard outer_no_grad;
   const PromptOptions prompt = model.prompt();
   EncodedTask encoded = encode_task(task, *model.tokenizer, prompt, fact_pool);
+  encoded_task_check_fits(encoded, task, model.config.n_ctx, /*with_target=*/false, "evaluation");
   TaskResult r;
   r.guid = task.guid;
   r.hops = task.hops;

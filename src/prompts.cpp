@@ -167,6 +167,21 @@ EncodedTask encode_task(const Task& task, const Tokenizer& tokenizer, const Prom
   return out;
 }
 
+void encoded_task_check_fits(const EncodedTask& encoded, const Task& task, int64_t n_ctx,
+                             bool with_target, const std::string& where) {
+  const std::string at = str(where, ": task '", task.guid, "'");
+  const std::string raise = "; raise model.n_ctx (a model trained from scratch) or shorten the task";
+  if (encoded.facts.ids.defined()) {
+    const int64_t facts_len = encoded.facts.ids.size(1);
+    check(facts_len <= n_ctx, at, str("fact sequences of at most model.n_ctx = ", n_ctx, " tokens"),
+          str("one of ", facts_len, " tokens (key + fact)", raise));
+  }
+  const int64_t len = with_target ? encoded.question.ids.size(1) : static_cast<int64_t>(encoded.prompt_ids.size());
+  check(len <= n_ctx, at,
+        str(with_target ? "question prompt + target + EOS" : "question prompt", " of at most model.n_ctx = ", n_ctx, " tokens"),
+        str(len, " tokens", raise));
+}
+
 std::vector<std::string> prompt_corpus(const std::vector<Task>& tasks, const PromptOptions& options,
                                        int64_t max_facts) {
   std::vector<std::string> corpus;

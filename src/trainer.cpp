@@ -238,6 +238,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   size_t longest_target = 1;
   for (const Task& t : train_tasks) {
     encoded.push_back(encode_task(t, *model.tokenizer, prompt, train_pool));
+    encoded_task_check_fits(encoded.back(), t, model.config.n_ctx, /*with_target=*/true, "data.train");
     longest_target = std::max(longest_target, model.tokenizer->encode(encoded.back().target_text).size());
   }
   const int64_t per_step = config.outer_batch_tasks * config.outer_grad_accum;

@@ -143,3 +143,25 @@ TEST(Prompts, NormalizationAndParsing) {
   EXPECT_THAT([] { control_parse("none!", "control"); },
               testing::ThrowsMessage<Error>(testing::HasSubstr("control: expected one of none, no-facts, random-facts, no-question, got 'none!'")));
 }
+
+TEST(Prompts, TasksLongerThanTheContextAreRefusedWithTheTaskAndKeyNamed) {
+  Task t = clutrr_task();
+  auto tok = tokenizer_for({t});
+  PromptOptions multi;
+  multi.multi_task = true;
+  EncodedTask e = encode_task(t, *tok, multi);
+  const int64_t question = e.question.ids.size(1), prompt = static_cast<int64_t>(e.prompt_ids.size());
+  EXPECT_NO_THROW(encoded_task_check_fits(e, t, question, true, "data.train"));
+  EXPECT_THAT([&] { encoded_task_check_fits(e, t, question - 1, true, "data.train"); },
+              testing::ThrowsMessage<Error>(testing::AllOf(
+                  testing::HasSubstr("data.train: task 'c-1'"), testing::HasSubstr("model.n_ctx = " + std::to_string(question - 1)),
+                  testing::HasSubstr("got " + std::to_string(question) + " tokens"))));
+  // Evaluation needs room for the prompt only (generation is clamped to what is left).
+  EXPECT_NO_THROW(encoded_task_check_fits(e, t, prompt, false, "evaluation"));
+  EXPECT_THROW(encoded_task_check_fits(e, t, prompt - 1, false, "evaluation"), Error);
+  // Fact sequences are checked too.
+  const int64_t facts = e.facts.ids.size(1);
+  ASSERT_LT(facts, prompt);
+  EXPECT_THAT([&] { encoded_task_check_fits(e, t, facts - 1, false, "evaluation"); },
+              testing::ThrowsMessage<Error>(testing::HasSubstr("fact sequences of at most model.n_ctx")));
+}

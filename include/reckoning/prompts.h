@@ -65,6 +65,12 @@ std::string fact_key(int64_t index);
 EncodedTask encode_task(const Task& task, const Tokenizer& tokenizer, const PromptOptions& options,
                         const std::vector<std::string>& fact_pool = {});
 
+// Throws unless the task fits the model's context: every fact sequence, and the question prompt
+// plus its target (with EOS) when `with_target` (training), else the prompt alone (evaluation).
+// `where` names the task's origin ("data.train"); the message names the task and model.n_ctx.
+void encoded_task_check_fits(const EncodedTask& encoded, const Task& task, int64_t n_ctx,
+                             bool with_target, const std::string& where);
+
 // Every text encode_task may tokenize for these tasks (keys, facts, prompts, targets): the corpus
 // for building a word tokenizer that covers them.
 std::vector<std::string> prompt_corpus(const std::vector<Task>& tasks, const PromptOptions& options,
