@@ -395,7 +395,7 @@ std::string accuracy_block(const std::vector<ReportArm>& arms, bool by_hops, con
   }
   table << "</tr></table>\n";
   chart.y_max = std::min(1.0, std::max(0.1, std::ceil(y_max * 1.15 * 10) / 10));
-  chart.width = std::max(640, static_cast<int>(260 + columns.size() * (40 + 26 * arms.size())));
+  chart.width = std::max(480, static_cast<int>(90 + columns.size() * (40 + 26 * arms.size())));
   return table.str() +
          figure(svg_bar_chart(chart),
                 "Bars: mean over seeds; whiskers: min&ndash;max over seeds (when n&gt;1); dashed: chance "
@@ -455,10 +455,12 @@ std::string section_curves(const std::vector<ReportArm>& arms) {
   for (const ReportArm& a : arms) for (const ReportRun& r : a.runs) longest = std::max(longest, r.steps.size());
   const size_t window = std::max<size_t>(1, longest / 50);
   LineChart loss;
+  loss.width = 560;
   loss.title = "Outer loss";
   loss.x_label = "optimizer step";
   loss.y_label = "loss (moving average)";
   LineChart acc;
+  acc.width = 560;
   acc.title = "Validation label accuracy";
   acc.x_label = "optimizer step";
   acc.y_label = "label accuracy";
@@ -536,6 +538,7 @@ std::string section_rates(const std::vector<ReportArm>& arms) {
   std::ostringstream s;
   s << "<section id=\"rates\"><h2>Learned inner learning rates (best checkpoint)</h2>\n";
   std::vector<std::pair<ReportRateTable, std::string>> shown;
+  std::vector<std::string> labels;
   for (const ReportArm& a : arms) {
     std::vector<const ReportRateTable*> tables;
     for (const ReportRun& r : a.runs) if (r.best_rates) tables.push_back(&*r.best_rates);
@@ -547,14 +550,16 @@ std::string section_rates(const std::vector<ReportArm>& arms) {
     std::string caption = html_escape(a.label) + " (" + html_escape(mean.mode.empty() ? "?" : mean.mode) + "): " +
                           (used > 1 ? str("mean over ", used, " seeds") : "seed " + html_escape(a.runs.front().name));
     shown.emplace_back(std::move(mean), caption);
+    labels.push_back(a.label);
   }
   if (!shown.empty()) {
     std::vector<std::vector<std::vector<double>>> all;
     for (const auto& [t, c] : shown) all.push_back(t.values);
     s << "<div class=\"row\">";
-    for (const auto& [t, caption] : shown) {
+    for (size_t i = 0; i < shown.size(); ++i) {
+      const auto& [t, caption] = shown[i];
       Heatmap h;
-      h.title = "Inner rates";
+      h.title = labels[i];
       h.x_label = "inner step";
       h.row_labels = t.rows;
       h.values = t.values;
@@ -631,6 +636,7 @@ std::string section_inner_loss(const std::vector<ReportArm>& arms, int64_t last_
   std::ostringstream s;
   s << "<section id=\"inner-loss\"><h2>Inner loss per inner step</h2>\n";
   LineChart chart;
+  chart.width = 560;
   chart.title = "Inner loss (the facts' LM loss) during the inner loop";
   chart.x_label = "inner step (loss before that step's update; the last point: after the last update)";
   chart.y_label = "inner loss";

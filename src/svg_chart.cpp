@@ -146,6 +146,13 @@ std::string svg_legend(double x, double y, const std::vector<LegendEntry>& entri
   return s.str();
 }
 
+// Room for the legend right of the plot: its longest entry at ~6.8 px per character.
+int legend_width_for(const std::vector<std::string>& names) {
+  size_t longest = 8;
+  for (const std::string& n : names) longest = std::max(longest, n.size());
+  return static_cast<int>(std::min(420.0, 40 + 6.8 * static_cast<double>(longest)));
+}
+
 std::string dashed_line(double x1, double y1, double x2, double y2, const std::string& colour) {
   std::ostringstream s;
   s << "<line x1=\"" << num(x1) << "\" y1=\"" << num(y1) << "\" x2=\"" << num(x2) << "\" y2=\"" << num(y2)
@@ -177,11 +184,14 @@ std::string svg_line_chart(const LineChart& chart) {
   y_lo = chart.y_min.value_or(y_lo - pad);
   y_hi = chart.y_max.value_or(y_hi + pad);
   std::vector<double> x_ticks = chart_ticks(x_lo, x_hi, 6), y_ticks = chart_ticks(y_lo, y_hi, 5);
-  const int legend_width = 170;
-  Frame f{62, 30, static_cast<double>(chart.width - 62 - legend_width - 10), static_cast<double>(chart.height - 30 - 45),
+  std::vector<std::string> names{chart.reference_label};
+  for (const LineSeries& series : chart.series) names.push_back(series.name);
+  const int legend_width = legend_width_for(names);
+  const int width = chart.width + legend_width;  // chart.width: the plot and its axes
+  Frame f{62, 30, static_cast<double>(chart.width - 62 - 10), static_cast<double>(chart.height - 30 - 45),
           x_lo, x_hi, y_lo, y_hi};
   std::ostringstream s;
-  s << svg_open(chart.width, chart.height, chart.title) << svg_axes(f, x_ticks, y_ticks, chart.x_label, chart.y_label);
+  s << svg_open(width, chart.height, chart.title) << svg_axes(f, x_ticks, y_ticks, chart.x_label, chart.y_label);
   std::vector<LegendEntry> legend;
   for (const LineSeries& series : chart.series) {
     std::ostringstream points;
@@ -215,11 +225,13 @@ std::string svg_line_chart(const LineChart& chart) {
 }
 
 std::string svg_bar_chart(const BarChart& chart) {
-  const int legend_width = 170;
-  Frame f{62, 30, static_cast<double>(chart.width - 62 - legend_width - 10), static_cast<double>(chart.height - 30 - 45),
+  std::vector<std::string> names{"chance (majority answer)"};
+  for (const BarSeries& series : chart.series) names.push_back(series.name);
+  const int width = chart.width + legend_width_for(names);  // chart.width: the plot and its axes
+  Frame f{62, 30, static_cast<double>(chart.width - 62 - 10), static_cast<double>(chart.height - 30 - 45),
           0, 1, 0, chart.y_max > 0 ? chart.y_max : 1.0};
   std::ostringstream s;
-  s << svg_open(chart.width, chart.height, chart.title) << svg_axes(f, {}, chart_ticks(0, f.y_hi, 5), "", chart.y_label);
+  s << svg_open(width, chart.height, chart.title) << svg_axes(f, {}, chart_ticks(0, f.y_hi, 5), "", chart.y_label);
   const size_t n_groups = std::max<size_t>(1, chart.categories.size());
   const double group_width = f.width / static_cast<double>(n_groups);
   const size_t n_series = std::max<size_t>(1, chart.series.size());
@@ -316,7 +328,7 @@ std::string svg_heatmap(const Heatmap& h) {
   size_t label_chars = 4;
   for (const std::string& r : h.row_labels) label_chars = std::max(label_chars, r.size());
   const double left = 14 + 7.0 * static_cast<double>(std::min<size_t>(label_chars, 28));
-  const double top = 48;
+  const double top = 62;  // title, x label, column labels
   const size_t n_rows = h.values.size();
   size_t n_cols = 0;
   for (const auto& row : h.values) n_cols = std::max(n_cols, row.size());
@@ -328,7 +340,7 @@ std::string svg_heatmap(const Heatmap& h) {
   std::ostringstream s;
   s << svg_open(width, height, h.title);
   if (!h.x_label.empty()) {
-    s << "<text x=\"" << num(left + grid_width / 2) << "\" y=\"" << num(top - 24) << "\" text-anchor=\"middle\">"
+    s << "<text x=\"" << num(left + grid_width / 2) << "\" y=\"" << num(top - 26) << "\" text-anchor=\"middle\" fill=\"#555\">"
       << html_escape(h.x_label) << "</text>";
   }
   for (size_t c = 0; c < n_cols; ++c) {

@@ -38,7 +38,7 @@ struct LineChart {
   std::optional<double> reference_y;  // a dotted horizontal line (e.g. chance level)
   std::string reference_label;
   std::optional<double> y_min, y_max;  // fixed y range (else the data's, padded)
-  int width = 640, height = 320;
+  int width = 480, height = 320;  // the plot with its axes; the legend is added on the right
 };
 
 std::string svg_line_chart(const LineChart& chart);
@@ -59,7 +59,7 @@ struct BarChart {
   std::vector<BarSeries> series;             // bars within a group (e.g. arms)
   std::vector<std::optional<double>> chance;  // per category: a dashed marker across the group
   double y_max = 1.0;
-  int width = 640, height = 320;
+  int width = 480, height = 320;  // the plot with its axes; the legend is added on the right
 };
 
 std::string svg_bar_chart(const BarChart& chart);
