@@ -37,5 +37,5 @@ for pid in "${pids[@]}"; do wait "$pid" || { echo "report-screenshot: a training
 chromium=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$chromium" ] || { echo "report-screenshot: chromium not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
 "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$out/chromium-profile" \
-  --window-size=1300,"${HEIGHT:-3900}" --screenshot="$here/docs/report.png" "file://$here/$out/report.html" 2>/dev/null
+  --window-size=1300,"${HEIGHT:-3500}" --screenshot="$here/docs/report.png" "file://$here/$out/report.html" 2>/dev/null
 echo "wrote $out/report.html and docs/report.png"
