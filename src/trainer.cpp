@@ -56,6 +56,17 @@ InnerLrs rates_for(const RunConfig& config, const Gpt2Config& gpt2) {
 
 }  // namespace
 
+nlohmann::json inner_lrs_snapshot(const InnerLrs& lrs) {
+  torch::Tensor rates = lrs.rates().to(torch::kFloat64).contiguous();  // (G, N)
+  nlohmann::json values = nlohmann::json::array();
+  for (int64_t g = 0; g < rates.size(0); ++g) {
+    torch::Tensor row = rates[g];
+    values.push_back(std::vector<double>(row.data_ptr<double>(), row.data_ptr<double>() + row.numel()));
+  }
+  return {{"mode", lr_mode_name(lrs.mode)}, {"log_space", lrs.log_space}, {"rows", lrs.group_names},
+          {"values", values}};
+}
+
 ReckoningModel model_for_training(const RunConfig& config, const std::vector<Task>& corpus_tasks) {
   ReckoningModel model;
   if (!config.model_init.empty()) {
@@ -305,7 +316,9 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     if (!valid_tasks.empty()) {
       EvalReport report = evaluate(model, valid_tasks, eval_options, valid_pool);
       const double acc = report.overall.label_accuracy();
-      nlohmann::json line = {{"step", state.step}, {"valid", eval_report_to_json(report, false)}};
+      nlohmann::json line = {{"step", state.step},
+                             {"valid", eval_report_to_json(report, false)},
+                             {"inner_lrs", inner_lrs_snapshot(model.lrs)}};
       std::ofstream(path_join(run_dir, "eval.jsonl"), std::ios::app) << line.dump() << "\n";
       if (acc > state.best_accuracy) {
         state.best_accuracy = acc;

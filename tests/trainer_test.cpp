@@ -122,6 +122,19 @@ TEST(Trainer, WritesCheckpointsMetricsAndResolvedConfig) {
     EXPECT_TRUE(j["loss"].get<double>() > 0);
   }
   EXPECT_EQ(lines, 6);
+  // Each validation records the rate table (rate space) next to the accuracy breakdown.
+  std::ifstream evals(path_join(r.config.run_dir, "eval.jsonl"));
+  int eval_lines = 0;
+  for (std::string line; std::getline(evals, line); ++eval_lines) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["step"], 3 * (eval_lines + 1));
+    EXPECT_TRUE(j["valid"].contains("by_hops"));
+    EXPECT_EQ(j["inner_lrs"]["mode"], "per-layer");
+    EXPECT_EQ(j["inner_lrs"]["rows"], nlohmann::json({"embeddings", "h.0", "ln_f"}));
+    ASSERT_EQ(j["inner_lrs"]["values"].size(), 3u);
+    EXPECT_EQ(j["inner_lrs"]["values"][0].size(), 2u);
+  }
+  EXPECT_EQ(eval_lines, 2);
   // The learned rates moved away from their initial value.
   ReckoningModel m = reckoning_model_load(s.last_dir);
   EXPECT_EQ(m.lrs.mode, LrMode::PerLayer);

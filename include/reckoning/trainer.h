@@ -11,8 +11,9 @@
 //   checkpoints/last the latest state (model, rates, optimizer, schedule, RNG, data position);
 //   early stopping after eval.patience validations without improvement.
 // - A resumed run continues exactly as the uninterrupted run would (same losses, to the bit).
-// - run_dir/metrics.jsonl: one JSON line per optimizer step; run_dir/config.json: the resolved
-//   configuration with the library and LibTorch versions.
+// - run_dir/metrics.jsonl: one JSON line per optimizer step; run_dir/eval.jsonl: one line per
+//   validation (accuracy breakdown and the learned-rate table at that step); run_dir/config.json:
+//   the resolved configuration with the library and LibTorch versions.
 #pragma once
 
 #include <functional>
@@ -49,6 +50,10 @@ torch::Tensor task_loss(const ReckoningModel& model, const EncodedTask& task, In
 // Creates a model from scratch for `config` (word tokenizer built from `corpus_tasks`, or loaded
 // from config.model_tokenizer) or loads config.model_init; rates initialised per config.
 ReckoningModel model_for_training(const RunConfig& config, const std::vector<Task>& corpus_tasks);
+
+// The learned-rate table as eval.jsonl records it at each validation: {"mode", "log_space",
+// "rows": group names, "values": (G, N) rates in rate space (exp applied in log-space mode)}.
+nlohmann::json inner_lrs_snapshot(const InnerLrs& lrs);
 
 // Linear warm-up then linear decay: the multiplier of the base learning rate at 0-based `step`.
 double lr_schedule(int64_t step, int64_t total_steps, double warmup_fraction);

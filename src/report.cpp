@@ -1,0 +1,801 @@
+// The run report; see report.h (what is read and how arms are formed) and docs/REPORT.md (what the
+// page shows). Loading and grouping come first, then the page, section by section.
+#include "reckoning/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <numeric>
+#include <set>
+#include <sstream>
+
+#include "reckoning/error.h"
+#include "reckoning/io.h"
+#include "reckoning/safetensors.h"
+#include "reckoning/svg_chart.h"
+
+namespace reckoning {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string json_kind(const nlohmann::json& j) {
+  std::string text = j.dump();
+  if (text.size() > 40) text = text.substr(0, 40) + "...";
+  return text;
+}
+
+double number_at(const nlohmann::json& j, const std::string& key, const std::string& where) {
+  check(j.is_object() && j.contains(key), str(where, ": field '", key, "'"), "present", "missing");
+  const nlohmann::json& v = j.at(key);
+  check(v.is_number(), str(where, ": field '", key, "'"), "a number", json_kind(v));
+  return v.get<double>();
+}
+
+ReportAccuracy accuracy_parse(const nlohmann::json& j, const std::string& where) {
+  check(j.is_object(), where, "an object with n, label_accuracy, ...", json_kind(j));
+  ReportAccuracy a;
+  a.n = static_cast<int64_t>(number_at(j, "n", where));
+  a.label_accuracy = number_at(j, "label_accuracy", where);
+  a.exact_match = j.contains("exact_match") ? number_at(j, "exact_match", where) : a.label_accuracy;
+  a.chance_uniform = j.contains("chance_uniform") ? number_at(j, "chance_uniform", where) : 0.0;
+  a.chance_majority = j.contains("chance_majority") ? number_at(j, "chance_majority", where) : 0.0;
+  if (j.contains("knowledge_recall")) a.knowledge_recall = number_at(j, "knowledge_recall", where);
+  return a;
+}
+
+std::map<int64_t, ReportAccuracy> groups_parse(const nlohmann::json& j, const std::string& key,
+                                               const std::string& where) {
+  std::map<int64_t, ReportAccuracy> out;
+  if (!j.contains(key)) return out;
+  const nlohmann::json& groups = j.at(key);
+  check(groups.is_object(), str(where, ": field '", key, "'"), "an object keyed by count", json_kind(groups));
+  for (const auto& [name, value] : groups.items()) {
+    int64_t count = 0;
+    try {
+      size_t used = 0;
+      count = std::stoll(name, &used);
+      if (used != name.size()) throw std::invalid_argument(name);
+    } catch (const std::exception&) {
+      throw_error(str(where, ": field '", key, "'"), "integer keys", str("'", name, "'"));
+    }
+    out[count] = accuracy_parse(value, str(where, ": field '", key, ".", name, "'"));
+  }
+  return out;
+}
+
+// The lines of a .jsonl file as JSON objects; errors name file:line.
+std::vector<std::pair<nlohmann::json, std::string>> jsonl_read(const std::string& path) {
+  std::vector<std::pair<nlohmann::json, std::string>> lines;
+  std::istringstream in(read_file(path));
+  int64_t number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = str(path, ":", number);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw_error(where, "a JSON object", str("invalid JSON (", e.what(), ")"));
+    }
+    check(j.is_object(), where, "a JSON object", json_kind(j));
+    lines.emplace_back(std::move(j), where);
+  }
+  return lines;
+}
+
+std::vector<double> number_list(const nlohmann::json& j, const std::string& where) {
+  check(j.is_array(), where, "an array of numbers", json_kind(j));
+  std::vector<double> out;
+  for (const auto& v : j) {
+    check(v.is_number(), where, "an array of numbers", json_kind(j));
+    out.push_back(v.get<double>());
+  }
+  return out;
+}
+
+ReportRateTable rate_table_parse(const nlohmann::json& j, const std::string& where) {
+  check(j.is_object() && j.contains("rows") && j.contains("values"), where,
+        "an object with 'rows' and 'values'", json_kind(j));
+  ReportRateTable t;
+  if (j.contains("mode") && j.at("mode").is_string()) t.mode = j.at("mode").get<std::string>();
+  check(j.at("rows").is_array(), str(where, ".rows"), "an array of names", json_kind(j.at("rows")));
+  for (const auto& r : j.at("rows")) {
+    check(r.is_string(), str(where, ".rows"), "an array of names", json_kind(j.at("rows")));
+    t.rows.push_back(r.get<std::string>());
+  }
+  check(j.at("values").is_array() && j.at("values").size() == t.rows.size(), str(where, ".values"),
+        str(t.rows.size(), " rows (one per name)"), json_kind(j.at("values")));
+  for (const auto& row : j.at("values")) t.values.push_back(number_list(row, str(where, ".values")));
+  return t;
+}
+
+std::optional<ReportRateTable> rate_table_load(const std::string& path) {
+  Safetensors file = safetensors_load(path, torch::kFloat64);
+  const torch::Tensor* values = file.find("inner_lrs");
+  check(values != nullptr, path, "a tensor 'inner_lrs'", "none");
+  check(values->dim() == 2, str(path, ": tensor 'inner_lrs'"), "2 dimensions (groups, inner steps)",
+        str(values->dim(), " dimensions"));
+  const bool log_space = file.metadata.count("log_space") && file.metadata.at("log_space") == "true";
+  torch::Tensor rates = (log_space ? values->exp() : *values).contiguous();  // (G, N)
+  ReportRateTable t;
+  if (file.metadata.count("mode")) t.mode = file.metadata.at("mode");
+  std::vector<std::string> labels;
+  if (file.metadata.count("rows")) {
+    std::stringstream in(file.metadata.at("rows"));
+    for (std::string label; std::getline(in, label, ',');) labels.push_back(label);
+  }
+  for (int64_t g = 0; g < rates.size(0); ++g) {
+    torch::Tensor row = rates[g].contiguous();
+    t.rows.push_back(static_cast<int64_t>(labels.size()) == rates.size(0) ? labels[static_cast<size_t>(g)]
+                                                                          : str("group ", g));
+    t.values.emplace_back(row.data_ptr<double>(), row.data_ptr<double>() + row.numel());
+  }
+  return t;
+}
+
+std::string base_name(const std::string& dir) {
+  fs::path p = fs::path(dir).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  const std::string name = p.filename().string();
+  return name.empty() ? dir : name;
+}
+
+std::string path_key(const std::string& dir) {
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(fs::path(dir), ec);
+  if (ec) p = fs::path(dir).lexically_normal();
+  std::string s = p.string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+ReportBreakdown report_breakdown_parse(const nlohmann::json& json, const std::string& where) {
+  check(json.is_object(), where, "an evaluation report object", json_kind(json));
+  check(json.contains("overall"), str(where, ": field 'overall'"), "present", "missing");
+  ReportBreakdown b;
+  b.overall = accuracy_parse(json.at("overall"), str(where, ": field 'overall'"));
+  b.by_hops = groups_parse(json, "by_hops", where);
+  b.by_distractors = groups_parse(json, "by_distractors", where);
+  return b;
+}
+
+ReportRun report_run_load(const std::string& dir) {
+  ReportRun run;
+  run.dir = dir;
+  run.name = base_name(dir);
+  check(fs::is_directory(dir), dir, "a run directory (written by reckoning train)", "no such directory");
+  const std::string config_path = path_join(dir, "config.json");
+  check(file_exists(config_path), config_path, "the run's resolved configuration", "no such file");
+  nlohmann::json config = read_json_file(config_path);
+  check(config.is_object() && config.contains("config") && config.at("config").is_object(),
+        str(config_path, ": field 'config'"), "an object (the resolved configuration)", "missing");
+  run.config = config.at("config");
+
+  const std::string metrics_path = path_join(dir, "metrics.jsonl");
+  if (file_exists(metrics_path)) {
+    for (const auto& [j, where] : jsonl_read(metrics_path)) {
+      ReportStep s;
+      s.step = static_cast<int64_t>(number_at(j, "step", where));
+      s.loss = number_at(j, "loss", where);
+      if (j.contains("inner_loss")) s.inner_loss = number_list(j.at("inner_loss"), str(where, ": field 'inner_loss'"));
+      run.steps.push_back(std::move(s));
+    }
+  } else {
+    run.missing.push_back("metrics.jsonl");
+  }
+
+  const std::string eval_path = path_join(dir, "eval.jsonl");
+  if (file_exists(eval_path)) {
+    for (const auto& [j, where] : jsonl_read(eval_path)) {
+      ReportValidation v;
+      v.step = static_cast<int64_t>(number_at(j, "step", where));
+      check(j.contains("valid"), str(where, ": field 'valid'"), "present", "missing");
+      v.valid = report_breakdown_parse(j.at("valid"), str(where, ": field 'valid'"));
+      if (j.contains("inner_lrs")) v.rates = rate_table_parse(j.at("inner_lrs"), str(where, ": field 'inner_lrs'"));
+      run.validations.push_back(std::move(v));
+    }
+  } else {
+    run.missing.push_back("eval.jsonl");
+  }
+
+  const std::string test_path = path_join(dir, "test_report.json");
+  if (file_exists(test_path)) {
+    nlohmann::json test = read_json_file(test_path);
+    run.test = report_breakdown_parse(test, test_path);
+    if (test.contains("tasks") && test.at("tasks").is_array()) {
+      std::vector<double> sums;
+      size_t counted = 0;
+      for (size_t i = 0; i < test.at("tasks").size(); ++i) {
+        const nlohmann::json& task = test.at("tasks")[i];
+        if (!task.is_object() || !task.contains("inner_losses")) continue;
+        std::vector<double> losses = number_list(task.at("inner_losses"), str(test_path, ": tasks[", i, "].inner_losses"));
+        if (losses.empty()) continue;
+        if (sums.empty()) sums.assign(losses.size(), 0.0);
+        check(losses.size() == sums.size(), str(test_path, ": tasks[", i, "].inner_losses"),
+              str(sums.size(), " values (as the first task)"), std::to_string(losses.size()));
+        for (size_t k = 0; k < losses.size(); ++k) sums[k] += losses[k];
+        ++counted;
+      }
+      for (double& s : sums) s /= static_cast<double>(counted);
+      run.test_inner_losses = sums;
+    }
+  } else {
+    run.missing.push_back("test_report.json");
+  }
+
+  const std::string rates_path = path_join(dir, "checkpoints/best/inner_lrs.safetensors");
+  if (file_exists(rates_path)) {
+    run.best_rates = rate_table_load(rates_path);
+  } else {
+    run.missing.push_back("checkpoints/best/inner_lrs.safetensors");
+  }
+  return run;
+}
+
+const std::vector<std::string>& report_ignored_keys() {
+  static const std::vector<std::string> keys = {"seed",     "run_dir",   "data.train",       "data.valid",
+                                                "data.test", "threads",  "log.every",        "checkpoint.every"};
+  return keys;
+}
+
+std::vector<ReportArm> report_arms(std::vector<ReportRun> runs, const std::map<std::string, std::string>& labels) {
+  std::vector<ReportArm> arms;
+  for (ReportRun& run : runs) {
+    nlohmann::json shared = run.config;
+    for (const std::string& key : report_ignored_keys()) shared.erase(key);
+    auto it = std::find_if(arms.begin(), arms.end(), [&](const ReportArm& a) { return a.config == shared; });
+    if (it == arms.end()) {
+      arms.push_back({"", {}, shared});
+      it = arms.end() - 1;
+    }
+    it->runs.push_back(std::move(run));
+  }
+  // Keys whose values differ between arms, in the configuration's (sorted) key order.
+  std::vector<std::string> differing;
+  if (arms.size() > 1) {
+    std::set<std::string> keys;
+    for (const ReportArm& a : arms) for (const auto& [k, v] : a.config.items()) keys.insert(k);
+    for (const std::string& k : keys) {
+      const nlohmann::json first = arms.front().config.value(k, nlohmann::json());
+      for (const ReportArm& a : arms) {
+        if (a.config.value(k, nlohmann::json()) != first) {
+          differing.push_back(k);
+          break;
+        }
+      }
+    }
+  }
+  std::map<std::string, std::string> by_path;
+  for (const auto& [dir, name] : labels) by_path[path_key(dir)] = name;
+  for (ReportArm& a : arms) {
+    for (const ReportRun& r : a.runs) {
+      auto found = by_path.find(path_key(r.dir));
+      if (found != by_path.end()) {
+        a.label = found->second;
+        break;
+      }
+    }
+    if (!a.label.empty()) continue;
+    for (const std::string& k : differing) {
+      const nlohmann::json v = a.config.value(k, nlohmann::json());
+      a.label += (a.label.empty() ? "" : ", ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    if (a.label.empty()) a.label = a.runs.front().name;
+  }
+  return arms;
+}
+
+SeedSpread seed_spread(const std::vector<double>& values) {
+  SeedSpread s;
+  if (values.empty()) return s;
+  s.n = static_cast<int64_t>(values.size());
+  s.mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+  s.min = *std::min_element(values.begin(), values.end());
+  s.max = *std::max_element(values.begin(), values.end());
+  return s;
+}
+
+namespace {
+
+std::string percent(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f%%", 100 * v);
+  return buffer;
+}
+
+std::string spread_text(const SeedSpread& s) {
+  if (s.n == 0) return "&ndash;";
+  std::string text = percent(s.mean);
+  if (s.n > 1) text += " <span class=\"spread\">(" + percent(s.min) + "&ndash;" + percent(s.max) + ")</span>";
+  return text + " <span class=\"n\">n=" + std::to_string(s.n) + "</span>";
+}
+
+std::string note(const std::string& text) { return "<p class=\"note\">" + text + "</p>\n"; }
+
+std::string figure(const std::string& svg, const std::string& caption) {
+  return "<figure>" + svg + "<figcaption>" + caption + "</figcaption></figure>\n";
+}
+
+std::string run_names(const ReportArm& arm) {
+  std::string names;
+  for (const ReportRun& r : arm.runs) {
+    names += (names.empty() ? "" : ", ") + html_escape(r.name);
+    if (r.config.contains("seed")) names += " (seed " + html_escape(r.config.at("seed").dump()) + ")";
+  }
+  return names;
+}
+
+// Test accuracy per group (hops or distractors): table and grouped bar chart.
+std::string accuracy_block(const std::vector<ReportArm>& arms, bool by_hops, const std::string& noun) {
+  std::set<int64_t> keys;
+  for (const ReportArm& a : arms) {
+    for (const ReportRun& r : a.runs) {
+      if (!r.test) continue;
+      for (const auto& [k, v] : by_hops ? r.test->by_hops : r.test->by_distractors) keys.insert(k);
+    }
+  }
+  auto group_of = [&](const ReportBreakdown& b, std::optional<int64_t> key) -> const ReportAccuracy* {
+    if (!key) return &b.overall;
+    const auto& groups = by_hops ? b.by_hops : b.by_distractors;
+    auto it = groups.find(*key);
+    return it == groups.end() ? nullptr : &it->second;
+  };
+  std::vector<std::optional<int64_t>> columns(keys.begin(), keys.end());
+  columns.push_back(std::nullopt);
+  BarChart chart;
+  chart.title = "Test label accuracy per " + std::string(by_hops ? "hop count" : "number of distractors");
+  chart.y_label = "label accuracy";
+  std::ostringstream table;
+  table << "<table><tr><th>arm</th>";
+  for (const auto& c : columns) {
+    chart.categories.push_back(c ? str(*c, " ", noun) : "overall");
+    table << "<th>" << html_escape(chart.categories.back()) << "</th>";
+  }
+  table << "</tr>\n";
+  double y_max = 0;
+  std::vector<std::vector<double>> chance_majority(columns.size()), chance_uniform(columns.size());
+  for (size_t a = 0; a < arms.size(); ++a) {
+    BarSeries series{arms[a].label, chart_colour(a), {}};
+    table << "<tr><td><span class=\"swatch\" style=\"background:" << chart_colour(a) << "\"></span>"
+          << html_escape(arms[a].label) << "</td>";
+    for (size_t c = 0; c < columns.size(); ++c) {
+      std::vector<double> values;
+      for (const ReportRun& r : arms[a].runs) {
+        if (!r.test) continue;
+        if (const ReportAccuracy* g = group_of(*r.test, columns[c])) {
+          values.push_back(g->label_accuracy);
+          chance_majority[c].push_back(g->chance_majority);
+          chance_uniform[c].push_back(g->chance_uniform);
+        }
+      }
+      const SeedSpread s = seed_spread(values);
+      series.values.push_back({s.mean, s.min, s.max, s.n});
+      y_max = std::max(y_max, s.max);
+      table << "<td>" << spread_text(s) << "</td>";
+    }
+    table << "</tr>\n";
+    chart.series.push_back(std::move(series));
+  }
+  table << "<tr class=\"chance\"><td>chance: majority answer / uniform</td>";
+  for (size_t c = 0; c < columns.size(); ++c) {
+    const SeedSpread m = seed_spread(chance_majority[c]), u = seed_spread(chance_uniform[c]);
+    if (m.n > 0) {
+      chart.chance.push_back(m.mean);
+      y_max = std::max(y_max, m.mean);
+      table << "<td>" << percent(m.mean) << " / " << percent(u.mean) << "</td>";
+    } else {
+      chart.chance.push_back(std::nullopt);
+      table << "<td>&ndash;</td>";
+    }
+  }
+  table << "</tr></table>\n";
+  chart.y_max = std::min(1.0, std::max(0.1, std::ceil(y_max * 1.15 * 10) / 10));
+  chart.width = std::max(480, static_cast<int>(90 + columns.size() * (40 + 26 * arms.size())));
+  return table.str() +
+         figure(svg_bar_chart(chart),
+                "Bars: mean over seeds; whiskers: min&ndash;max over seeds (when n&gt;1); dashed: chance "
+                "(the majority answer&rsquo;s rate in that group of the test set). Cells: mean (min&ndash;max) "
+                "and n = number of seeds.");
+}
+
+std::string section_accuracy(const std::vector<ReportArm>& arms) {
+  std::ostringstream s;
+  s << "<section id=\"accuracy\"><h2>Test accuracy per hop count</h2>\n";
+  bool any = false;
+  std::set<int64_t> distractor_counts;
+  for (const ReportArm& a : arms) {
+    for (const ReportRun& r : a.runs) {
+      if (!r.test) continue;
+      any = true;
+      for (const auto& [k, v] : r.test->by_distractors) distractor_counts.insert(k);
+    }
+  }
+  if (!any) {
+    s << note("No run has a test_report.json (trained with <code>--no-test</code>, without <code>data.test</code>, "
+              "or not finished): no test accuracy to show.");
+  } else {
+    for (const ReportArm& a : arms) {
+      int64_t without = 0;
+      for (const ReportRun& r : a.runs) without += !r.test;
+      if (without > 0) {
+        s << note(str(without, " run(s) of arm &ldquo;", html_escape(a.label),
+                      "&rdquo; have no test_report.json and are left out of the test numbers."));
+      }
+    }
+    s << accuracy_block(arms, true, "hops");
+    if (distractor_counts.size() > 1) {
+      s << "<h3>Per number of encoded distractors</h3>\n" << accuracy_block(arms, false, "distractors");
+    }
+  }
+  s << "</section>\n";
+  return s.str();
+}
+
+// A trailing moving average: the per-step loss is one small batch and very noisy.
+std::vector<double> smooth(const std::vector<double>& y, size_t window) {
+  std::vector<double> out(y.size());
+  double sum = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    sum += y[i];
+    if (i >= window) sum -= y[i - window];
+    out[i] = sum / static_cast<double>(std::min(i + 1, window));
+  }
+  return out;
+}
+
+std::string section_curves(const std::vector<ReportArm>& arms) {
+  std::ostringstream s;
+  s << "<section id=\"curves\"><h2>Training curves</h2>\n";
+  size_t longest = 0;
+  for (const ReportArm& a : arms) for (const ReportRun& r : a.runs) longest = std::max(longest, r.steps.size());
+  const size_t window = std::max<size_t>(1, longest / 50);
+  LineChart loss;
+  loss.width = 560;
+  loss.title = "Outer loss";
+  loss.x_label = "optimizer step";
+  loss.y_label = "loss (moving average)";
+  LineChart acc;
+  acc.width = 560;
+  acc.title = "Validation label accuracy";
+  acc.x_label = "optimizer step";
+  acc.y_label = "label accuracy";
+  acc.y_min = 0;
+  std::vector<double> chance;
+  for (size_t a = 0; a < arms.size(); ++a) {
+    for (size_t k = 0; k < arms[a].runs.size(); ++k) {
+      const ReportRun& r = arms[a].runs[k];
+      const std::string name = k == 0 ? arms[a].label : "";  // one legend entry per arm
+      LineSeries l{name, chart_colour(a), {}, {}, false, false, arms[a].runs.size() > 1 ? 0.75 : 1.0};
+      std::vector<double> raw;
+      for (const ReportStep& st : r.steps) {
+        l.x.push_back(static_cast<double>(st.step));
+        raw.push_back(st.loss);
+      }
+      l.y = smooth(raw, window);
+      loss.series.push_back(std::move(l));
+      LineSeries v{name, chart_colour(a), {}, {}, false, true, arms[a].runs.size() > 1 ? 0.75 : 1.0};
+      for (const ReportValidation& val : r.validations) {
+        v.x.push_back(static_cast<double>(val.step));
+        v.y.push_back(val.valid.overall.label_accuracy);
+        chance.push_back(val.valid.overall.chance_majority);
+      }
+      acc.series.push_back(std::move(v));
+    }
+  }
+  if (!chance.empty()) {
+    acc.reference_y = seed_spread(chance).mean;
+    acc.reference_label = "chance (majority)";
+  }
+  if (longest == 0) {
+    s << note("No run has a metrics.jsonl: no training loss to show.");
+  } else {
+    s << figure(svg_line_chart(loss), str("One line per seed, one colour per arm; moving average over ", window,
+                                          " step(s) (each step is one small batch)."));
+  }
+  bool any_validation = false;
+  for (const ReportArm& a : arms) for (const ReportRun& r : a.runs) any_validation |= !r.validations.empty();
+  if (!any_validation) {
+    s << note("No run has an eval.jsonl (no validation set, or no validation reached): no validation curve.");
+  } else {
+    s << figure(svg_line_chart(acc), "Validation label accuracy at each validation; one line per seed. Dashed: "
+                                     "chance (majority answer of the validation set).");
+  }
+  s << "</section>\n";
+  return s.str();
+}
+
+std::vector<std::string> step_labels(size_t n) {
+  std::vector<std::string> labels;
+  for (size_t k = 0; k < n; ++k) labels.push_back(str("step ", k + 1));
+  return labels;
+}
+
+// The element-wise mean of tables with the same shape and rows (else the first one alone).
+std::pair<ReportRateTable, size_t> mean_table(const std::vector<const ReportRateTable*>& tables) {
+  ReportRateTable mean = *tables.front();
+  size_t used = 1;
+  for (size_t i = 1; i < tables.size(); ++i) {
+    const ReportRateTable& t = *tables[i];
+    if (t.rows != mean.rows || t.values.size() != mean.values.size()) continue;
+    bool same = true;
+    for (size_t g = 0; g < t.values.size(); ++g) same &= t.values[g].size() == mean.values[g].size();
+    if (!same) continue;
+    for (size_t g = 0; g < t.values.size(); ++g) {
+      for (size_t k = 0; k < t.values[g].size(); ++k) mean.values[g][k] += t.values[g][k];
+    }
+    ++used;
+  }
+  for (auto& row : mean.values) for (double& v : row) v /= static_cast<double>(used);
+  return {mean, used};
+}
+
+std::string section_rates(const std::vector<ReportArm>& arms) {
+  std::ostringstream s;
+  s << "<section id=\"rates\"><h2>Learned inner learning rates (best checkpoint)</h2>\n";
+  std::vector<std::pair<ReportRateTable, std::string>> shown;
+  std::vector<std::string> labels;
+  for (const ReportArm& a : arms) {
+    std::vector<const ReportRateTable*> tables;
+    for (const ReportRun& r : a.runs) if (r.best_rates) tables.push_back(&*r.best_rates);
+    if (tables.empty()) {
+      s << note("Arm &ldquo;" + html_escape(a.label) + "&rdquo;: no checkpoints/best/inner_lrs.safetensors.");
+      continue;
+    }
+    auto [mean, used] = mean_table(tables);
+    std::string caption = html_escape(a.label) + " (" + html_escape(mean.mode.empty() ? "?" : mean.mode) + "): " +
+                          (used > 1 ? str("mean over ", used, " seeds") : "seed " + html_escape(a.runs.front().name));
+    shown.emplace_back(std::move(mean), caption);
+    labels.push_back(a.label);
+  }
+  if (!shown.empty()) {
+    std::vector<std::vector<std::vector<double>>> all;
+    for (const auto& [t, c] : shown) all.push_back(t.values);
+    s << "<div class=\"row\">";
+    for (size_t i = 0; i < shown.size(); ++i) {
+      const auto& [t, caption] = shown[i];
+      Heatmap h;
+      h.title = labels[i];
+      h.x_label = "inner step";
+      h.row_labels = t.rows;
+      h.values = t.values;
+      h.column_labels = step_labels(t.values.empty() ? 0 : t.values.front().size());
+      heatmap_fit_range(h, all);  // one colour scale for every arm, so that colours compare
+      s << figure(svg_heatmap(h), caption);
+    }
+    s << "</div>\n"
+      << note("Rows: rate groups (embeddings, each block h.i, ln_f; or each weight tensor; or one static rate); "
+              "columns: inner steps. Values are the rates themselves (exp applied in log-space mode); hover a cell "
+              "for its value. All heatmaps share one colour scale.");
+  }
+  s << "</section>\n";
+  return s.str();
+}
+
+std::string section_rates_evolution(const std::vector<ReportArm>& arms) {
+  std::ostringstream s;
+  s << "<section id=\"rates-evolution\"><h2>How the rate table evolved during training</h2>\n";
+  std::vector<std::vector<std::vector<double>>> all;
+  struct Panel {
+    std::string title;
+    const ReportRateTable* table;
+  };
+  std::vector<std::pair<std::string, std::vector<Panel>>> rows;
+  for (const ReportArm& a : arms) {
+    const ReportRun* run = nullptr;
+    for (const ReportRun& r : a.runs) {
+      if (std::any_of(r.validations.begin(), r.validations.end(), [](const ReportValidation& v) { return v.rates.has_value(); })) {
+        run = &r;
+        break;
+      }
+    }
+    if (run == nullptr) {
+      s << note("Arm &ldquo;" + html_escape(a.label) + "&rdquo;: eval.jsonl has no rate tables (no validation, or a "
+                "run from before the trainer logged them).");
+      continue;
+    }
+    std::vector<const ReportValidation*> with;
+    for (const ReportValidation& v : run->validations) if (v.rates) with.push_back(&v);
+    std::vector<size_t> picks = {0, with.size() / 2, with.size() - 1};
+    picks.erase(std::unique(picks.begin(), picks.end()), picks.end());
+    std::vector<Panel> panels;
+    for (size_t i : picks) {
+      panels.push_back({str("step ", with[i]->step), &*with[i]->rates});
+      all.push_back(with[i]->rates->values);
+    }
+    rows.emplace_back(html_escape(a.label) + " &mdash; " + html_escape(run->name), std::move(panels));
+  }
+  for (const auto& [label, panels] : rows) {
+    s << "<h3>" << label << "</h3><div class=\"row\">";
+    for (const Panel& p : panels) {
+      Heatmap h;
+      h.title = p.title;
+      h.x_label = "inner step";
+      h.row_labels = p.table->rows;
+      h.values = p.table->values;
+      h.column_labels = step_labels(h.values.empty() ? 0 : h.values.front().size());
+      h.cell_width = 56;
+      heatmap_fit_range(h, all);
+      s << figure(svg_heatmap(h), "validation at " + html_escape(p.title));
+    }
+    s << "</div>\n";
+  }
+  if (!rows.empty()) {
+    s << note("The rate table recorded in eval.jsonl at the first, middle and last validation of one seed per arm; "
+              "one colour scale for all panels.");
+  }
+  s << "</section>\n";
+  return s.str();
+}
+
+std::string section_inner_loss(const std::vector<ReportArm>& arms, int64_t last_steps) {
+  std::ostringstream s;
+  s << "<section id=\"inner-loss\"><h2>Inner loss per inner step</h2>\n";
+  LineChart chart;
+  chart.width = 560;
+  chart.title = "Inner loss (the facts' LM loss) during the inner loop";
+  chart.x_label = "inner step (loss before that step's update; the last point: after the last update)";
+  chart.y_label = "inner loss";
+  std::ostringstream table;
+  table << "<table><tr><th>arm</th><th>source</th><th>inner loss per step</th></tr>\n";
+  for (size_t a = 0; a < arms.size(); ++a) {
+    std::vector<std::vector<double>> train_curves, test_curves;
+    for (const ReportRun& r : arms[a].runs) {
+      const size_t from = r.steps.size() > static_cast<size_t>(last_steps) ? r.steps.size() - static_cast<size_t>(last_steps) : 0;
+      std::vector<double> sum;
+      size_t counted = 0;
+      for (size_t i = from; i < r.steps.size(); ++i) {
+        const auto& il = r.steps[i].inner_loss;
+        if (il.empty()) continue;
+        if (sum.empty()) sum.assign(il.size(), 0.0);
+        if (il.size() != sum.size()) continue;
+        for (size_t k = 0; k < il.size(); ++k) sum[k] += il[k];
+        ++counted;
+      }
+      if (counted > 0) {
+        for (double& v : sum) v /= static_cast<double>(counted);
+        train_curves.push_back(sum);
+      }
+      if (!r.test_inner_losses.empty()) test_curves.push_back(r.test_inner_losses);
+    }
+    auto add = [&](const std::vector<std::vector<double>>& curves, const std::string& source, bool dashed) {
+      if (curves.empty()) return;
+      std::vector<double> mean(curves.front().size(), 0.0);
+      size_t used = 0;
+      for (const auto& c : curves) {
+        if (c.size() != mean.size()) continue;
+        for (size_t k = 0; k < c.size(); ++k) mean[k] += c[k];
+        ++used;
+      }
+      for (double& v : mean) v /= static_cast<double>(used);
+      LineSeries l{arms[a].label + " (" + source + ")", chart_colour(a), {}, mean, dashed, true, 1.0};
+      for (size_t k = 0; k < mean.size(); ++k) l.x.push_back(static_cast<double>(k + 1));
+      chart.series.push_back(l);
+      table << "<tr><td>" << html_escape(arms[a].label) << "</td><td>" << html_escape(source) << str(", ", used, " seed(s)")
+            << "</td><td>";
+      for (size_t k = 0; k < mean.size(); ++k) table << (k ? " &rarr; " : "") << chart_number(mean[k]);
+      table << "</td></tr>\n";
+    };
+    add(train_curves, str("training, last ", last_steps, " steps"), false);
+    add(test_curves, "test tasks", true);
+  }
+  table << "</table>\n";
+  if (chart.series.empty()) {
+    s << note("No inner losses recorded (no metrics.jsonl or test_report.json with an inner loop: a baseline "
+              "without facts in the weights, or missing files).");
+  } else {
+    s << figure(svg_line_chart(chart),
+                "Solid: training (metrics.jsonl&rsquo;s inner_loss, mean over the last steps and over seeds; "
+                "with dropout); dashed: test tasks (test_report.json, no dropout, one more point after the last "
+                "update).")
+      << table.str();
+  }
+  s << "</section>\n";
+  return s.str();
+}
+
+std::string section_recall(const std::vector<ReportArm>& arms) {
+  std::ostringstream s;
+  s << "<section id=\"recall\"><h2>Knowledge recall</h2>\n";
+  bool any = false;
+  for (const ReportArm& a : arms) {
+    for (const ReportRun& r : a.runs) any |= r.test && r.test->overall.knowledge_recall.has_value();
+  }
+  if (!any) {
+    s << note("Recall was not measured: no arm was trained multi-task (<code>multi_task: true</code>), so no "
+              "test report has knowledge_recall.");
+  } else {
+    std::set<int64_t> hops;
+    for (const ReportArm& a : arms) for (const ReportRun& r : a.runs) if (r.test) for (const auto& [k, v] : r.test->by_hops) hops.insert(k);
+    s << "<table><tr><th>arm</th><th>overall</th>";
+    for (int64_t h : hops) s << "<th>" << h << " hops</th>";
+    s << "</tr>\n";
+    for (const ReportArm& a : arms) {
+      auto spread = [&](std::optional<int64_t> hop) {
+        std::vector<double> values;
+        for (const ReportRun& r : a.runs) {
+          if (!r.test) continue;
+          const ReportAccuracy* g = &r.test->overall;
+          if (hop) {
+            auto it = r.test->by_hops.find(*hop);
+            if (it == r.test->by_hops.end()) continue;
+            g = &it->second;
+          }
+          if (g->knowledge_recall) values.push_back(*g->knowledge_recall);
+        }
+        return seed_spread(values);
+      };
+      s << "<tr><td>" << html_escape(a.label) << "</td><td>" << spread_text(spread(std::nullopt)) << "</td>";
+      for (int64_t h : hops) s << "<td>" << spread_text(spread(h)) << "</td>";
+      s << "</tr>\n";
+    }
+    s << "</table>\n"
+      << note("Knowledge recall: the share of test tasks whose regenerated facts (after &ldquo;because&rdquo;) equal "
+              "the relevant facts; mean (min&ndash;max) over seeds. &ndash;: not multi-task.");
+  }
+  s << "</section>\n";
+  return s.str();
+}
+
+const char* kStyle = R"(body{font-family:"DejaVu Sans",Arial,sans-serif;margin:24px;color:#222;max-width:1400px}
+h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}
+h3{font-size:15px}table{border-collapse:collapse;margin:8px 0}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:13px}th{background:#f3f3f3}
+tr.chance td{color:#555;font-style:italic}.spread,.n{color:#666;font-size:11px}
+.note{background:#fff8e1;border-left:4px solid #f0b400;padding:6px 10px;font-size:13px}
+figure{display:inline-block;margin:8px 16px 8px 0;vertical-align:top}figcaption{font-size:12px;color:#555;max-width:640px}
+.row{display:flex;flex-wrap:wrap}.swatch{display:inline-block;width:12px;height:12px;margin-right:6px}
+code{background:#f3f3f3;padding:0 3px}
+)";
+
+}  // namespace
+
+std::string report_html(const std::vector<ReportArm>& arms, const ReportOptions& options) {
+  std::ostringstream s;
+  s << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" << html_escape(options.title)
+    << "</title><style>" << kStyle << "</style></head><body>\n<h1>" << html_escape(options.title) << "</h1>\n";
+  s << "<section id=\"arms\"><h2>Arms</h2><table><tr><th>arm</th><th>runs (seeds)</th><th>steps</th>"
+       "<th>method</th><th>notes</th></tr>\n";
+  for (size_t a = 0; a < arms.size(); ++a) {
+    const ReportArm& arm = arms[a];
+    std::string steps, notes;
+    for (const ReportRun& r : arm.runs) {
+      steps += (steps.empty() ? "" : ", ") + (r.steps.empty() ? std::string("?") : std::to_string(r.steps.back().step));
+      for (const std::string& m : r.missing) notes += html_escape(r.name) + ": no " + html_escape(m) + "<br>";
+    }
+    s << "<tr><td><span class=\"swatch\" style=\"background:" << chart_colour(a) << "\"></span>"
+      << html_escape(arm.label) << "</td><td>" << run_names(arm) << "</td><td>" << html_escape(steps) << "</td><td>"
+      << html_escape(arm.config.value("method", std::string("?"))) << ", inner.lr_mode="
+      << html_escape(arm.config.value("inner.lr_mode", std::string("?"))) << "</td><td>" << notes << "</td></tr>\n";
+  }
+  s << "</table>\n"
+    << note("Runs whose configurations are equal except for seed, run_dir, data paths, threads and logging "
+            "cadence form one arm; each arm is labelled by the keys that differ between arms (or by --label).")
+    << "</section>\n";
+  s << section_accuracy(arms) << section_curves(arms) << section_rates(arms) << section_rates_evolution(arms)
+    << section_inner_loss(arms, options.inner_loss_last_steps) << section_recall(arms);
+  s << "<footer><p class=\"n\">Written by reckoning " << html_escape(RECKONING_VERSION)
+    << " (<code>reckoning report</code>).</p></footer>\n</body></html>\n";
+  return s.str();
+}
+
+void report_write(const std::vector<std::string>& run_dirs, const std::vector<std::string>& labels,
+                  const std::string& out, const ReportOptions& options) {
+  check(!run_dirs.empty(), "reckoning report", "at least one run directory", "none");
+  std::map<std::string, std::string> label_of;
+  for (const std::string& item : labels) {
+    const size_t eq = item.find('=');  // NAME may contain '=' ("inner.lr_mode=static")
+    check(eq != std::string::npos && eq > 0 && eq + 1 < item.size(), str("--label '", item, "'"), "DIR=NAME",
+          "no '=' with text on both sides");
+    label_of[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  std::vector<ReportRun> runs;
+  for (const std::string& dir : run_dirs) runs.push_back(report_run_load(dir));
+  write_file_atomic(out, report_html(report_arms(std::move(runs), label_of), options));
+}
+
+}  // namespace reckoning
