@@ -113,7 +113,8 @@ TEST_F(CliTest, ErrorsAndUsage) {
   EXPECT_EQ(bad_set.code, 1);
   EXPECT_THAT(bad_set.out, HasSubstr("--set: key 'nope'"));
   for (const char* sub : {"train", "eval", "answer", "init", "generate", "inspect", "tokenize", "data convert",
-                          "data generate clutrr", "data generate proofwriter", "data prove", "data stats"}) {
+                          "data generate clutrr", "data generate proofwriter", "data prove", "data stats",
+                          "report"}) {
     Result help = run(std::string(sub) + " --help");
     EXPECT_EQ(help.code, 0) << sub;
   }
