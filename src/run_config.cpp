@@ -1,7 +1,9 @@
 // Run configuration; see run_config.h. The field table below is the only list of keys.
 #include "reckoning/run_config.h"
 
+#include <filesystem>
 #include <variant>
+#include <vector>
 
 #include <yaml-cpp/yaml.h>
 
@@ -165,19 +167,43 @@ std::vector<RunConfigKey> run_config_keys() {
   return out;
 }
 
-RunConfig run_config_load(const std::string& path) {
+namespace {
+
+// Loads `path` into `config`: first the file named by its `base` key (relative to `path`'s
+// directory, itself possibly with a base), then its own keys, which override the base's.
+void load_into(const std::string& path, RunConfig& config, std::vector<std::string>& chain) {
+  for (const std::string& seen : chain) {
+    check(std::filesystem::weakly_canonical(seen) != std::filesystem::weakly_canonical(path),
+          str(chain.back(), ": key 'base'"), "a chain of configuration files without a cycle",
+          str("'", path, "' again"));
+  }
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
-    throw Error(str(path, ": cannot open the configuration file"));
+    throw Error(str(chain.empty() ? path : str(chain.back(), ": key 'base': ", path),
+                    ": cannot open the configuration file"));
   } catch (const YAML::Exception& e) {
     throw Error(str(path, ":", e.mark.line + 1, ": invalid YAML (", e.msg, ")"));
   }
-  RunConfig config;
-  if (root.IsNull()) return config;
+  if (root.IsNull()) return;
   check(root.IsMap(), path, "a YAML map of keys", "a list or a scalar");
+  chain.push_back(path);
+  if (const YAML::Node base = root["base"]) {
+    check(base.IsScalar(), str(path, ": key 'base'"), "the path of a configuration file", "a list or a map");
+    const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+    load_into((dir / base.as<std::string>()).lexically_normal().string(), config, chain);
+    root.remove("base");
+  }
   flatten(root, "", path, config);
+}
+
+}  // namespace
+
+RunConfig run_config_load(const std::string& path) {
+  RunConfig config;
+  std::vector<std::string> chain;
+  load_into(path, config, chain);
   return config;
 }
 

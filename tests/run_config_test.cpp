@@ -39,6 +39,30 @@ TEST(RunConfig, YamlNestedKeysAndOverrides) {
   std::filesystem::remove(path);
 }
 
+TEST(RunConfig, BaseFileIsLoadedFirstAndOverridden) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("cfg-base-" + std::to_string(::getpid()));
+  write_file_atomic((dir / "main.yaml").string(), "inner:\n  steps: 6\n  lr_mode: static\nouter:\n  lr: 1.0e-3\n");
+  write_file_atomic((dir / "arms/mid.yaml").string(), "base: ../main.yaml\ninner:\n  steps: 2\nseed: 7\n");
+  write_file_atomic((dir / "arms/leaf.yaml").string(), "base: mid.yaml\ninner:\n  lr_mode: per-tensor\n");
+  RunConfig c = run_config_load((dir / "arms/leaf.yaml").string());
+  EXPECT_EQ(c.inner_steps, 2);              // from mid, over main
+  EXPECT_EQ(c.inner_lr_mode, "per-tensor");  // from leaf, over main
+  EXPECT_DOUBLE_EQ(c.outer_lr, 1e-3);        // from main
+  EXPECT_EQ(c.seed, 7u);
+  write_file_atomic((dir / "cycle-a.yaml").string(), "base: cycle-b.yaml\n");
+  write_file_atomic((dir / "cycle-b.yaml").string(), "base: ./cycle-a.yaml\n");
+  EXPECT_THAT([&] { run_config_load((dir / "cycle-a.yaml").string()); },
+              ThrowsMessage<Error>(HasSubstr("cycle-b.yaml: key 'base': expected a chain of configuration files without a cycle")));
+  write_file_atomic((dir / "missing.yaml").string(), "base: nowhere.yaml\n");
+  EXPECT_THAT([&] { run_config_load((dir / "missing.yaml").string()); },
+              ThrowsMessage<Error>(HasSubstr("missing.yaml: key 'base': " + (dir / "nowhere.yaml").string() +
+                                             ": cannot open the configuration file")));
+  write_file_atomic((dir / "listed.yaml").string(), "base: [a, b]\n");
+  EXPECT_THAT([&] { run_config_load((dir / "listed.yaml").string()); },
+              ThrowsMessage<Error>(HasSubstr("listed.yaml: key 'base': expected the path of a configuration file")));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(RunConfig, ErrorsNameFileAndKey) {
   std::string path = write_temp("bad.yaml", "inner:\n  stepz: 6\n");
   EXPECT_THAT([&] { run_config_load(path); }, ThrowsMessage<Error>(HasSubstr(": key 'inner.stepz': expected one of:")));

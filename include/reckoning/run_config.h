@@ -82,7 +82,9 @@ struct RunConfigKey {
 std::vector<RunConfigKey> run_config_keys();
 
 // Reads a YAML file (nested maps flatten to dotted keys). Unknown keys, wrong types and invalid
-// values are errors naming the file and key.
+// values are errors naming the file and key. A top-level `base: OTHER.yaml` (relative to this
+// file's directory) loads OTHER first; this file's keys then override it (chains allowed, cycles
+// refused).
 RunConfig run_config_load(const std::string& path);
 // Applies "key=value" (value parsed as YAML scalar); `where` names the source ("--set").
 void run_config_set(RunConfig& config, const std::string& assignment, const std::string& where);
