@@ -34,7 +34,7 @@ grep -m 3 '"hops":2,' "$data/test.jsonl" | while IFS= read -r example; do
   gold="$(sed -E 's/.*"answer":"([^"]*)".*/\1/' <<<"$example")"
   printf '%s\n' "$facts" >"$run/example_facts.json"
   answer="$("$bin" answer --model "$run/checkpoints/best" --facts "$run/example_facts.json" \
-    --question "$question" --max-new-tokens 8)"
+    --question "$question")"
   echo "facts $facts  question \"$question\"  ->  $answer   (gold: $gold)"
 done
 echo

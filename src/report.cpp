@@ -182,6 +182,7 @@ ReportRun report_run_load(const std::string& dir) {
       ReportStep s;
       s.step = static_cast<int64_t>(number_at(j, "step", where));
       s.loss = number_at(j, "loss", where);
+      if (j.contains("elapsed_s")) s.elapsed_s = number_at(j, "elapsed_s", where);
       if (j.contains("inner_loss")) s.inner_loss = number_list(j.at("inner_loss"), str(where, ": field 'inner_loss'"));
       run.steps.push_back(std::move(s));
     }
@@ -783,8 +784,94 @@ std::string report_html(const std::vector<ReportArm>& arms, const ReportOptions&
   return s.str();
 }
 
+namespace {
+
+std::string markdown_cell(const std::vector<double>& values) {
+  const SeedSpread s = seed_spread(values);
+  if (s.n == 0) return "-";
+  char buffer[64];
+  if (s.n == 1) std::snprintf(buffer, sizeof buffer, "%.1f", 100 * s.mean);
+  else std::snprintf(buffer, sizeof buffer, "%.1f (%.1f-%.1f)", 100 * s.mean, 100 * s.min, 100 * s.max);
+  return buffer;
+}
+
+// One markdown table of test label accuracy per group (hops or distractors), one row per arm.
+std::string markdown_block(const std::vector<ReportArm>& arms, bool by_hops) {
+  std::set<int64_t> keys;
+  bool recall = false;
+  for (const ReportArm& a : arms) {
+    for (const ReportRun& r : a.runs) {
+      if (!r.test) continue;
+      for (const auto& [k, v] : by_hops ? r.test->by_hops : r.test->by_distractors) keys.insert(k);
+      recall |= r.test->overall.knowledge_recall.has_value();
+    }
+  }
+  const char* noun = by_hops ? "hops" : "distractors";
+  std::ostringstream s;
+  s << "| arm | seeds |" << (by_hops ? " best valid |" : "");
+  for (int64_t k : keys) s << " " << k << " " << noun << " |";
+  s << " test overall |" << (recall ? " recall |" : "") << (by_hops ? " steps | train min |" : "") << "\n|---|---|"
+    << (by_hops ? "---|" : "");
+  for (size_t i = 0; i < keys.size() + 1 + recall + (by_hops ? 2 : 0); ++i) s << "---|";
+  s << "\n";
+  std::map<int64_t, std::vector<double>> chance;
+  std::vector<double> chance_overall;
+  for (const ReportArm& a : arms) {
+    std::vector<double> best_valid, overall, recalls, minutes;
+    std::map<int64_t, std::vector<double>> groups;
+    std::string steps;
+    for (const ReportRun& r : a.runs) {
+      double best = -1;
+      for (const ReportValidation& v : r.validations) best = std::max(best, v.valid.overall.label_accuracy);
+      if (best >= 0) best_valid.push_back(best);
+      if (!r.steps.empty()) {
+        minutes.push_back(r.steps.back().elapsed_s / 60);
+        steps += (steps.empty() ? "" : ", ") + std::to_string(r.steps.back().step);
+      }
+      if (!r.test) continue;
+      overall.push_back(r.test->overall.label_accuracy);
+      chance_overall.push_back(r.test->overall.chance_majority);
+      if (r.test->overall.knowledge_recall) recalls.push_back(*r.test->overall.knowledge_recall);
+      for (const auto& [k, g] : by_hops ? r.test->by_hops : r.test->by_distractors) {
+        groups[k].push_back(g.label_accuracy);
+        chance[k].push_back(g.chance_majority);
+      }
+    }
+    s << "| " << a.label << " | " << a.runs.size() << " |" << (by_hops ? " " + markdown_cell(best_valid) + " |" : "");
+    for (int64_t k : keys) s << " " << markdown_cell(groups[k]) << " |";
+    s << " " << markdown_cell(overall) << " |" << (recall ? " " + markdown_cell(recalls) + " |" : "");
+    if (by_hops) {
+      const SeedSpread m = seed_spread(minutes);
+      s << " " << (steps.empty() ? "-" : steps) << " | " << (m.n ? str(std::lround(m.mean)) : std::string("-")) << " |";
+    }
+    s << "\n";
+  }
+  s << "| chance (majority answer) | |" << (by_hops ? " |" : "");
+  for (int64_t k : keys) s << " " << markdown_cell(chance[k]) << " |";
+  s << " " << markdown_cell(chance_overall) << " |" << (recall ? " |" : "") << (by_hops ? " | |" : "") << "\n";
+  return s.str();
+}
+
+}  // namespace
+
+std::string report_markdown(const std::vector<ReportArm>& arms) {
+  std::set<int64_t> distractor_counts;
+  for (const ReportArm& a : arms) {
+    for (const ReportRun& r : a.runs) {
+      if (r.test) {
+        for (const auto& [k, v] : r.test->by_distractors) distractor_counts.insert(k);
+      }
+    }
+  }
+  std::string md = "Test label accuracy (%) per hop count; best valid = the best validation label accuracy (%), "
+                   "which selected the checkpoint; recall = knowledge-recall exact match (%).\n\n" +
+                   markdown_block(arms, true);
+  if (distractor_counts.size() > 1) md += "\nTest label accuracy (%) per number of encoded distractors.\n\n" + markdown_block(arms, false);
+  return md;
+}
+
 void report_write(const std::vector<std::string>& run_dirs, const std::vector<std::string>& labels,
-                  const std::string& out, const ReportOptions& options) {
+                  const std::string& out, const ReportOptions& options, const std::string& markdown_out) {
   check(!run_dirs.empty(), "reckoning report", "at least one run directory", "none");
   std::map<std::string, std::string> label_of;
   for (const std::string& item : labels) {
@@ -795,7 +882,9 @@ void report_write(const std::vector<std::string>& run_dirs, const std::vector<st
   }
   std::vector<ReportRun> runs;
   for (const std::string& dir : run_dirs) runs.push_back(report_run_load(dir));
-  write_file_atomic(out, report_html(report_arms(std::move(runs), label_of), options));
+  const std::vector<ReportArm> arms = report_arms(std::move(runs), label_of);
+  write_file_atomic(out, report_html(arms, options));
+  if (!markdown_out.empty()) write_file_atomic(markdown_out, report_markdown(arms));
 }
 
 }  // namespace reckoning

@@ -73,7 +73,7 @@ const std::vector<Field>& fields() {
       {"eval.every", &RunConfig::eval_every, "steps between validations (0 = each epoch)"},
       {"eval.patience", &RunConfig::eval_patience, "validations without improvement before stopping (0 = never)"},
       {"eval.num_beams", &RunConfig::eval_num_beams, "beams for answer generation (1 = greedy)"},
-      {"eval.max_new_tokens", &RunConfig::eval_max_new_tokens, "generation budget (0 = from the data)"},
+      {"eval.max_new_tokens", &RunConfig::eval_max_new_tokens, "generation budget (0 = multi-task: until EOS or a full context; single-task: longest training target + 4)"},
       {"checkpoint.every", &RunConfig::checkpoint_every, "steps between 'last' checkpoints (0 = at validations)"},
       {"log.every", &RunConfig::log_every, "steps between progress lines"},
       {"run_dir", &RunConfig::run_dir, "output directory of the run"},

@@ -260,8 +260,11 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   }
   EvalOptions eval_options;
   eval_options.num_beams = config.eval_num_beams;
+  // Budget 0 = derived: a multi-task model stops at EOS or a full context (a longer test chain has
+  // a longer fact list to recall); a single-task answer gets the longest training target + 4.
   eval_options.max_new_tokens = config.eval_max_new_tokens > 0 ? config.eval_max_new_tokens
-                                                               : static_cast<int64_t>(longest_target) + 4;
+                                : config.multi_task           ? model.config.n_ctx
+                                                              : static_cast<int64_t>(longest_target) + 4;
   const int64_t eval_every = config.eval_every > 0
                                  ? config.eval_every
                                  : std::max<int64_t>(1, static_cast<int64_t>(train_tasks.size()) / per_step);
@@ -302,6 +305,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   const InnerMode mode = config.inner_first_order ? InnerMode::FirstOrder : InnerMode::SecondOrder;
   TaskOrder order(train_tasks.size(), config.seed);
   TrainSummary summary;
+  summary.eval_options = eval_options;
   summary.best_dir = best_dir;
   summary.last_dir = last_dir;
   summary.best_step = state.best_step;

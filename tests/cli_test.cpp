@@ -99,6 +99,21 @@ TEST_F(CliTest, InitAndGenerate) {
   EXPECT_EQ(beam.code, 0) << beam.out;
 }
 
+TEST_F(CliTest, PrintConfigResolvesBasesAndSetsAndLoadsBack) {
+  reckoning::write_file_atomic(dir_ + "/base.yaml", "inner:\n  steps: 6\nrun_dir: runs/x\n");
+  reckoning::write_file_atomic(dir_ + "/arm.yaml", "base: base.yaml\ninner:\n  lr_mode: static\n");
+  Result printed = run("train --config " + dir_ + "/arm.yaml --set seed=9 --print-config");
+  ASSERT_EQ(printed.code, 0) << printed.out;
+  EXPECT_THAT(printed.out, HasSubstr("inner.steps: 6\n"));
+  EXPECT_THAT(printed.out, HasSubstr("inner.lr_mode: \"static\"\n"));
+  EXPECT_THAT(printed.out, HasSubstr("run_dir: \"runs/x\"\n"));
+  EXPECT_THAT(printed.out, HasSubstr("seed: 9\n"));
+  reckoning::write_file_atomic(dir_ + "/printed.yaml", printed.out);
+  Result again = run("train --config " + dir_ + "/printed.yaml --print-config");
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_EQ(again.out, printed.out);
+}
+
 TEST_F(CliTest, ErrorsAndUsage) {
   Result bad_option = run("train --bogus");
   EXPECT_EQ(bad_option.code, 2);

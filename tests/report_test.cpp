@@ -191,6 +191,32 @@ TEST(Report, RecallAndDistractorsShownWhenPresent) {
   EXPECT_THAT(html, HasSubstr("<td>25.0% <span class=\"n\">n=1</span></td>"));
 }
 
+TEST(Report, MarkdownHasBestValidationTestPerHopSpreadAndChance) {
+  TempDir t("markdown");
+  const std::string md = report_markdown(report_arms(load_all(two_arms(t))));
+  // static: 2 hops 0.2 / 0.4 over seeds, 4 hops 0.1; the best validation is the last (scale 1):
+  // overall (0.2+0.1)/2 and (0.4+0.1)/2. 40 steps at 3 s each = 2 minutes.
+  EXPECT_THAT(md, HasSubstr("| arm | seeds | best valid | 2 hops | 4 hops | test overall | steps | train min |\n"));
+  EXPECT_THAT(md, HasSubstr("| inner.lr_mode=static | 2 | 20.0 (15.0-25.0) | 30.0 (20.0-40.0) | 10.0 (10.0-10.0) | "
+                            "20.0 (15.0-25.0) | 40, 40 | 2 |\n"));
+  EXPECT_THAT(md, HasSubstr("| inner.lr_mode=per-layer | 2 | 47.5 (45.0-50.0) | 65.0 (60.0-70.0) | 30.0 (30.0-30.0) | "));
+  EXPECT_THAT(md, HasSubstr("| chance (majority answer) | | | 12.5 (12.5-12.5) | 12.5 (12.5-12.5) | "));
+  EXPECT_THAT(md, Not(HasSubstr("recall |")));  // single-task runs
+  EXPECT_THAT(md, Not(HasSubstr("distractors |")));  // one distractor count only
+  // Every table row has as many cells as its header.
+  std::istringstream lines(md);
+  size_t columns = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("|", 0) != 0) {
+      columns = 0;
+      continue;
+    }
+    const size_t n = static_cast<size_t>(std::count(line.begin(), line.end(), '|'));
+    if (columns == 0) columns = n;
+    EXPECT_EQ(n, columns) << line;
+  }
+}
+
 TEST(Report, MissingFilesBecomeNotes) {
   TempDir t("missing");
   SyntheticRun r;

@@ -85,7 +85,8 @@ inline void synthetic_run_write(const std::string& dir, const SyntheticRun& r) {
   std::string metrics;
   for (int64_t s = 1; s <= r.steps; ++s) {
     const double loss = 4.0 * std::exp(-0.05 * static_cast<double>(s)) + 0.1 * static_cast<double>(r.seed);
-    nlohmann::json line = {{"step", s}, {"loss", loss}, {"inner_loss", {3.0, 2.0, 1.5}}, {"lr", 1e-3}};
+    nlohmann::json line = {{"step", s}, {"loss", loss}, {"inner_loss", {3.0, 2.0, 1.5}}, {"lr", 1e-3},
+                           {"elapsed_s", 3.0 * static_cast<double>(s)}};
     metrics += line.dump() + "\n";
   }
   write_file_atomic(path_join(dir, "metrics.jsonl"), metrics);

@@ -46,6 +46,7 @@ struct ReportStep {
   int64_t step = 0;
   double loss = 0;
   std::vector<double> inner_loss;  // per inner step (empty for baselines without an inner loop)
+  double elapsed_s = 0;            // wall-clock seconds since the run (or its last resume) started
 };
 
 // Everything the report uses from one run directory.
@@ -100,8 +101,16 @@ struct ReportOptions {
 // The whole page (self-contained HTML: inline CSS and SVG, no scripts, no network).
 std::string report_html(const std::vector<ReportArm>& arms, const ReportOptions& options = {});
 
-// Loads `run_dirs`, groups them, writes the page to `out` atomically. `labels`: "DIR=NAME" items.
+// The numbers as markdown (for docs/RESULTS.md and experiment drivers): per arm, the best
+// validation label accuracy (what model selection saw), test label accuracy per hop count and
+// overall, knowledge recall (multi-task arms), training steps and wall-clock minutes; then the same
+// per number of distractors when the test sets have more than one count. Each cell: the mean over
+// seeds, with min-max when there are several; a last row gives chance (the majority answer).
+std::string report_markdown(const std::vector<ReportArm>& arms);
+
+// Loads `run_dirs`, groups them, writes the page to `out` (and, if `markdown_out` is not empty,
+// report_markdown to it) atomically. `labels`: "DIR=NAME" items.
 void report_write(const std::vector<std::string>& run_dirs, const std::vector<std::string>& labels,
-                  const std::string& out, const ReportOptions& options = {});
+                  const std::string& out, const ReportOptions& options = {}, const std::string& markdown_out = "");
 
 }  // namespace reckoning

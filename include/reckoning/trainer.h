@@ -33,6 +33,7 @@ struct TrainSummary {
   bool early_stopped = false;
   std::string best_dir, last_dir;  // model directories
   std::vector<double> losses;      // outer loss of every optimizer step of this invocation
+  EvalOptions eval_options;        // how validation generated (the test set is evaluated the same way)
 };
 
 struct TrainOptions {

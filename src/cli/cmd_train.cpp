@@ -17,6 +17,7 @@ struct TrainArgs {
   int64_t stop_after = 0;
   bool test = true;
   bool list_keys = false;
+  bool print_config = false;
 };
 
 int run_train(const TrainArgs& a) {
@@ -30,6 +31,10 @@ int run_train(const TrainArgs& a) {
   RunConfig config = a.config.empty() ? RunConfig{} : run_config_load(a.config);
   for (const auto& s : a.sets) run_config_set(config, s, "--set");
   run_config_validate(config);
+  if (a.print_config) {  // one `key: value` line per key: itself a loadable configuration file
+    for (const auto& [key, value] : run_config_to_json(config).items()) std::cout << key << ": " << value.dump() << "\n";
+    return 0;
+  }
   TrainOptions options;
   options.resume = a.resume;
   options.stop_after = a.stop_after;
@@ -42,11 +47,7 @@ int run_train(const TrainArgs& a) {
       (a.stop_after == 0 || summary.steps >= a.stop_after)) {
     ReckoningModel model = reckoning_model_load(summary.best_dir);
     std::vector<Task> test = tasks_subsample(tasks_load(config.data_test), config.data_max_eval);
-    EvalOptions eo;
-    eo.num_beams = config.eval_num_beams;
-    eo.max_new_tokens = config.eval_max_new_tokens > 0 ? config.eval_max_new_tokens : 24;
-    if (config.eval_max_new_tokens == 0 && !config.multi_task) eo.max_new_tokens = 8;
-    EvalReport report = evaluate(model, test, eo, fact_pool_of(test));
+    EvalReport report = evaluate(model, test, summary.eval_options, fact_pool_of(test));
     write_json_file_atomic(path_join(config.run_dir, "test_report.json"), eval_report_to_json(report, true));
     std::cout << "test set (" << config.data_test << "), best checkpoint (step " << summary.best_step << "):\n"
               << eval_report_table(report);
@@ -65,6 +66,8 @@ const cli::RegisterCommand train_command(
           ->check(CLI::NonNegativeNumber);
       app.add_flag("!--no-test", a->test, "Do not evaluate data.test at the end");
       app.add_flag("--list-keys", a->list_keys, "Print every configuration key (markdown table) and exit");
+      app.add_flag("--print-config", a->print_config,
+                   "Print the resolved configuration (bases, --set applied, validated) as `key: value` lines and exit");
       return [a] { return run_train(*a); };
     });
 
@@ -83,7 +86,7 @@ int run_eval(const EvalArgs& a) {
   EvalOptions eo;
   eo.num_beams = a.beams;
   eo.max_tasks = a.max_tasks;
-  eo.max_new_tokens = a.max_new_tokens > 0 ? a.max_new_tokens : (model.run.multi_task ? 48 : 8);
+  eo.max_new_tokens = a.max_new_tokens > 0 ? a.max_new_tokens : (model.run.multi_task ? model.config.n_ctx : 8);
   EvalReport report = evaluate(model, tasks, eo, fact_pool_of(tasks));
   std::cout << eval_report_table(report);
   if (!a.out.empty()) write_json_file_atomic(a.out, eval_report_to_json(report, a.tasks));
