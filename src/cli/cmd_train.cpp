@@ -32,7 +32,8 @@ int run_train(const TrainArgs& a) {
   for (const auto& s : a.sets) run_config_set(config, s, "--set");
   run_config_validate(config);
   if (a.print_config) {  // one `key: value` line per key: itself a loadable configuration file
-    for (const auto& [key, value] : run_config_to_json(config).items()) std::cout << key << ": " << value.dump() << "\n";
+    const nlohmann::json resolved = run_config_to_json(config);  // kept alive: items() only refers to it
+    for (const auto& [key, value] : resolved.items()) std::cout << key << ": " << value.dump() << "\n";
     return 0;
   }
   TrainOptions options;
