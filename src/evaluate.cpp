@@ -1,6 +1,7 @@
 // Evaluation; see evaluate.h.
 #include "reckoning/evaluate.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -38,7 +39,28 @@ std::pair<std::string, std::string> split_because(const std::string& text) {
   return {text.substr(0, at), text.substr(at + 9)};
 }
 
+// The ","-separated pieces of `text`, each normalised, sorted.
+std::vector<std::string> normalized_pieces(const std::string& text) {
+  std::vector<std::string> pieces;
+  size_t start = 0;
+  for (size_t comma = text.find(','); ; comma = text.find(',', start)) {
+    pieces.push_back(normalize_answer(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  std::sort(pieces.begin(), pieces.end());
+  return pieces;
+}
+
 }  // namespace
+
+RecallMatch recall_match(const std::string& recalled, const std::vector<std::string>& facts) {
+  const std::string gold = join(facts, ",");
+  RecallMatch m;
+  m.exact = normalize_answer(recalled) == normalize_answer(gold);
+  m.any_order = !facts.empty() && normalized_pieces(recalled) == normalized_pieces(gold);
+  return m;
+}
 
 TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const EvalOptions& options,
                          const std::vector<std::string>& fact_pool) {
@@ -70,7 +92,11 @@ TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const Ev
   r.exact_match = normalize_answer(r.prediction) == normalize_answer(r.target);
   auto [label, recalled] = split_because(r.prediction);
   r.label_correct = normalize_answer(label) == normalize_answer(encoded.answer_text);
-  if (prompt.multi_task) r.recall_correct = normalize_answer(recalled) == normalize_answer(join(task.facts, ","));
+  if (prompt.multi_task) {
+    const RecallMatch m = recall_match(recalled, task.facts);
+    r.recall_correct = m.exact;
+    r.recall_any_order = m.any_order;
+  }
   return r;
 }
 
@@ -88,6 +114,7 @@ EvalReport evaluate(const ReckoningModel& model, const std::vector<Task>& tasks,
       g->exact += r.exact_match;
       g->label += r.label_correct;
       g->recall += r.recall_correct;
+      g->recall_any_order += r.recall_any_order;
       ++g->answers[answer];
     }
     report.tasks.push_back(std::move(r));
@@ -104,7 +131,10 @@ nlohmann::json group_json(const EvalGroup& g, bool multi_task) {
                       {"exact_match", g.exact_match()},
                       {"chance_uniform", g.chance_uniform()},
                       {"chance_majority", g.chance_majority()}};
-  if (multi_task) j["knowledge_recall"] = g.recall_rate();
+  if (multi_task) {
+    j["knowledge_recall"] = g.recall_rate();
+    j["knowledge_recall_any_order"] = g.recall_any_order_rate();
+  }
   return j;
 }
 
@@ -123,7 +153,8 @@ nlohmann::json eval_report_to_json(const EvalReport& report, bool with_tasks) {
       j["tasks"].push_back({{"guid", r.guid}, {"hops", r.hops}, {"distractors", r.n_distractors},
                             {"target", r.target}, {"prediction", r.prediction},
                             {"exact_match", r.exact_match}, {"label_correct", r.label_correct},
-                            {"recall_correct", r.recall_correct}, {"inner_losses", r.inner_losses}});
+                            {"recall_correct", r.recall_correct}, {"recall_any_order", r.recall_any_order},
+                            {"inner_losses", r.inner_losses}});
     }
   }
   return j;
@@ -134,7 +165,7 @@ std::string eval_report_table(const EvalReport& report) {
   char line[256];
   auto header = [&](const char* what) {
     std::snprintf(line, sizeof line, "%-16s %6s %9s %9s %8s %8s%s\n", what, "n", "accuracy", "exact",
-                  "chance", "majority", report.multi_task ? "   recall" : "");
+                  "chance", "majority", report.multi_task ? "   recall  any order" : "");
     out += line;
   };
   auto row = [&](const std::string& name, const EvalGroup& g) {
@@ -143,7 +174,7 @@ std::string eval_report_table(const EvalReport& report) {
                   100 * g.chance_uniform(), 100 * g.chance_majority());
     out += line;
     if (report.multi_task) {
-      std::snprintf(line, sizeof line, " %7.1f%%", 100 * g.recall_rate());
+      std::snprintf(line, sizeof line, " %7.1f%% %9.1f%%", 100 * g.recall_rate(), 100 * g.recall_any_order_rate());
       out += line;
     }
     out += "\n";

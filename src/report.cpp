@@ -42,6 +42,9 @@ ReportAccuracy accuracy_parse(const nlohmann::json& j, const std::string& where)
   a.chance_uniform = j.contains("chance_uniform") ? number_at(j, "chance_uniform", where) : 0.0;
   a.chance_majority = j.contains("chance_majority") ? number_at(j, "chance_majority", where) : 0.0;
   if (j.contains("knowledge_recall")) a.knowledge_recall = number_at(j, "knowledge_recall", where);
+  if (j.contains("knowledge_recall_any_order")) {
+    a.knowledge_recall_any_order = number_at(j, "knowledge_recall_any_order", where);
+  }
   return a;
 }
 
@@ -810,14 +813,14 @@ std::string markdown_block(const std::vector<ReportArm>& arms, bool by_hops) {
   std::ostringstream s;
   s << "| arm | seeds |" << (by_hops ? " best valid |" : "");
   for (int64_t k : keys) s << " " << k << " " << noun << " |";
-  s << " test overall |" << (recall ? " recall |" : "") << (by_hops ? " steps | train min |" : "") << "\n|---|---|"
-    << (by_hops ? "---|" : "");
-  for (size_t i = 0; i < keys.size() + 1 + recall + (by_hops ? 2 : 0); ++i) s << "---|";
+  s << " test overall |" << (recall ? " recall | recall any order |" : "") << (by_hops ? " steps | train min |" : "")
+    << "\n|---|---|" << (by_hops ? "---|" : "");
+  for (size_t i = 0; i < keys.size() + 1 + (recall ? 2 : 0) + (by_hops ? 2 : 0); ++i) s << "---|";
   s << "\n";
   std::map<int64_t, std::vector<double>> chance;
   std::vector<double> chance_overall;
   for (const ReportArm& a : arms) {
-    std::vector<double> best_valid, overall, recalls, minutes;
+    std::vector<double> best_valid, overall, recalls, recalls_any_order, minutes;
     std::map<int64_t, std::vector<double>> groups;
     std::string steps;
     for (const ReportRun& r : a.runs) {
@@ -832,6 +835,9 @@ std::string markdown_block(const std::vector<ReportArm>& arms, bool by_hops) {
       overall.push_back(r.test->overall.label_accuracy);
       chance_overall.push_back(r.test->overall.chance_majority);
       if (r.test->overall.knowledge_recall) recalls.push_back(*r.test->overall.knowledge_recall);
+      if (r.test->overall.knowledge_recall_any_order) {
+        recalls_any_order.push_back(*r.test->overall.knowledge_recall_any_order);
+      }
       for (const auto& [k, g] : by_hops ? r.test->by_hops : r.test->by_distractors) {
         groups[k].push_back(g.label_accuracy);
         chance[k].push_back(g.chance_majority);
@@ -839,7 +845,8 @@ std::string markdown_block(const std::vector<ReportArm>& arms, bool by_hops) {
     }
     s << "| " << a.label << " | " << a.runs.size() << " |" << (by_hops ? " " + markdown_cell(best_valid) + " |" : "");
     for (int64_t k : keys) s << " " << markdown_cell(groups[k]) << " |";
-    s << " " << markdown_cell(overall) << " |" << (recall ? " " + markdown_cell(recalls) + " |" : "");
+    s << " " << markdown_cell(overall) << " |"
+      << (recall ? " " + markdown_cell(recalls) + " | " + markdown_cell(recalls_any_order) + " |" : "");
     if (by_hops) {
       const SeedSpread m = seed_spread(minutes);
       s << " " << (steps.empty() ? "-" : steps) << " | " << (m.n ? str(std::lround(m.mean)) : std::string("-")) << " |";
@@ -848,7 +855,7 @@ std::string markdown_block(const std::vector<ReportArm>& arms, bool by_hops) {
   }
   s << "| chance (majority answer) | |" << (by_hops ? " |" : "");
   for (int64_t k : keys) s << " " << markdown_cell(chance[k]) << " |";
-  s << " " << markdown_cell(chance_overall) << " |" << (recall ? " |" : "") << (by_hops ? " | |" : "") << "\n";
+  s << " " << markdown_cell(chance_overall) << " |" << (recall ? " | |" : "") << (by_hops ? " | |" : "") << "\n";
   return s.str();
 }
 

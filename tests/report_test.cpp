@@ -203,8 +203,19 @@ TEST(Report, MarkdownHasBestValidationTestPerHopSpreadAndChance) {
   EXPECT_THAT(md, HasSubstr("| chance (majority answer) | | | 12.5 (12.5-12.5) | 12.5 (12.5-12.5) | "));
   EXPECT_THAT(md, Not(HasSubstr("recall |")));  // single-task runs
   EXPECT_THAT(md, Not(HasSubstr("distractors |")));  // one distractor count only
+  // Multi-task runs add both recall columns (overall 0.4: recall 0.2, any order 0.3); two
+  // distractor counts add the second table.
+  SyntheticRun mt;
+  mt.multi_task = true;
+  mt.hop_accuracy = {0.5, 0.3};
+  mt.distractors = {0, 4};
+  synthetic_run_write(t / "mt", mt);
+  const std::string md_mt = report_markdown(report_arms(load_all({t / "mt"})));
+  EXPECT_THAT(md_mt, HasSubstr("| test overall | recall | recall any order | steps | train min |\n"));
+  EXPECT_THAT(md_mt, HasSubstr("| 40.0 | 20.0 | 30.0 | 40 | 2 |\n"));
+  EXPECT_THAT(md_mt, HasSubstr("| arm | seeds | 0 distractors | 4 distractors | test overall | recall | recall any order |\n"));
   // Every table row has as many cells as its header.
-  std::istringstream lines(md);
+  std::istringstream lines(md + "\n" + md_mt);
   size_t columns = 0;
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind("|", 0) != 0) {

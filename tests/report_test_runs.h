@@ -31,7 +31,10 @@ struct SyntheticRun {
 inline nlohmann::json synthetic_group(double accuracy, int64_t n, bool multi_task) {
   nlohmann::json g = {{"n", n}, {"label_accuracy", accuracy}, {"exact_match", accuracy},
                       {"chance_uniform", 0.05}, {"chance_majority", 0.125}};
-  if (multi_task) g["knowledge_recall"] = accuracy / 2;
+  if (multi_task) {
+    g["knowledge_recall"] = accuracy / 2;
+    g["knowledge_recall_any_order"] = accuracy * 3 / 4;
+  }
   return g;
 }
 

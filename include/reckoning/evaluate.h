@@ -32,15 +32,26 @@ struct TaskResult {
   bool exact_match = false;  // normalised prediction == normalised target
   bool label_correct = false;  // normalised label part == normalised answer
   bool recall_correct = false; // multi-task only: regenerated facts == relevant facts
+  bool recall_any_order = false;  // multi-task only: the same facts, in any order
   std::vector<double> inner_losses;  // inner loss before each step, then after the last
 };
 
+// Knowledge recall of the facts part of a multi-task generation (the text after " because "):
+// `exact`: its normalised text equals the relevant facts joined by "," in the task's order (the
+// paper's measure); `any_order`: split at "," it is the same multiset of normalised facts (the
+// order of the facts in a task carries no information, so a model may recall them permuted).
+struct RecallMatch {
+  bool exact = false, any_order = false;
+};
+RecallMatch recall_match(const std::string& recalled, const std::vector<std::string>& facts);
+
 struct EvalGroup {
-  int64_t n = 0, exact = 0, label = 0, recall = 0;
+  int64_t n = 0, exact = 0, label = 0, recall = 0, recall_any_order = 0;
   std::map<std::string, int64_t> answers;  // gold answer counts (for chance levels)
   double label_accuracy() const { return n ? static_cast<double>(label) / n : 0.0; }
   double exact_match() const { return n ? static_cast<double>(exact) / n : 0.0; }
   double recall_rate() const { return n ? static_cast<double>(recall) / n : 0.0; }
+  double recall_any_order_rate() const { return n ? static_cast<double>(recall_any_order) / n : 0.0; }
   double chance_uniform() const { return answers.empty() ? 0.0 : 1.0 / answers.size(); }
   double chance_majority() const;
 };

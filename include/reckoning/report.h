@@ -21,7 +21,8 @@ namespace reckoning {
 struct ReportAccuracy {
   int64_t n = 0;
   double label_accuracy = 0, exact_match = 0, chance_uniform = 0, chance_majority = 0;
-  std::optional<double> knowledge_recall;  // multi-task reports only
+  std::optional<double> knowledge_recall;            // multi-task reports only
+  std::optional<double> knowledge_recall_any_order;  // the same, facts in any order (newer reports)
 };
 
 struct ReportBreakdown {
@@ -103,7 +104,7 @@ std::string report_html(const std::vector<ReportArm>& arms, const ReportOptions&
 
 // The numbers as markdown (for docs/RESULTS.md and experiment drivers): per arm, the best
 // validation label accuracy (what model selection saw), test label accuracy per hop count and
-// overall, knowledge recall (multi-task arms), training steps and wall-clock minutes; then the same
+// overall, knowledge recall (exact and any order; multi-task arms), training steps and wall-clock minutes; then the same
 // per number of distractors when the test sets have more than one count. Each cell: the mean over
 // seeds, with min-max when there are several; a last row gives chance (the majority answer).
 std::string report_markdown(const std::vector<ReportArm>& arms);
