@@ -45,9 +45,9 @@ mkdir -p "$out"
 echo "== data ($dir/data.sh)"
 "$dir/data.sh"
 
-# One line per run: ARM SEED RUN_DIR
-plan="$out/plan.txt"
-: >"$plan"
+# One line per run: ARM SEED RUN_DIR (one plan per invocation: two drivers may share an experiment)
+plan=$(mktemp "$out/plan.XXXXXX")
+trap 'rm -f "$plan"' EXIT
 for arm in $arms; do
   base_run_dir=$("$RECKONING" train --config "$dir/$arm.yaml" --print-config | sed -n 's/^run_dir: "\(.*\)"$/\1/p')
   [ -n "$base_run_dir" ] || { echo "experiment.sh: $dir/$arm.yaml resolves to an empty run_dir" >&2; exit 1; }

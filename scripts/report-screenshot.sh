@@ -4,9 +4,26 @@
 # one with learned per-layer rates, then `reckoning report` over both and a headless-Chromium
 # screenshot of the page. ~5 minutes on 2 cores (the runs use one thread each, in parallel).
 # Usage: scripts/report-screenshot.sh   (SEEDS="1 2" for more seeds per arm; outputs under runs/report/)
+#        scripts/report-screenshot.sh REPORT.html   (only the screenshot, of an existing report, e.g.
+#        runs/experiments/rates/report.html written by scripts/experiment.sh)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
+
+screenshot() {  # HTML_FILE PROFILE_DIR
+  local chromium
+  chromium=$(command -v chromium || command -v chromium-browser || true)
+  [ -n "$chromium" ] || { echo "report-screenshot: chromium not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
+  "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$2" \
+    --window-size=1300,"${HEIGHT:-3500}" --screenshot="$here/docs/report.png" "file://$(realpath "$1")" 2>/dev/null
+  echo "wrote docs/report.png from $1"
+}
+
+if [ $# -ge 1 ]; then
+  [ -f "$1" ] || { echo "report-screenshot: no such report '$1'" >&2; exit 2; }
+  screenshot "$1" "$(mktemp -d)"
+  exit 0
+fi
 
 "$here/scripts/build.sh" reckoning
 bin="$here/build/reckoning"
@@ -33,9 +50,4 @@ for mode in static per-layer; do
 done
 for pid in "${pids[@]}"; do wait "$pid" || { echo "report-screenshot: a training run failed (logs: $out/*.log)" >&2; exit 1; }; done
 "$bin" report "${run_dirs[@]}" --out "$out/report.html" --title "RECKONING report: static vs learned per-layer rates (300 steps)"
-
-chromium=$(command -v chromium || command -v chromium-browser || true)
-[ -n "$chromium" ] || { echo "report-screenshot: chromium not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
-"$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$out/chromium-profile" \
-  --window-size=1300,"${HEIGHT:-3500}" --screenshot="$here/docs/report.png" "file://$here/$out/report.html" 2>/dev/null
-echo "wrote $out/report.html and docs/report.png"
+screenshot "$out/report.html" "$out/chromium-profile"

@@ -789,11 +789,12 @@ std::string report_html(const std::vector<ReportArm>& arms, const ReportOptions&
 
 namespace {
 
+// Percent; the mean, with the min-max range when there are several values that differ.
 std::string markdown_cell(const std::vector<double>& values) {
   const SeedSpread s = seed_spread(values);
   if (s.n == 0) return "-";
   char buffer[64];
-  if (s.n == 1) std::snprintf(buffer, sizeof buffer, "%.1f", 100 * s.mean);
+  if (s.n == 1 || s.min == s.max) std::snprintf(buffer, sizeof buffer, "%.1f", 100 * s.mean);
   else std::snprintf(buffer, sizeof buffer, "%.1f (%.1f-%.1f)", 100 * s.mean, 100 * s.min, 100 * s.max);
   return buffer;
 }
