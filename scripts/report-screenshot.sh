@@ -15,7 +15,7 @@ screenshot() {  # HTML_FILE PROFILE_DIR
   chromium=$(command -v chromium || command -v chromium-browser || true)
   [ -n "$chromium" ] || { echo "report-screenshot: chromium not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
   "$chromium" --headless --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir="$2" \
-    --window-size=1300,"${HEIGHT:-3500}" --screenshot="$here/docs/report.png" "file://$(realpath "$1")" 2>/dev/null
+    --window-size="${WIDTH:-1450}","${HEIGHT:-3500}" --screenshot="$here/docs/report.png" "file://$(realpath "$1")" 2>/dev/null
   echo "wrote docs/report.png from $1"
 }
 

@@ -146,11 +146,12 @@ std::string svg_legend(double x, double y, const std::vector<LegendEntry>& entri
   return s.str();
 }
 
-// Room for the legend right of the plot: its longest entry at ~6.8 px per character.
+// Room for the legend right of the plot: the 38 px of marker and gap, then its longest entry at
+// ~7.4 px per character (DejaVu Sans at the page's chart font size, with a margin).
 int legend_width_for(const std::vector<std::string>& names) {
   size_t longest = 8;
   for (const std::string& n : names) longest = std::max(longest, n.size());
-  return static_cast<int>(std::min(420.0, 40 + 6.8 * static_cast<double>(longest)));
+  return static_cast<int>(std::min(440.0, 52 + 7.4 * static_cast<double>(longest)));
 }
 
 std::string dashed_line(double x1, double y1, double x2, double y2, const std::string& colour) {
