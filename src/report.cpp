@@ -334,8 +334,8 @@ std::string run_names(const ReportArm& arm) {
   return names;
 }
 
-// Test accuracy per group (hops or distractors): table and grouped bar chart.
-std::string accuracy_block(const std::vector<ReportArm>& arms, bool by_hops, const std::string& noun) {
+// The test groups' keys (hop counts, or numbers of distractors) over every run of `arms`.
+std::set<int64_t> test_group_keys(const std::vector<ReportArm>& arms, bool by_hops) {
   std::set<int64_t> keys;
   for (const ReportArm& a : arms) {
     for (const ReportRun& r : a.runs) {
@@ -343,6 +343,22 @@ std::string accuracy_block(const std::vector<ReportArm>& arms, bool by_hops, con
       for (const auto& [k, v] : by_hops ? r.test->by_hops : r.test->by_distractors) keys.insert(k);
     }
   }
+  return keys;
+}
+
+// Whether any run's test report measured knowledge recall (multi-task runs).
+bool any_test_recall(const std::vector<ReportArm>& arms) {
+  for (const ReportArm& a : arms) {
+    for (const ReportRun& r : a.runs) {
+      if (r.test && r.test->overall.knowledge_recall) return true;
+    }
+  }
+  return false;
+}
+
+// Test accuracy per group (hops or distractors): table and grouped bar chart.
+std::string accuracy_block(const std::vector<ReportArm>& arms, bool by_hops, const std::string& noun) {
+  const std::set<int64_t> keys = test_group_keys(arms, by_hops);
   auto group_of = [&](const ReportBreakdown& b, std::optional<int64_t> key) -> const ReportAccuracy* {
     if (!key) return &b.overall;
     const auto& groups = by_hops ? b.by_hops : b.by_distractors;
@@ -411,13 +427,8 @@ std::string section_accuracy(const std::vector<ReportArm>& arms) {
   std::ostringstream s;
   s << "<section id=\"accuracy\"><h2>Test accuracy per hop count</h2>\n";
   bool any = false;
-  std::set<int64_t> distractor_counts;
   for (const ReportArm& a : arms) {
-    for (const ReportRun& r : a.runs) {
-      if (!r.test) continue;
-      any = true;
-      for (const auto& [k, v] : r.test->by_distractors) distractor_counts.insert(k);
-    }
+    for (const ReportRun& r : a.runs) any |= r.test.has_value();
   }
   if (!any) {
     s << note("No run has a test_report.json (trained with <code>--no-test</code>, without <code>data.test</code>, "
@@ -432,7 +443,7 @@ std::string section_accuracy(const std::vector<ReportArm>& arms) {
       }
     }
     s << accuracy_block(arms, true, "hops");
-    if (distractor_counts.size() > 1) {
+    if (test_group_keys(arms, false).size() > 1) {
       s << "<h3>Per number of encoded distractors</h3>\n" << accuracy_block(arms, false, "distractors");
     }
   }
@@ -705,11 +716,7 @@ std::string section_inner_loss(const std::vector<ReportArm>& arms, int64_t last_
 std::string section_recall(const std::vector<ReportArm>& arms) {
   std::ostringstream s;
   s << "<section id=\"recall\"><h2>Knowledge recall</h2>\n";
-  bool any = false;
-  for (const ReportArm& a : arms) {
-    for (const ReportRun& r : a.runs) any |= r.test && r.test->overall.knowledge_recall.has_value();
-  }
-  if (!any) {
+  if (!any_test_recall(arms)) {
     s << note("Recall was not measured: no arm was trained multi-task (<code>multi_task: true</code>), so no "
               "test report has knowledge_recall.");
   } else {
@@ -801,15 +808,8 @@ std::string markdown_cell(const std::vector<double>& values) {
 
 // One markdown table of test label accuracy per group (hops or distractors), one row per arm.
 std::string markdown_block(const std::vector<ReportArm>& arms, bool by_hops) {
-  std::set<int64_t> keys;
-  bool recall = false;
-  for (const ReportArm& a : arms) {
-    for (const ReportRun& r : a.runs) {
-      if (!r.test) continue;
-      for (const auto& [k, v] : by_hops ? r.test->by_hops : r.test->by_distractors) keys.insert(k);
-      recall |= r.test->overall.knowledge_recall.has_value();
-    }
-  }
+  const std::set<int64_t> keys = test_group_keys(arms, by_hops);
+  const bool recall = any_test_recall(arms);
   const char* noun = by_hops ? "hops" : "distractors";
   std::ostringstream s;
   s << "| arm | seeds |" << (by_hops ? " best valid |" : "");
@@ -863,18 +863,10 @@ std::string markdown_block(const std::vector<ReportArm>& arms, bool by_hops) {
 }  // namespace
 
 std::string report_markdown(const std::vector<ReportArm>& arms) {
-  std::set<int64_t> distractor_counts;
-  for (const ReportArm& a : arms) {
-    for (const ReportRun& r : a.runs) {
-      if (r.test) {
-        for (const auto& [k, v] : r.test->by_distractors) distractor_counts.insert(k);
-      }
-    }
-  }
   std::string md = "Test label accuracy (%) per hop count; best valid = the best validation label accuracy (%), "
                    "which selected the checkpoint; recall = knowledge-recall exact match (%).\n\n" +
                    markdown_block(arms, true);
-  if (distractor_counts.size() > 1) md += "\nTest label accuracy (%) per number of encoded distractors.\n\n" + markdown_block(arms, false);
+  if (test_group_keys(arms, false).size() > 1) md += "\nTest label accuracy (%) per number of encoded distractors.\n\n" + markdown_block(arms, false);
   return md;
 }
 
