@@ -12,11 +12,13 @@
 #   --arms   only these arms (config file names without .yaml; default: all)
 #   --jobs   runs in parallel (default 1; each run uses the arm's `threads`, 1 in our configs)
 # A single arm runs without the driver too: reckoning train --config configs/experiments/NAME/ARM.yaml
+# With RECKONING=/path/to/reckoning set, that binary is used and nothing is built (e.g. a frozen copy
+# of a build, so that experiments keep running while the source tree changes).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 [ $# -ge 1 ] || usage
 name=$1; shift
 seeds="1 2 3"; arms=""; jobs=1
@@ -37,8 +39,13 @@ for arm in $arms; do
   [ -f "$dir/$arm.yaml" ] || { echo "experiment.sh: no arm '$arm' (expected $dir/$arm.yaml)" >&2; exit 2; }
 done
 
-"$here/scripts/build.sh" reckoning
-export RECKONING="$here/build/reckoning"
+if [ -n "${RECKONING:-}" ]; then
+  [ -x "$RECKONING" ] || { echo "experiment.sh: RECKONING=$RECKONING is not an executable" >&2; exit 2; }
+else
+  "$here/scripts/build.sh" reckoning
+  RECKONING="$here/build/reckoning"
+fi
+export RECKONING
 out="runs/experiments/$name"
 mkdir -p "$out"
 

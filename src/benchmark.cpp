@@ -10,6 +10,7 @@
 #include "reckoning/error.h"
 #include "reckoning/generate.h"
 #include "reckoning/inner_loop.h"
+#include "reckoning/precision.h"
 #include "reckoning/reckoning_model.h"
 #include "reckoning/resources.h"
 #include "reckoning/threads.h"
@@ -119,6 +120,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
         str("between 1 and fact length - 1 = ", b.fact_len - 1), std::to_string(b.key_len));
   const int threads = configure_threads(b.threads);
   const torch::Dtype dtype = dtype_parse(b.dtype);
+  const MatmulDtypeScope matmul_scope(matmul_dtype_parse(b.matmul_dtype, "bench: matmul dtype"));
   torch::manual_seed(b.seed);
 
   ReckoningModel model;
@@ -164,13 +166,15 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   const MetaStepFlops flops = meta_step_flops(b);
   const double t_median = median(times);
   const double achieved = flops.total / t_median / 1e9;
-  const double peak = b.measure_peak ? matmul_peak_gflops(b.dtype) : 0.0;
+  // The peak of the dtype the products actually run in.
+  const double peak =
+      b.measure_peak ? matmul_peak_gflops(b.matmul_dtype == "bfloat16" ? "bfloat16" : b.dtype) : 0.0;
   nlohmann::json config = {
       {"n_layer", b.n_layer}, {"n_embd", b.n_embd}, {"n_head", b.n_head}, {"n_vocab", b.n_vocab},
       {"facts", b.facts}, {"fact_len", b.fact_len}, {"key_len", b.key_len},
       {"question_len", b.question_len}, {"answer_len", b.answer_len}, {"inner_steps", b.inner_steps},
       {"inner_optimizer", b.inner_optimizer}, {"lr_mode", b.lr_mode}, {"first_order", b.first_order},
-      {"dtype", b.dtype}, {"threads", threads}, {"warmup", b.warmup}, {"steps", b.steps},
+      {"dtype", b.dtype}, {"matmul_dtype", b.matmul_dtype}, {"threads", threads}, {"warmup", b.warmup}, {"steps", b.steps},
       {"dropout", b.dropout}, {"outer_clip", b.outer_clip}, {"seed", b.seed}};
   nlohmann::json out = {
       {"benchmark", "meta-step"},

@@ -1,10 +1,12 @@
 // GPT-2 forward pass; see gpt2.h. Follows the Hugging Face GPT2LMHeadModel computation exactly
-// (pre-LayerNorm blocks, scaled dot-product attention, tanh GELU, tied head).
+// (pre-LayerNorm blocks, scaled dot-product attention, tanh GELU, tied head). Matrix products go
+// through precision.h (bfloat16 when the caller asks for it).
 #include "reckoning/gpt2.h"
 
 #include <cmath>
 
 #include "reckoning/error.h"
+#include "reckoning/precision.h"
 
 namespace reckoning {
 
@@ -18,7 +20,7 @@ namespace {
 
 // x (B, T, in) @ w (in, out) + b (out) -> (B, T, out); Hugging Face Conv1D.
 torch::Tensor conv1d(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-  return torch::addmm(b, x.reshape({-1, x.size(-1)}), w).view({x.size(0), x.size(1), w.size(1)});
+  return mixed_addmm(b, x.reshape({-1, x.size(-1)}), w).view({x.size(0), x.size(1), w.size(1)});
 }
 
 // GPT-2's "gelu_new" (tanh approximation). LibTorch's fused kernel has a correct double
@@ -47,7 +49,7 @@ torch::Tensor attention(const Gpt2Config& c, const Gpt2BlockWeights& b, const to
     }
   }
   const int64_t T_all = k.size(2), past = T_all - T;
-  torch::Tensor att = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(D)));  // (B, H, T, T_all)
+  torch::Tensor att = mixed_matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(D)));  // (B, H, T, T_all)
   // Query t (absolute position past + t) may see key j iff j <= past + t and key j is real.
   torch::Tensor causal = torch::ones({T, T_all}, torch::dtype(torch::kBool)).tril(past);  // (T, T_all)
   torch::Tensor allowed = causal.unsqueeze(0).unsqueeze(0) & key_ok.view({B, 1, 1, T_all});
@@ -56,7 +58,7 @@ torch::Tensor attention(const Gpt2Config& c, const Gpt2BlockWeights& b, const to
   att = att.masked_fill(allowed.logical_not(), -1e30);
   att = torch::softmax(att, -1);
   if (dropout && c.attn_pdrop > 0) att = torch::dropout(att, c.attn_pdrop, true);
-  torch::Tensor y = torch::matmul(att, v);                  // (B, H, T, D)
+  torch::Tensor y = mixed_matmul(att, v);                  // (B, H, T, D)
   y = y.transpose(1, 2).contiguous().view({B, T, C});       // (B, T, C)
   return conv1d(y, b.attn_c_proj_weight, b.attn_c_proj_bias);
 }
@@ -104,7 +106,7 @@ torch::Tensor gpt2_hidden(const Gpt2Config& c, const Gpt2Weights& w, const torch
 }
 
 torch::Tensor gpt2_logits(const Gpt2Weights& w, const torch::Tensor& hidden) {
-  return torch::matmul(hidden, w.wte.t());  // (..., V)
+  return mixed_matmul(hidden, w.wte.t());  // (..., V)
 }
 
 torch::Tensor gpt2_forward(const Gpt2Config& c, const Gpt2Weights& w, const torch::Tensor& ids,

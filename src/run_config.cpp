@@ -9,6 +9,7 @@
 
 #include "reckoning/error.h"
 #include "reckoning/inner_loop.h"
+#include "reckoning/precision.h"
 #include "reckoning/prompts.h"
 
 namespace reckoning {
@@ -79,6 +80,7 @@ const std::vector<Field>& fields() {
       {"run_dir", &RunConfig::run_dir, "output directory of the run"},
       {"seed", &RunConfig::seed, "seed of everything random"},
       {"threads", &RunConfig::threads, "intra-op threads (0 = $RECKONING_THREADS or all cores)"},
+      {"matmul_dtype", &RunConfig::matmul_dtype, "float32 | bfloat16: matrix products in bfloat16, the rest float32"},
   };
   return table;
 }
@@ -230,6 +232,15 @@ void run_config_validate(const RunConfig& c) {
   control_parse(c.control, key("control"));
   inner_optimizer_parse(c.inner_optimizer, key("inner.optimizer"));
   lr_mode_parse(c.inner_lr_mode, key("inner.lr_mode"));
+  // tests/precision_test.cpp: through AdamW's normalised step the second-order meta-gradient
+  // amplifies rounding ~1e5x; with bfloat16 products it is noise (float32 agrees with float64).
+  check(!(matmul_dtype_parse(c.matmul_dtype, key("matmul_dtype")) == MatmulDtype::BFloat16 &&
+          c.method == "reckoning" && c.inner_optimizer == "adamw" && !c.inner_first_order),
+        key("matmul_dtype"),
+        "float32 for second-order meta-training with the AdamW inner optimizer (the meta-gradient "
+        "through AdamW is not accurate with bfloat16 products; bfloat16 is allowed with "
+        "inner.optimizer: sgd, inner.first_order: true or method: ft-icr)",
+        "bfloat16");
   check(c.data_distractors >= -1, key("data.distractors"), "-1 (all), 0 or a positive count", std::to_string(c.data_distractors));
   non_negative("data.max_train", static_cast<double>(c.data_max_train));
   non_negative("data.max_eval", static_cast<double>(c.data_max_eval));

@@ -89,6 +89,16 @@ TEST(RunConfig, ValidationNamesTheKey) {
   refused("outer.warmup=1.5", "configuration key 'outer.warmup'");
   refused("data.distractors=-2", "configuration key 'data.distractors'");
   refused("inner.steps=-1", "configuration key 'inner.steps'");
+  refused("matmul_dtype=fp16", "configuration key 'matmul_dtype': expected float32 or bfloat16, got 'fp16'");
+  // bfloat16 products: refused for second-order AdamW meta-training (tests/precision_test.cpp),
+  // accepted where the meta-gradient stays accurate.
+  refused("matmul_dtype=bfloat16", "configuration key 'matmul_dtype': expected float32 for second-order");
+  for (const char* other : {"inner.optimizer=sgd", "inner.first_order=true", "method=ft-icr"}) {
+    RunConfig c;
+    run_config_set(c, "matmul_dtype=bfloat16", "--set");
+    run_config_set(c, other, "--set");
+    EXPECT_NO_THROW(run_config_validate(c)) << other;
+  }
   RunConfig ok;
   EXPECT_NO_THROW(run_config_validate(ok));
   EXPECT_GT(run_config_keys().size(), 40u);

@@ -37,6 +37,7 @@ struct MetaStepBenchConfig {
   std::string lr_mode = "per-tensor";     // per-tensor | per-layer | static
   bool first_order = false;
   std::string dtype = "float32";          // float32 | float64 | bfloat16 (weights and compute)
+  std::string matmul_dtype = "float32";   // float32 | bfloat16: matrix products only (precision.h)
   int threads = 0;                        // 0 = threads.h policy
   int64_t warmup = 1;                     // unmeasured steps
   int64_t steps = 3;                      // measured steps

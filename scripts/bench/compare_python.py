@@ -235,18 +235,22 @@ def main():
                    help="configurations to compare (repeatable; default: all but gpt2)")
     p.add_argument("--max-rss-gb", type=float, default=20.0)
     p.add_argument("--timeout", type=float, default=1800)
+    p.add_argument("--matmul-dtype", choices=["float32", "bfloat16"], default="float32",
+                   help="our side's matrix products (bfloat16 = mixed precision); the Python side is float32")
     a = p.parse_args()
     if a.worker:
         print(json.dumps(python_step_benchmark(a)), flush=True)
         return
     presets = a.preset or ["tiny-50k", "tiny-512", "small-4x256", "gpt2-cut"]
     limit = int(a.max_rss_gb * 2**30)
+    if a.matmul_dtype != "float32":
+        print(f"ours: matrix products in {a.matmul_dtype}; Python: float32")
     print(f"{'preset':12} {'python s':>9} {'ours s':>9} {'speedup':>8} {'python GB':>10} {'ours GB':>8} {'mem ratio':>9}")
     for name in presets:
         args = step_args(PRESETS[name], a)
         py, py_why = run_watched([sys.executable, os.path.abspath(__file__), "--worker"] + args, limit, a.timeout)
-        ours, ours_why = run_watched([a.reckoning, "bench", "meta-step", "--lr-mode", "per-tensor"] + args,
-                                     limit, a.timeout)
+        ours, ours_why = run_watched([a.reckoning, "bench", "meta-step", "--lr-mode", "per-tensor",
+                                      "--matmul-dtype", a.matmul_dtype] + args, limit, a.timeout)
         row = {"preset": name, "python": py or py_why, "reckoning": ours or ours_why}
         if py and ours:
             row["speedup"] = py["seconds_median"] / ours["seconds_median"]

@@ -35,6 +35,9 @@ const cli::RegisterCommand meta_step_command(
       app.add_flag("--first-order", c->first_order, "First-order meta-gradient (default: second order)");
       app.add_option("--dtype", c->dtype, "Weights and compute dtype")
           ->check(CLI::IsMember({"float32", "float64", "bfloat16"}));
+      app.add_option("--matmul-dtype", c->matmul_dtype,
+                     "Matrix products only: bfloat16 = mixed precision (float32 weights, states, norms, losses)")
+          ->check(CLI::IsMember({"float32", "bfloat16"}));
       app.add_option("--threads", c->threads, "Intra-op threads (default: RECKONING_THREADS or all cores)")
           ->check(CLI::NonNegativeNumber);
       app.add_option("--warmup", c->warmup, "Unmeasured warm-up steps")->check(CLI::NonNegativeNumber);
