@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "reckoning/error.h"
+#include "reckoning/inner_adamw.h"
 
 namespace reckoning {
 
@@ -50,87 +51,6 @@ torch::Tensor safe_sqrt(const torch::Tensor& x) {
 
 struct OptimizerState {
   std::vector<torch::Tensor> m, v;  // AdamW moments, or m = SGD momentum buffer
-};
-
-struct AdamWHyper {
-  double beta1, beta2, eps, weight_decay;
-};
-
-// Adam's moments after steps 0..k from the gradient history g_0..g_k: m = sum (1-b1) b1^(k-j) g_j,
-// v = sum (1-b2) b2^(k-j) g_j^2, accumulated in the same order as the plain recurrence.
-std::pair<torch::Tensor, torch::Tensor> adamw_moments(const std::vector<torch::Tensor>& g,
-                                                      const AdamWHyper& h) {
-  torch::Tensor m = g[0] * (1.0 - h.beta1);
-  torch::Tensor v = g[0] * g[0] * (1.0 - h.beta2);
-  for (size_t j = 1; j < g.size(); ++j) {
-    m.mul_(h.beta1).add_(g[j], 1.0 - h.beta1);
-    v.mul_(h.beta2).addcmul_(g[j], g[j], 1.0 - h.beta2);
-  }
-  return {m, v};
-}
-
-// One differentiable AdamW step of one tensor as a single autograd node:
-//   p' = p (1 - lr wd) - lr / (1 - b1^(k+1)) * m / (safe_sqrt(v) / sqrt(1 - b2^(k+1)) + eps)
-// with (m, v) the moments after g_0..g_k. Written as plain ops, every intermediate (p (1 - lr wd),
-// both moments, g^2, the square root, the denominator, m / denom) is a parameter-sized tensor kept
-// for the outer backward: about ten copies of the model per inner step. This node keeps only its
-// inputs (p, which the next forward keeps anyway, and the gradient history) and recomputes the
-// moments in backward, bit for bit as in forward. Its backward is first order only: the outer loss
-// is differentiated once, and no inner gradient is ever taken through an update.
-struct AdamWStep : public torch::autograd::Function<AdamWStep> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& p,
-                               const torch::Tensor& lr, torch::TensorList grads, AdamWHyper h) {
-    std::vector<torch::Tensor> g(grads.begin(), grads.end());
-    const double k = static_cast<double>(g.size());
-    const double bias1 = 1.0 - std::pow(h.beta1, k), bias2 = 1.0 - std::pow(h.beta2, k);
-    auto [m, v] = adamw_moments(g, h);
-    torch::Tensor denom = v.clamp_min(0).sqrt_().div_(std::sqrt(bias2)).add_(h.eps);  // v >= 0: safe_sqrt's value
-    torch::Tensor next = p * (1.0 - lr * h.weight_decay) - (lr / bias1) * (m / denom);
-    std::vector<torch::Tensor> saved{p, lr};
-    saved.insert(saved.end(), g.begin(), g.end());
-    ctx->save_for_backward(saved);
-    ctx->saved_data["beta1"] = h.beta1;
-    ctx->saved_data["beta2"] = h.beta2;
-    ctx->saved_data["eps"] = h.eps;
-    ctx->saved_data["weight_decay"] = h.weight_decay;
-    bool grads_need = false;
-    for (const auto& t : g) grads_need = grads_need || t.requires_grad();
-    ctx->saved_data["grads_need"] = grads_need;
-    return next;
-  }
-
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grad_out) {
-    const std::vector<torch::Tensor> saved = ctx->get_saved_variables();
-    const torch::Tensor& p = saved[0];
-    const torch::Tensor& lr = saved[1];
-    const std::vector<torch::Tensor> g(saved.begin() + 2, saved.end());
-    const AdamWHyper h{ctx->saved_data["beta1"].toDouble(), ctx->saved_data["beta2"].toDouble(),
-                       ctx->saved_data["eps"].toDouble(), ctx->saved_data["weight_decay"].toDouble()};
-    const int64_t n = static_cast<int64_t>(g.size());
-    const double bias1 = 1.0 - std::pow(h.beta1, static_cast<double>(n));
-    const double bias2 = 1.0 - std::pow(h.beta2, static_cast<double>(n));
-    const torch::Tensor& go = grad_out[0];
-    auto [m, v] = adamw_moments(g, h);
-    torch::Tensor root = v.clamp_min(0).sqrt_();
-    torch::Tensor denom = root / std::sqrt(bias2) + h.eps;
-    torch::Tensor u = m / denom;  // the Adam direction
-    torch::autograd::variable_list out(static_cast<size_t>(3 + n));
-    out[0] = go * (1.0 - lr * h.weight_decay);
-    out[1] = -(h.weight_decay * (p * go).sum() + (u * go).sum() / bias1).reshape(lr.sizes());
-    if (ctx->saved_data["grads_need"].toBool()) {
-      torch::Tensor dm = go * (lr / bias1) / denom * -1.0;
-      // d p' / d v through denom; zero where v == 0 (safe_sqrt's gradient).
-      torch::Tensor dv = (go * (lr / bias1)) * u / denom / (2.0 * std::sqrt(bias2)) / root;
-      dv = torch::where(v > 0, dv, torch::zeros_like(dv));
-      for (int64_t j = 0; j < n; ++j) {
-        const double a = (1.0 - h.beta1) * std::pow(h.beta1, static_cast<double>(n - 1 - j));
-        const double b = 2.0 * (1.0 - h.beta2) * std::pow(h.beta2, static_cast<double>(n - 1 - j));
-        out[static_cast<size_t>(2 + j)] = dm * a + dv * g[static_cast<size_t>(j)] * b;
-      }
-    }
-    return out;  // the hyperparameter argument gets an undefined gradient
-  }
 };
 
 }  // namespace
@@ -207,7 +127,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
       torch::Tensor next;
       if (inner.optimizer == InnerOptimizer::AdamW && keep_graph && inner.fused) {
         history[j].push_back(g);
-        next = AdamWStep::apply(p, lr, torch::TensorList(history[j]), hyper);
+        next = adamw_step_fused(p, lr, torch::TensorList(history[j]), hyper);
       } else if (inner.optimizer == InnerOptimizer::AdamW && keep_graph) {
         // The same update as plain differentiable ops (the reference for the fused node).
         state.m[j] = k == 0 ? g * (1.0 - inner.beta1) : state.m[j] * inner.beta1 + g * (1.0 - inner.beta1);
@@ -215,7 +135,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
         torch::Tensor denom = safe_sqrt(state.v[j]) / std::sqrt(bias2) + inner.eps;
         next = p * (1.0 - lr * inner.weight_decay) - (lr / bias1) * (state.m[j] / denom);
       } else if (inner.optimizer == InnerOptimizer::AdamW) {
-        // No meta-graph: the moments are updated in place (as adamw_moments accumulates them).
+        // No meta-graph: the moments are updated in place (in the order the fused kernel accumulates them).
         if (k == 0) {
           state.m[j] = g * (1.0 - inner.beta1);
           state.v[j] = g * g * (1.0 - inner.beta2);
