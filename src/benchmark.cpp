@@ -120,7 +120,8 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
         str("between 1 and fact length - 1 = ", b.fact_len - 1), std::to_string(b.key_len));
   const int threads = configure_threads(b.threads);
   const torch::Dtype dtype = dtype_parse(b.dtype);
-  const MatmulDtypeScope matmul_scope(matmul_dtype_parse(b.matmul_dtype, "bench: matmul dtype"));
+  const MatmulDtype matmul_dtype = matmul_dtype_parse(b.matmul_dtype, "bench: matmul dtype");
+  const MatmulDtypeScope matmul_scope(matmul_dtype);
   torch::manual_seed(b.seed);
 
   ReckoningModel model;
@@ -168,7 +169,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   const double achieved = flops.total / t_median / 1e9;
   // The peak of the dtype the products actually run in.
   const double peak =
-      b.measure_peak ? matmul_peak_gflops(b.matmul_dtype == "bfloat16" ? "bfloat16" : b.dtype) : 0.0;
+      b.measure_peak ? matmul_peak_gflops(matmul_dtype == MatmulDtype::BFloat16 ? "bfloat16" : b.dtype) : 0.0;
   nlohmann::json config = {
       {"n_layer", b.n_layer}, {"n_embd", b.n_embd}, {"n_head", b.n_head}, {"n_vocab", b.n_vocab},
       {"facts", b.facts}, {"fact_len", b.fact_len}, {"key_len", b.key_len},

@@ -36,7 +36,12 @@ PromptOptions prompt_options_from_run(const RunConfig& run) {
   return p;
 }
 
+MatmulDtype matmul_dtype_from_run(const RunConfig& run) {
+  return matmul_dtype_parse(run.matmul_dtype, "configuration key 'matmul_dtype'");
+}
+
 InnerLoopConfig ReckoningModel::inner() const { return inner_config_from_run(run); }
+MatmulDtype ReckoningModel::matmul_dtype() const { return matmul_dtype_from_run(run); }
 PromptOptions ReckoningModel::prompt() const { return prompt_options_from_run(run); }
 
 ReckoningModel reckoning_model_load(const std::string& dir) {

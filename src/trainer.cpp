@@ -15,7 +15,6 @@
 
 #include "reckoning/error.h"
 #include "reckoning/io.h"
-#include "reckoning/precision.h"
 #include "reckoning/resources.h"
 #include "reckoning/safetensors.h"
 #include "reckoning/threads.h"
@@ -205,7 +204,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   run_config_validate(config);
   check(!config.data_train.empty(), "configuration key 'data.train'", "a training file", "nothing");
   if (config.threads > 0) configure_threads(static_cast<int>(config.threads));
-  const MatmulDtypeScope matmul_scope(matmul_dtype_parse(config.matmul_dtype, "configuration key 'matmul_dtype'"));
+  const MatmulDtypeScope matmul_scope(matmul_dtype_from_run(config));
   const std::string run_dir = config.run_dir;
   const std::string last_dir = path_join(run_dir, "checkpoints/last");
   const std::string best_dir = path_join(run_dir, "checkpoints/best");

@@ -14,6 +14,7 @@
 #include "reckoning/gpt2.h"
 #include "reckoning/inner_loop.h"
 #include "reckoning/inner_lrs.h"
+#include "reckoning/precision.h"
 #include "reckoning/prompts.h"
 #include "reckoning/run_config.h"
 #include "reckoning/tokenizer.h"
@@ -29,10 +30,12 @@ struct ReckoningModel {
 
   InnerLoopConfig inner() const;
   PromptOptions prompt() const;
+  MatmulDtype matmul_dtype() const;  // the precision its matrix products run in (precision.h)
 };
 
 InnerLoopConfig inner_config_from_run(const RunConfig& run);
 PromptOptions prompt_options_from_run(const RunConfig& run);
+MatmulDtype matmul_dtype_from_run(const RunConfig& run);
 
 ReckoningModel reckoning_model_load(const std::string& dir);
 // Writes every file into a staging directory, then replaces `dir` as a whole (io.h).

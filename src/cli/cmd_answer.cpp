@@ -6,7 +6,6 @@
 #include "command.h"
 #include "reckoning/answer.h"
 #include "reckoning/error.h"
-#include "reckoning/precision.h"
 
 namespace {
 
@@ -21,8 +20,7 @@ struct AnswerArgs {
 
 int run_answer(const AnswerArgs& a) {
   ReckoningModel model = reckoning_model_load(a.model);
-  const MatmulDtypeScope matmul_scope(
-      matmul_dtype_parse(model.run.matmul_dtype, a.model + "/reckoning.json: key 'matmul_dtype'"));
+  const MatmulDtypeScope matmul_scope(model.matmul_dtype());
   check(a.facts.empty() != a.knowledge.empty(), "reckoning answer", "exactly one of --facts and --knowledge",
         a.facts.empty() ? "neither" : "both");
   Knowledge knowledge = a.knowledge.empty() ? knowledge_encode(model, facts_read(a.facts))

@@ -4,7 +4,6 @@
 #include "command.h"
 #include "reckoning/evaluate.h"
 #include "reckoning/io.h"
-#include "reckoning/precision.h"
 #include "reckoning/trainer.h"
 
 namespace {
@@ -48,8 +47,7 @@ int run_train(const TrainArgs& a) {
   if (a.test && !config.data_test.empty() && file_exists(path_join(summary.best_dir, "config.json")) &&
       (a.stop_after == 0 || summary.steps >= a.stop_after)) {
     ReckoningModel model = reckoning_model_load(summary.best_dir);
-    const MatmulDtypeScope matmul_scope(
-        matmul_dtype_parse(model.run.matmul_dtype, summary.best_dir + "/reckoning.json: key 'matmul_dtype'"));
+    const MatmulDtypeScope matmul_scope(model.matmul_dtype());
     std::vector<Task> test = tasks_subsample(tasks_load(config.data_test), config.data_max_eval);
     EvalReport report = evaluate(model, test, summary.eval_options, fact_pool_of(test));
     write_json_file_atomic(path_join(config.run_dir, "test_report.json"), eval_report_to_json(report, true));
@@ -84,10 +82,9 @@ struct EvalArgs {
 
 int run_eval(const EvalArgs& a) {
   ReckoningModel model = reckoning_model_load(a.model);
-  const MatmulDtypeScope matmul_scope(
-      matmul_dtype_parse(model.run.matmul_dtype, a.model + "/reckoning.json: key 'matmul_dtype'"));
   for (const auto& s : a.sets) run_config_set(model.run, s, "--set");
   run_config_validate(model.run);
+  const MatmulDtypeScope matmul_scope(model.matmul_dtype());
   std::vector<Task> tasks = tasks_load(a.data);
   EvalOptions eo;
   eo.num_beams = a.beams;
