@@ -61,53 +61,74 @@ std::vector<const T*> pointers(const std::vector<torch::Tensor>& ts) {
   return out;
 }
 
+// Pointer to a tensor's data, or nullptr for an undefined tensor.
 template <typename T>
-void forward_kernel(const torch::Tensor& p, const std::vector<torch::Tensor>& grads, const StepConstants<Acc<T>>& c,
-                    torch::Tensor& out) {
+const T* data_or_null(const torch::Tensor& t) {
+  return t.defined() ? t.data_ptr<T>() : nullptr;
+}
+
+// p' from p, and the moments after g_n from those after g_1..g_{n-1} (m_in, v_in; nullptr for
+// n = 1): the plain recurrence, in its order, so the moments equal moments() over the history.
+template <typename T>
+void forward_kernel(const torch::Tensor& p, const torch::Tensor& m_in, const torch::Tensor& v_in,
+                    const torch::Tensor& g_n, const StepConstants<Acc<T>>& c, torch::Tensor& out,
+                    torch::Tensor& m_out, torch::Tensor& v_out) {
   using A = Acc<T>;
   const T* pp = p.data_ptr<T>();
-  const std::vector<const T*> g = pointers<T>(grads);
+  const T* mi = data_or_null<T>(m_in);
+  const T* vi = data_or_null<T>(v_in);
+  const T* g = g_n.data_ptr<T>();
   T* o = out.data_ptr<T>();
+  T* mo = m_out.data_ptr<T>();
+  T* vo = v_out.data_ptr<T>();
   at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
-    A m[kBlock], v[kBlock];
-    for (int64_t i = begin; i < end; i += kBlock) {
-      const int64_t len = std::min(kBlock, end - i);
-      moments<T, A>(g, i, len, c, m, v);
-      for (int64_t e = 0; e < len; ++e) {
-        const A denom = std::sqrt(std::max(v[e], A(0))) * c.inv_sqrt_bias2 + c.eps;
-        o[i + e] = static_cast<T>(static_cast<A>(pp[i + e]) * c.decay - c.step * (m[e] / denom));
-      }
+    for (int64_t i = begin; i < end; ++i) {
+      const A x = static_cast<A>(g[i]);
+      const A m = mi ? static_cast<A>(mi[i]) * c.b1 + x * c.c1 : x * c.c1;
+      const A v = vi ? static_cast<A>(vi[i]) * c.b2 + x * x * c.c2 : x * x * c.c2;
+      mo[i] = static_cast<T>(m);
+      vo[i] = static_cast<T>(v);
+      const A denom = std::sqrt(std::max(v, A(0))) * c.inv_sqrt_bias2 + c.eps;
+      o[i] = static_cast<T>(static_cast<A>(pp[i]) * c.decay - c.step * (m / denom));
     }
   });
 }
 
-// Writes d p (into dp) and, if `dgrads` is non-empty, d g_j; returns (sum p * go, sum u * go) for
-// the rate's gradient, summed per parallel task in double and then in task order (deterministic
-// for a given thread count).
+// The gradients one step's backward produces. The moments' gradients are carried from step to
+// step (dm_{n-1} = b1 dm_n, dv_{n-1} = b2 dv_n, and g_n gets c1 dm_n + 2 c2 g_n dv_n), so a step
+// returns four parameter-sized tensors whatever its position, not one per earlier inner gradient.
+struct BackwardOut {
+  torch::Tensor dp;      // d p (always)
+  torch::Tensor dg;      // d g_n (when the inner gradients need one)
+  torch::Tensor dm, dv;  // d m_{n-1}, d v_{n-1} (when they need one and n > 1)
+};
+
+// Writes `out` from the upstream gradients: go (d p'), dm_in / dv_in (d m_n, d v_n, from the next
+// step; undefined when it did not use them); returns (sum p * go, sum u * go) for the rate's
+// gradient, summed per parallel task in double and then in task order (deterministic for a given
+// thread count).
 template <typename T>
 std::pair<double, double> backward_kernel(const torch::Tensor& p, const std::vector<torch::Tensor>& grads,
-                                          const torch::Tensor& go, const StepConstants<Acc<T>>& c,
-                                          const AdamWHyper& h, torch::Tensor& dp,
-                                          std::vector<torch::Tensor>& dgrads) {
+                                          const torch::Tensor& go, const torch::Tensor& dm_in,
+                                          const torch::Tensor& dv_in, const StepConstants<Acc<T>>& c,
+                                          BackwardOut& out) {
   using A = Acc<T>;
-  const int64_t n = static_cast<int64_t>(grads.size());
   const T* pp = p.data_ptr<T>();
   const T* gop = go.data_ptr<T>();
+  const T* dmi = data_or_null<T>(dm_in);
+  const T* dvi = data_or_null<T>(dv_in);
   const std::vector<const T*> g = pointers<T>(grads);
-  T* dpp = dp.data_ptr<T>();
-  std::vector<T*> dg;
-  for (auto& t : dgrads) dg.push_back(t.data_ptr<T>());
-  // d m / d g_j and d v / d g_j (divided by g_j) for j = 1..n.
-  std::vector<A> am(static_cast<size_t>(n)), av(static_cast<size_t>(n));
-  for (int64_t j = 0; j < n; ++j) {
-    am[static_cast<size_t>(j)] = static_cast<A>((1.0 - h.beta1) * std::pow(h.beta1, static_cast<double>(n - 1 - j)));
-    av[static_cast<size_t>(j)] = static_cast<A>(2.0 * (1.0 - h.beta2) * std::pow(h.beta2, static_cast<double>(n - 1 - j)));
-  }
+  const T* gn = g.back();
+  T* dpp = out.dp.data_ptr<T>();
+  T* dgp = out.dg.defined() ? out.dg.data_ptr<T>() : nullptr;
+  T* dmo = out.dm.defined() ? out.dm.data_ptr<T>() : nullptr;
+  T* dvo = out.dv.defined() ? out.dv.data_ptr<T>() : nullptr;
   const A half_inv_sqrt_bias2 = c.inv_sqrt_bias2 / A(2);
+  const A two_c2 = A(2) * c.c2;
   std::mutex mutex;
   std::vector<std::tuple<int64_t, double, double>> partial;
   at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
-    A m[kBlock], v[kBlock], dm[kBlock], dv[kBlock];
+    A m[kBlock], v[kBlock];
     double sum_p = 0, sum_u = 0;
     for (int64_t i = begin; i < end; i += kBlock) {
       const int64_t len = std::min(kBlock, end - i);
@@ -121,19 +142,18 @@ std::pair<double, double> backward_kernel(const torch::Tensor& p, const std::vec
         dpp[i + e] = static_cast<T>(o * c.decay);
         block_p += static_cast<A>(pp[i + e]) * o;
         block_u += u * o;
-        dm[e] = -o * c.step / denom;
+        if (!dgp) continue;
+        A dm = -o * c.step / denom;
         // Through the denominator; zero where v == 0 (the safe square root's gradient).
-        dv[e] = v[e] > A(0) ? o * c.step * u / denom * half_inv_sqrt_bias2 / root : A(0);
+        A dv = v[e] > A(0) ? o * c.step * u / denom * half_inv_sqrt_bias2 / root : A(0);
+        if (dmi) dm += static_cast<A>(dmi[i + e]);
+        if (dvi) dv += static_cast<A>(dvi[i + e]);
+        dgp[i + e] = static_cast<T>(dm * c.c1 + dv * static_cast<A>(gn[i + e]) * two_c2);
+        if (dmo) dmo[i + e] = static_cast<T>(dm * c.b1);
+        if (dvo) dvo[i + e] = static_cast<T>(dv * c.b2);
       }
       sum_p += static_cast<double>(block_p);
       sum_u += static_cast<double>(block_u);
-      if (dg.empty()) continue;
-      for (int64_t j = 0; j < n; ++j) {
-        const T* gj = g[static_cast<size_t>(j)] + i;
-        T* out = dg[static_cast<size_t>(j)] + i;
-        const A a = am[static_cast<size_t>(j)], b = av[static_cast<size_t>(j)];
-        for (int64_t e = 0; e < len; ++e) out[e] = static_cast<T>(dm[e] * a + dv[e] * static_cast<A>(gj[e]) * b);
-      }
     }
     const std::lock_guard<std::mutex> lock(mutex);
     partial.emplace_back(begin, sum_p, sum_u);
@@ -153,16 +173,31 @@ std::vector<torch::Tensor> contiguous(torch::TensorList ts) {
   return out;
 }
 
+torch::Tensor contiguous_or_undefined(const torch::Tensor& t) {
+  return t.defined() ? t.contiguous() : t;
+}
+
+// Inputs: p, lr, {m, v} (empty for the first step: LibTorch 1.13 takes no undefined inputs), g_1..g_n. Outputs: p', m', v'. Saves p, lr
+// and the history; not the moments, which the backward recomputes from the history.
 struct AdamWStep : public torch::autograd::Function<AdamWStep> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& p_in,
-                               const torch::Tensor& lr, torch::TensorList grads_in, AdamWHyper h) {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& p_in,
+                                                const torch::Tensor& lr, torch::TensorList moments_in,
+                                                torch::TensorList grads_in, AdamWHyper h) {
+    TORCH_CHECK(!grads_in.empty(), "adamw_step_fused: empty gradient history");
+    TORCH_CHECK(moments_in.size() == (grads_in.size() > 1 ? 2u : 0u),
+                "adamw_step_fused: the moments (m, v) are given exactly when the history is longer than one step");
     const torch::Tensor p = p_in.contiguous();
-    const std::vector<torch::Tensor> g = contiguous(grads_in);
-    const int64_t n = static_cast<int64_t>(g.size());
+    torch::Tensor m, v;  // undefined for the first step
+    if (!moments_in.empty()) {
+      m = moments_in[0].contiguous();
+      v = moments_in[1].contiguous();
+    }
+    const torch::Tensor g_n = grads_in.back().contiguous();
+    const int64_t n = static_cast<int64_t>(grads_in.size());
     const double lr_value = lr.item<double>();
-    torch::Tensor next = torch::empty_like(p);
+    torch::Tensor next = torch::empty_like(p), m_next = torch::empty_like(p), v_next = torch::empty_like(p);
     AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused", [&] {
-      forward_kernel<scalar_t>(p, g, StepConstants<Acc<scalar_t>>(h, n, lr_value), next);
+      forward_kernel<scalar_t>(p, m, v, g_n, StepConstants<Acc<scalar_t>>(h, n, lr_value), next, m_next, v_next);
     });
     std::vector<torch::Tensor> saved{p_in, lr};
     saved.insert(saved.end(), grads_in.begin(), grads_in.end());
@@ -174,43 +209,62 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
     bool grads_need = false;
     for (const auto& t : grads_in) grads_need = grads_need || t.requires_grad();
     ctx->saved_data["grads_need"] = grads_need;
-    return next;
+    // Without a gradient through the inner gradients (first order) the moments carry none either.
+    if (!grads_need) ctx->mark_non_differentiable({m_next, v_next});
+    // The last step's moments are never used: no zero-filled gradients for them.
+    ctx->set_materialize_grads(false);
+    return {next.view(p_in.sizes()), m_next.view(p_in.sizes()), v_next.view(p_in.sizes())};
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_out) {
     const std::vector<torch::Tensor> saved = ctx->get_saved_variables();
+    const int64_t n = static_cast<int64_t>(saved.size()) - 2;
+    const size_t n_moments = n > 1 ? 2 : 0;
+    torch::autograd::variable_list out(3 + n_moments + static_cast<size_t>(n));  // p, lr, {m, v}, g_1..g_n, hyper
+    torch::Tensor go = grad_out[0];
+    const torch::Tensor dm_in = contiguous_or_undefined(grad_out[1]);
+    const torch::Tensor dv_in = contiguous_or_undefined(grad_out[2]);
+    if (!go.defined() && !dm_in.defined() && !dv_in.defined()) return out;
     const torch::Tensor p = saved[0].contiguous();
     const torch::Tensor& lr = saved[1];
+    go = go.defined() ? go.contiguous() : torch::zeros_like(p);
     const std::vector<torch::Tensor> g = contiguous(torch::TensorList(saved).slice(2));
     const AdamWHyper h{ctx->saved_data["beta1"].toDouble(), ctx->saved_data["beta2"].toDouble(),
                        ctx->saved_data["eps"].toDouble(), ctx->saved_data["weight_decay"].toDouble()};
-    const int64_t n = static_cast<int64_t>(g.size());
     const double lr_value = lr.item<double>();
     const double bias1 = 1.0 - std::pow(h.beta1, static_cast<double>(n));
-    const torch::Tensor go = grad_out[0].contiguous();
-    torch::Tensor dp = torch::empty_like(p);
-    std::vector<torch::Tensor> dg;
+    BackwardOut grads;
+    grads.dp = torch::empty_like(p);
     if (ctx->saved_data["grads_need"].toBool()) {
-      for (int64_t j = 0; j < n; ++j) dg.push_back(torch::empty_like(p));
+      grads.dg = torch::empty_like(p);
+      if (n > 1) {
+        grads.dm = torch::empty_like(p);
+        grads.dv = torch::empty_like(p);
+      }
     }
     std::pair<double, double> sums;
     AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused_backward", [&] {
-      sums = backward_kernel<scalar_t>(p, g, go, StepConstants<Acc<scalar_t>>(h, n, lr_value), h, dp, dg);
+      sums = backward_kernel<scalar_t>(p, g, go, dm_in, dv_in, StepConstants<Acc<scalar_t>>(h, n, lr_value), grads);
     });
-    torch::autograd::variable_list out(static_cast<size_t>(3 + n));
-    out[0] = dp.view(saved[0].sizes());
+    const auto shape = saved[0].sizes();
+    out[0] = grads.dp.view(shape);
     out[1] = torch::full(lr.sizes(), -(h.weight_decay * sums.first + sums.second / bias1), lr.options());
-    for (int64_t j = 0; j < static_cast<int64_t>(dg.size()); ++j) out[static_cast<size_t>(2 + j)] = dg[static_cast<size_t>(j)];
-    return out;  // the hyperparameter argument gets an undefined gradient
+    if (grads.dm.defined()) out[2] = grads.dm.view(shape);
+    if (grads.dv.defined()) out[3] = grads.dv.view(shape);
+    if (grads.dg.defined()) out[2 + n_moments + static_cast<size_t>(n - 1)] = grads.dg.view(shape);
+    return out;  // earlier inner gradients get theirs through the moments; hyper gets none
   }
 };
 
 }  // namespace
 
-torch::Tensor adamw_step_fused(const torch::Tensor& p, const torch::Tensor& lr, torch::TensorList grads,
-                               const AdamWHyper& hyper) {
-  return AdamWStep::apply(p, lr, grads, hyper);
+AdamWStepResult adamw_step_fused(const torch::Tensor& p, const torch::Tensor& lr, const AdamWMoments& moments,
+                                 torch::TensorList grads, const AdamWHyper& hyper) {
+  std::vector<torch::Tensor> given;
+  if (moments.m.defined()) given = {moments.m, moments.v};
+  torch::autograd::variable_list out = AdamWStep::apply(p, lr, torch::TensorList(given), grads, hyper);
+  return {out[0], {out[1], out[2]}};
 }
 
 }  // namespace reckoning

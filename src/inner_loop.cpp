@@ -74,6 +74,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
   InnerResult result;
   OptimizerState state;
   std::vector<std::vector<torch::Tensor>> history;  // AdamW with a meta-graph: g_0..g_k per tensor
+  std::vector<AdamWMoments> moments;                // and the fused node's moments after them
   const AdamWHyper hyper{inner.beta1, inner.beta2, inner.eps, inner.weight_decay};
   for (int64_t k = 0; k < lrs.steps(); ++k) {
     InnerStepTrace trace;
@@ -108,6 +109,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
         state.v.push_back(adamw ? torch::Tensor() : torch::zeros_like(g));
       }
       history.resize(grads.size());
+      moments.resize(grads.size());
     }
     const double bias1 = 1.0 - std::pow(inner.beta1, static_cast<double>(k + 1));
     const double bias2 = 1.0 - std::pow(inner.beta2, static_cast<double>(k + 1));
@@ -127,7 +129,9 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
       torch::Tensor next;
       if (inner.optimizer == InnerOptimizer::AdamW && keep_graph && inner.fused) {
         history[j].push_back(g);
-        next = adamw_step_fused(p, lr, torch::TensorList(history[j]), hyper);
+        AdamWStepResult step = adamw_step_fused(p, lr, moments[j], torch::TensorList(history[j]), hyper);
+        next = step.p;
+        moments[j] = k + 1 < lrs.steps() ? step.moments : AdamWMoments{};  // the last step's go unused
       } else if (inner.optimizer == InnerOptimizer::AdamW && keep_graph) {
         // The same update as plain differentiable ops (the reference for the fused node).
         state.m[j] = k == 0 ? g * (1.0 - inner.beta1) : state.m[j] * inner.beta1 + g * (1.0 - inner.beta1);

@@ -3,9 +3,12 @@
 //   p' = p (1 - lr wd) - lr / (1 - b1^n) * m / (sqrt(v) / sqrt(1 - b2^n) + eps)
 //
 // with (m, v) Adam's moments after the gradient history g_1..g_n of this tensor. One autograd node
-// per tensor and step keeps only its inputs (p, which the next forward keeps anyway, and the
-// history) and recomputes the moments in its backward, instead of about ten parameter-sized
-// intermediates that the same update written as plain ops keeps for the outer backward. Forward and
+// per tensor and step keeps only p (which the next forward keeps anyway), the rate and the history,
+// and recomputes the moments in its backward, instead of about ten parameter-sized intermediates
+// that the same update written as plain ops keeps for the outer backward. The node also outputs the
+// new moments (the next step's forward reads them instead of the history; nobody keeps them), so in
+// the outer backward the moments' gradients travel from step to step as two tensors and each step
+// returns four parameter-sized gradients (p, m, v, g_n), not one per earlier inner gradient. Forward and
 // backward each run as one pass over the elements (a blocked loop the compiler vectorises, split
 // over LibTorch's intra-op threads) instead of one tensor op per term. The backward is first order:
 // the outer loss is differentiated once, no inner gradient is ever taken through an update.
@@ -20,8 +23,19 @@ struct AdamWHyper {
   double beta1, beta2, eps, weight_decay;
 };
 
-// p (any shape), lr (0-dim, may require grad), grads = g_1..g_n (p's shape, may require grad).
-torch::Tensor adamw_step_fused(const torch::Tensor& p, const torch::Tensor& lr, torch::TensorList grads,
-                               const AdamWHyper& hyper);
+// Adam's moments of one tensor after some steps; undefined before the first.
+struct AdamWMoments {
+  torch::Tensor m, v;
+};
+
+struct AdamWStepResult {
+  torch::Tensor p;         // the updated tensor
+  AdamWMoments moments;    // after g_1..g_n: the next step's input
+};
+
+// p (any shape), lr (0-dim, may require grad), moments after g_1..g_{n-1} (the previous step's
+// result; undefined for n = 1), grads = g_1..g_n (p's shape, may require grad).
+AdamWStepResult adamw_step_fused(const torch::Tensor& p, const torch::Tensor& lr, const AdamWMoments& moments,
+                                 torch::TensorList grads, const AdamWHyper& hyper);
 
 }  // namespace reckoning
