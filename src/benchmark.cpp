@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "reckoning/cpu_allocator.h"
 #include "reckoning/error.h"
 #include "reckoning/generate.h"
 #include "reckoning/inner_loop.h"
@@ -19,6 +20,16 @@
 namespace reckoning {
 
 namespace {
+
+// The caching CPU allocator's budget and counters (cpu_allocator.h), or null when not installed.
+nlohmann::json cpu_allocator_json() {
+  const CpuAllocatorStats a = cpu_allocator_stats();
+  if (!a.installed) return nullptr;
+  return {{"cache_budget_bytes", a.cache_budget_bytes}, {"large_allocations", a.large_allocations},
+          {"cache_hits", a.cache_hits}, {"peak_cached_bytes", a.peak_cached_bytes},
+          {"peak_live_bytes", a.peak_live_bytes}};
+}
+
 
 using Clock = std::chrono::steady_clock;
 
@@ -190,7 +201,8 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
       {"gflops_per_s", achieved},
       {"matmul_peak_gflops", peak},
       {"peak_fraction", peak > 0 ? achieved / peak : 0.0},
-      {"loss", last_loss}};
+      {"loss", last_loss},
+      {"cpu_allocator", cpu_allocator_json()}};
   return out;
 }
 

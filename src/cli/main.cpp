@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "reckoning/error.h"
+#include "reckoning/cpu_allocator.h"
 #include "reckoning/threads.h"
 
 namespace reckoning::cli {
@@ -41,6 +42,11 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_option("--threads", threads,
                  "Intra-op threads (default: $RECKONING_THREADS, else all cores)")
+      ->check(CLI::NonNegativeNumber);
+  int64_t memory_cache_mb = -1;
+  app.add_option("--memory-cache-mb", memory_cache_mb,
+                 "Freed large CPU blocks (>= 1 MiB) kept for reuse, in MiB; 0 unmaps each at once "
+                 "(default: $RECKONING_MEMORY_CACHE_MB, else " + std::to_string(kDefaultCacheMb) + ")")
       ->check(CLI::NonNegativeNumber);
 
   auto& registry = cli::command_registry();
@@ -76,6 +82,7 @@ int main(int argc, char** argv) {
   }
   try {
     configure_threads(threads);
+    configure_cpu_allocator(memory_cache_mb);
     for (auto& [sub, run] : runners) {
       if (sub->parsed()) return run();
     }

@@ -1,0 +1,56 @@
+// LibTorch's CPU allocator, replaced for large blocks by a size-keyed cache of whole mappings.
+//
+// A meta-training step allocates and frees parameter-sized tensors (weights, inner gradients,
+// moments, their gradients) of a few recurring sizes, many megabytes each, thousands of times.
+// glibc serves blocks under its dynamic mmap threshold (up to 32 MB) from its heap, where freed
+// blocks fragment and stay resident (GPT-2 small: ~0.8 GB of peak memory that no tensor uses);
+// forcing them into fresh mappings (MALLOC_MMAP_THRESHOLD_) returns that memory but pays a page
+// fault and the kernel's zeroing on every allocation (~2x slower at V = 50257).
+//
+// This allocator maps blocks of at least `kLargeBlockBytes` itself (2 MB aligned, transparent huge
+// pages where the kernel allows them on request), and keeps freed ones, up to a byte budget, for
+// the next request of exactly the same (page-rounded) size, oldest evicted first. Before it maps a
+// new block it unmaps cached ones until live + cached stays within the most the tensors have ever
+// held, so the cache does not raise the peak: peak memory is what the tensors need, and a request
+// that the cache serves costs neither a page fault nor the kernel's zeroing. Smaller blocks go to
+// LibTorch's default allocator.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace reckoning {
+
+constexpr size_t kLargeBlockBytes = size_t{1} << 20;  // 1 MiB: smaller requests go to the default
+
+struct CpuAllocatorStats {
+  bool installed = false;
+  size_t cache_budget_bytes = 0;
+  uint64_t large_allocations = 0;  // requests of at least kLargeBlockBytes
+  uint64_t cache_hits = 0;         // ... served from the cache
+  size_t live_bytes = 0;           // mapped and held by tensors
+  size_t peak_live_bytes = 0;      // the most live_bytes has been
+  size_t cached_bytes = 0;         // mapped and kept for reuse
+  size_t peak_cached_bytes = 0;
+};
+
+// Makes the caching allocator LibTorch's CPU allocator, keeping at most `cache_budget_bytes` of
+// freed blocks (0: every large block is unmapped when freed). Tensors allocated before keep their
+// own deleters. May be called again to change the budget (excess cache is released at once).
+void install_cpu_allocator(size_t cache_budget_bytes);
+
+// The budget from the command line (`mb` >= 0), else $RECKONING_MEMORY_CACHE_MB, else the default
+// (`kDefaultCacheMb`); installs the allocator and returns the budget in effect, in MB.
+constexpr int64_t kDefaultCacheMb = 1024;
+int64_t configure_cpu_allocator(int64_t mb = -1);
+
+CpuAllocatorStats cpu_allocator_stats();
+
+// Unmaps every cached block.
+void cpu_allocator_release_cache();
+
+// Forgets the live high-water mark (sets it to what is live now), e.g. after a phase that needed
+// more memory than what follows; the cache is then bounded by the new mark.
+void cpu_allocator_reset_peak();
+
+}  // namespace reckoning
