@@ -87,10 +87,10 @@ std::string model_fingerprint(const ReckoningModel& model) {
   mix(cfg.data(), cfg.size());
   gpt2_visit(model.weights, [&](const std::string& name, const torch::Tensor& t) {
     mix(name.data(), name.size());
-    torch::Tensor c = t.detach().to(torch::kFloat32).contiguous();
+    torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
     mix(c.data_ptr(), static_cast<size_t>(c.numel()) * sizeof(float));
   });
-  torch::Tensor r = model.lrs.values.detach().to(torch::kFloat32).contiguous();
+  torch::Tensor r = model.lrs.values.detach().to(torch::kCPU, torch::kFloat32).contiguous();
   mix(r.data_ptr(), static_cast<size_t>(r.numel()) * sizeof(float));
   char out[17];
   std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));

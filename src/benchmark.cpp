@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "reckoning/cpu_allocator.h"
+#include "reckoning/device.h"
 #include "reckoning/error.h"
 #include "reckoning/generate.h"
 #include "reckoning/inner_loop.h"
@@ -102,19 +103,24 @@ MetaStepFlops meta_step_flops(const MetaStepBenchConfig& b) {
   return f;
 }
 
-double matmul_peak_gflops(const std::string& dtype, int64_t n, double seconds) {
+double matmul_peak_gflops(const std::string& dtype, int64_t n, double seconds, const torch::Device& device) {
   torch::NoGradGuard no_grad;
   const torch::Dtype t = dtype_parse(dtype);
-  torch::Tensor a = torch::randn({n, n}).to(t), b = torch::randn({n, n}).to(t);
-  torch::Tensor out = torch::empty({n, n}, torch::dtype(t));
+  const auto options = torch::dtype(t).device(device);
+  torch::Tensor a = torch::randn({n, n}).to(options), b = torch::randn({n, n}).to(options);
+  torch::Tensor out = torch::empty({n, n}, options);
   torch::mm_out(out, a, b);  // warm-up
+  device_synchronize(device);
   double best = 0;
   const auto start = Clock::now();
   int reps = 0;
+  // A GPU product of n = 1024 takes microseconds: time batches of them.
+  const int batch = device.is_cpu() ? 1 : 50;
   while (reps < 3 || seconds_since(start) < seconds) {
     const auto t0 = Clock::now();
-    torch::mm_out(out, a, b);
-    best = std::max(best, 2.0 * n * n * n / seconds_since(t0) / 1e9);
+    for (int i = 0; i < batch; ++i) torch::mm_out(out, a, b);
+    device_synchronize(device);
+    best = std::max(best, batch * 2.0 * n * n * n / seconds_since(t0) / 1e9);
     ++reps;
   }
   return best;
@@ -130,6 +136,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   check(b.key_len >= 1 && b.key_len < b.fact_len, "bench: key length",
         str("between 1 and fact length - 1 = ", b.fact_len - 1), std::to_string(b.key_len));
   const int threads = configure_threads(b.threads);
+  const torch::Device device = device_parse(b.device, "bench: device");
   const torch::Dtype dtype = dtype_parse(b.dtype);
   const MatmulDtype matmul_dtype = matmul_dtype_parse(b.matmul_dtype, "bench: matmul dtype");
   const MatmulDtypeScope matmul_scope(matmul_dtype);
@@ -146,6 +153,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
                            [](const torch::Tensor& t) { return t.detach().requires_grad_(true); });
   model.lrs = inner_lrs_init(model.config, lr_mode_parse(b.lr_mode, "bench: rate mode"), b.inner_steps,
                              1e-5, false, dtype);
+  reckoning_model_to(model, device);
 
   std::vector<torch::Tensor> params = gpt2_flatten(model.weights);
   if (model.lrs.learned()) params.push_back(model.lrs.values);
@@ -157,6 +165,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   const InnerMode mode = b.first_order ? InnerMode::FirstOrder : InnerMode::SecondOrder;
 
   const int64_t rss_before = resident_memory_bytes();
+  device_reset_peak_memory(device);
   std::vector<double> times;
   std::vector<int64_t> rss_after;
   double last_loss = 0;
@@ -168,6 +177,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
     if (b.outer_clip > 0) torch::nn::utils::clip_grad_norm_(params, b.outer_clip);
     optimizer.step();
     last_loss = loss.item<double>();
+    device_synchronize(device);
     const double elapsed = seconds_since(start);
     check(std::isfinite(last_loss), "bench: outer loss", "a finite number", std::to_string(last_loss));
     if (s >= b.warmup) {
@@ -180,14 +190,17 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   const double achieved = flops.total / t_median / 1e9;
   // The peak of the dtype the products actually run in.
   const double peak =
-      b.measure_peak ? matmul_peak_gflops(matmul_dtype == MatmulDtype::BFloat16 ? "bfloat16" : b.dtype) : 0.0;
+      b.measure_peak ? matmul_peak_gflops(matmul_dtype == MatmulDtype::BFloat16 ? "bfloat16" : b.dtype,
+                                          device.is_cpu() ? 1024 : 8192, 1.0, device)
+                     : 0.0;
+  const int64_t device_peak = device_peak_memory_bytes(device);
   nlohmann::json config = {
       {"n_layer", b.n_layer}, {"n_embd", b.n_embd}, {"n_head", b.n_head}, {"n_vocab", b.n_vocab},
       {"facts", b.facts}, {"fact_len", b.fact_len}, {"key_len", b.key_len},
       {"question_len", b.question_len}, {"answer_len", b.answer_len}, {"inner_steps", b.inner_steps},
       {"inner_optimizer", b.inner_optimizer}, {"lr_mode", b.lr_mode}, {"first_order", b.first_order},
       {"dtype", b.dtype}, {"matmul_dtype", b.matmul_dtype}, {"threads", threads}, {"warmup", b.warmup}, {"steps", b.steps},
-      {"dropout", b.dropout}, {"outer_clip", b.outer_clip}, {"seed", b.seed}};
+      {"dropout", b.dropout}, {"outer_clip", b.outer_clip}, {"seed", b.seed}, {"device", device_name(device)}};
   nlohmann::json out = {
       {"benchmark", "meta-step"},
       {"config", config},
@@ -195,6 +208,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
       {"seconds_median", t_median},
       {"seconds_min", *std::min_element(times.begin(), times.end())},
       {"peak_rss_bytes", peak_resident_memory_bytes()},
+      {"device_peak_bytes", device_peak >= 0 ? nlohmann::json(device_peak) : nlohmann::json(nullptr)},
       {"rss_before_bytes", rss_before},
       {"rss_growth_bytes", rss_after.back() - rss_after.front()},
       {"flops", flops.total},

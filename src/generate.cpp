@@ -106,7 +106,8 @@ std::vector<std::vector<int64_t>> gpt2_generate_greedy(const Gpt2Config& config,
   const torch::Tensor step_mask = torch::ones({B, 1}, torch::dtype(torch::kLong));
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     torch::Tensor next = log_probs.argmax(-1);  // (B)
-    auto next_a = next.accessor<int64_t, 1>();
+    const torch::Tensor next_host = next.cpu();
+    auto next_a = next_host.accessor<int64_t, 1>();
     for (int64_t b = 0; b < B; ++b) {
       if (finished[b]) continue;
       if (options.stop_at_eos && next_a[b] == eos) {
@@ -146,9 +147,10 @@ std::vector<int64_t> beam_search(const Gpt2Config& config, const Gpt2Weights& we
   bool done = false;
   for (int64_t step = 0; step < options.max_new_tokens && !done; ++step) {
     const int64_t n = static_cast<int64_t>(beams.size());
-    torch::Tensor scores = log_probs + torch::tensor(sums, torch::kFloat64).view({n, 1});  // (n, V)
+    torch::Tensor scores = log_probs + torch::tensor(sums, torch::kFloat64).to(log_probs.device()).view({n, 1});  // (n, V)
     // 2k candidates: enough that k survive even if up to k of them are EOS.
-    auto [top_scores, top_index] = scores.view({-1}).topk(std::min(2 * k, n * V));
+    auto [top_scores_d, top_index_d] = scores.view({-1}).topk(std::min(2 * k, n * V));
+    const torch::Tensor top_scores = top_scores_d.cpu(), top_index = top_index_d.cpu();
     auto score_a = top_scores.accessor<double, 1>();
     auto index_a = top_index.accessor<int64_t, 1>();
     std::vector<std::vector<int64_t>> next_beams;
@@ -178,7 +180,7 @@ std::vector<int64_t> beam_search(const Gpt2Config& config, const Gpt2Weights& we
     done = finished.done(sums.front(), step + 1, lp);
     if (done || step + 1 == options.max_new_tokens) break;
     const int64_t m = static_cast<int64_t>(beams.size());
-    cache.select(torch::tensor(source, torch::dtype(torch::kLong)));
+    cache.select(torch::tensor(source, torch::dtype(torch::kLong)).to(log_probs.device()));
     torch::Tensor next = torch::tensor(tokens, torch::dtype(torch::kLong)).view({m, 1});  // (m, 1)
     log_probs = last_log_probs(gpt2_forward(config, weights, next, {}, false, &cache));  // (m, V)
   }

@@ -51,7 +51,7 @@ torch::Tensor attention(const Gpt2Config& c, const Gpt2BlockWeights& b, const to
   const int64_t T_all = k.size(2), past = T_all - T;
   torch::Tensor att = mixed_matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(D)));  // (B, H, T, T_all)
   // Query t (absolute position past + t) may see key j iff j <= past + t and key j is real.
-  torch::Tensor causal = torch::ones({T, T_all}, torch::dtype(torch::kBool)).tril(past);  // (T, T_all)
+  torch::Tensor causal = torch::ones({T, T_all}, torch::dtype(torch::kBool).device(x.device())).tril(past);  // (T, T_all)
   torch::Tensor allowed = causal.unsqueeze(0).unsqueeze(0) & key_ok.view({B, 1, 1, T_all});
   // A large finite negative instead of -inf: a fully masked row (a padding query) stays finite
   // (and -1e30 stays finite in bfloat16 too).
@@ -65,17 +65,20 @@ torch::Tensor attention(const Gpt2Config& c, const Gpt2BlockWeights& b, const to
 
 }  // namespace
 
-torch::Tensor gpt2_hidden(const Gpt2Config& c, const Gpt2Weights& w, const torch::Tensor& ids,
+torch::Tensor gpt2_hidden(const Gpt2Config& c, const Gpt2Weights& w, const torch::Tensor& ids_in,
                           const torch::Tensor& mask_in, bool dropout, KvCache* cache) {
-  TORCH_CHECK(ids.dim() == 2, "gpt2_hidden: ids must be (B, T), got ", ids.sizes());
-  const int64_t B = ids.size(0), T = ids.size(1);
-  torch::Tensor mask = mask_in.defined() ? mask_in.to(torch::kLong)
-                                         : torch::ones({B, T}, torch::dtype(torch::kLong));
+  TORCH_CHECK(ids_in.dim() == 2, "gpt2_hidden: ids must be (B, T), got ", ids_in.sizes());
+  const int64_t B = ids_in.size(0), T = ids_in.size(1);
+  // Inputs follow the weights' device (batches are built on the CPU; a no-op there).
+  const torch::Device device = w.wte.device();
+  const torch::Tensor ids = ids_in.to(device);
+  const auto long_on_device = torch::dtype(torch::kLong).device(device);
+  torch::Tensor mask = mask_in.defined() ? mask_in.to(device, torch::kLong) : torch::ones({B, T}, long_on_device);
   TORCH_CHECK(mask.sizes() == ids.sizes(), "gpt2_hidden: mask ", mask.sizes(), " != ids ", ids.sizes());
   // Positions count real tokens only (left padding shifts nothing); padding positions get 0.
   torch::Tensor past_real = (cache != nullptr && cache->length() > 0)
                                 ? cache->mask.sum(1, /*keepdim=*/true)
-                                : torch::zeros({B, 1}, torch::dtype(torch::kLong));
+                                : torch::zeros({B, 1}, long_on_device);
   torch::Tensor positions = (past_real + mask.cumsum(1) - 1).clamp_min(0);  // (B, T)
   const int64_t past_len = cache != nullptr ? cache->length() : 0;
   TORCH_CHECK(past_len + T <= c.n_ctx, "gpt2_hidden: sequence length ", past_len + T,

@@ -127,7 +127,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
       torch::Tensor p = fast[i];
       const torch::Tensor& g = grads[j];
       torch::Tensor next;
-      if (inner.optimizer == InnerOptimizer::AdamW && keep_graph && inner.fused) {
+      if (inner.optimizer == InnerOptimizer::AdamW && keep_graph && inner.fused && p.is_cpu()) {
         history[j].push_back(g);
         AdamWStepResult step = adamw_step_fused(p, lr, moments[j], torch::TensorList(history[j]), hyper);
         next = step.p;

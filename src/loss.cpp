@@ -7,9 +7,10 @@ torch::Tensor masked_lm_loss_per_sequence(const Gpt2Config& config, const Gpt2We
                                           const LmBatch& batch, bool dropout) {
   const int64_t B = batch.ids.size(0);
   torch::Tensor hidden = gpt2_hidden(config, weights, batch.ids, batch.attn_mask, dropout);  // (B, T, C)
-  torch::Tensor predicts = batch.target_mask.slice(1, 1).to(torch::kBool);  // (B, T-1): position t-1 predicts t
+  const torch::Device device = hidden.device();  // the weights' (gpt2_hidden moves the batch there)
+  torch::Tensor predicts = batch.target_mask.slice(1, 1).to(device, torch::kBool);  // (B, T-1): position t-1 predicts t
   torch::Tensor h = hidden.slice(1, 0, -1).index({predicts});                // (N, C)
-  torch::Tensor targets = batch.ids.slice(1, 1).index({predicts});            // (N)
+  torch::Tensor targets = batch.ids.slice(1, 1).to(device).index({predicts});  // (N)
   torch::Tensor rows = predicts.nonzero().select(1, 0);                        // (N) sequence of each target
   torch::Tensor ce = torch::cross_entropy_loss(gpt2_logits(weights, h), targets, {},
                                                at::Reduction::None);          // (N)

@@ -42,6 +42,17 @@ MatmulDtype matmul_dtype_from_run(const RunConfig& run) {
 
 InnerLoopConfig ReckoningModel::inner() const { return inner_config_from_run(run); }
 MatmulDtype ReckoningModel::matmul_dtype() const { return matmul_dtype_from_run(run); }
+torch::Device ReckoningModel::device() const { return device_parse(run.device, "configuration key 'device'"); }
+
+void reckoning_model_to(ReckoningModel& model, const torch::Device& device) {
+  auto move = [&](const torch::Tensor& t) {
+    if (!t.defined() || t.device() == device) return t;
+    torch::Tensor moved = t.detach().to(device);
+    return t.requires_grad() ? moved.requires_grad_(true) : moved;
+  };
+  model.weights = gpt2_map(model.weights, move);
+  model.lrs.values = move(model.lrs.values);
+}
 PromptOptions ReckoningModel::prompt() const { return prompt_options_from_run(run); }
 
 ReckoningModel reckoning_model_load(const std::string& dir) {

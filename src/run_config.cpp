@@ -81,6 +81,7 @@ const std::vector<Field>& fields() {
       {"seed", &RunConfig::seed, "seed of everything random"},
       {"threads", &RunConfig::threads, "intra-op threads (0 = $RECKONING_THREADS or all cores)"},
       {"matmul_dtype", &RunConfig::matmul_dtype, "float32 | bfloat16: matrix products in bfloat16, the rest float32"},
+      {"device", &RunConfig::device, "cpu | cuda | cuda:N: where the model trains and answers (needs a CUDA LibTorch)"},
   };
   return table;
 }

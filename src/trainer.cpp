@@ -244,6 +244,8 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     if (file_exists(metrics_path)) fs::remove(metrics_path);
   }
 
+  const torch::Device device = model.device();
+  reckoning_model_to(model, device);
   const PromptOptions prompt = model.prompt();
   std::vector<EncodedTask> encoded;
   encoded.reserve(train_tasks.size());
@@ -295,7 +297,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   std::vector<torch::Tensor> all_params;
   for (auto& g : optimizer.param_groups()) all_params.insert(all_params.end(), g.params().begin(), g.params().end());
   if (options.resume) {
-    torch::load(optimizer, path_join(last_dir, "optimizer.pt"));
+    torch::load(optimizer, path_join(last_dir, "optimizer.pt"), device);
     Safetensors rng = safetensors_load(path_join(last_dir, "rng.safetensors"));
     const torch::Tensor* state_tensor = rng.find("cpu_generator");
     check(state_tensor != nullptr, path_join(last_dir, "rng.safetensors"), "tensor 'cpu_generator'", "none");

@@ -45,6 +45,7 @@ struct MetaStepBenchConfig {
   double outer_clip = 1.0;
   uint64_t seed = 0;
   bool measure_peak = true;               // also time this machine's matmul peak
+  std::string device = "cpu";             // cpu | cuda | cuda:N (device.h)
 };
 
 // Analytic matmul FLOPs of one meta step (only matrix products: projections, attention scores
@@ -66,7 +67,8 @@ MetaStepFlops meta_step_flops(const MetaStepBenchConfig& config);
 nlohmann::json bench_meta_step(const MetaStepBenchConfig& config);
 
 // The best of a few timed (n x n) @ (n x n) products in `dtype` on the current threads, GFLOP/s.
-double matmul_peak_gflops(const std::string& dtype, int64_t n = 1024, double seconds = 1.0);
+double matmul_peak_gflops(const std::string& dtype, int64_t n = 1024, double seconds = 1.0,
+                          const torch::Device& device = torch::Device(torch::kCPU));
 
 struct AnswerBenchConfig {
   int64_t n_layer = 12;

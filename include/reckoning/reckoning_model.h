@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "reckoning/device.h"
 #include "reckoning/gpt2.h"
 #include "reckoning/inner_loop.h"
 #include "reckoning/inner_lrs.h"
@@ -31,7 +32,11 @@ struct ReckoningModel {
   InnerLoopConfig inner() const;
   PromptOptions prompt() const;
   MatmulDtype matmul_dtype() const;  // the precision its matrix products run in (precision.h)
+  torch::Device device() const;      // where it runs: run.device, checked (device.h)
 };
+
+// Moves the weights and the rate table to `device`, keeping which tensors are trainable leaves.
+void reckoning_model_to(ReckoningModel& model, const torch::Device& device);
 
 InnerLoopConfig inner_config_from_run(const RunConfig& run);
 PromptOptions prompt_options_from_run(const RunConfig& run);

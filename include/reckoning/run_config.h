@@ -74,6 +74,7 @@ struct RunConfig {
   uint64_t seed = 1;
   int64_t threads = 0;                    // 0 = $RECKONING_THREADS or all cores
   std::string matmul_dtype = "float32";   // float32 | bfloat16 (matrix products only; precision.h)
+  std::string device = "cpu";             // cpu | cuda | cuda:N (device.h)
 };
 
 // The documented keys, in table order: {"inner.steps", "int", "4", "Inner steps"}.

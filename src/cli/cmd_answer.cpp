@@ -20,6 +20,7 @@ struct AnswerArgs {
 
 int run_answer(const AnswerArgs& a) {
   ReckoningModel model = reckoning_model_load(a.model);
+  reckoning_model_to(model, model.device());
   const MatmulDtypeScope matmul_scope(model.matmul_dtype());
   check(a.facts.empty() != a.knowledge.empty(), "reckoning answer", "exactly one of --facts and --knowledge",
         a.facts.empty() ? "neither" : "both");

@@ -35,6 +35,7 @@ const cli::RegisterCommand meta_step_command(
       app.add_flag("--first-order", c->first_order, "First-order meta-gradient (default: second order)");
       app.add_option("--dtype", c->dtype, "Weights and compute dtype")
           ->check(CLI::IsMember({"float32", "float64", "bfloat16"}));
+      app.add_option("--device", c->device, "cpu, cuda or cuda:N (a CUDA LibTorch build)");
       app.add_option("--matmul-dtype", c->matmul_dtype,
                      "Matrix products only: bfloat16 = mixed precision (float32 weights, states, norms, losses)")
           ->check(CLI::IsMember({"float32", "bfloat16"}));

@@ -47,6 +47,7 @@ int run_train(const TrainArgs& a) {
   if (a.test && !config.data_test.empty() && file_exists(path_join(summary.best_dir, "config.json")) &&
       (a.stop_after == 0 || summary.steps >= a.stop_after)) {
     ReckoningModel model = reckoning_model_load(summary.best_dir);
+    reckoning_model_to(model, model.device());
     const MatmulDtypeScope matmul_scope(model.matmul_dtype());
     std::vector<Task> test = tasks_subsample(tasks_load(config.data_test), config.data_max_eval);
     EvalReport report = evaluate(model, test, summary.eval_options, fact_pool_of(test));
@@ -84,6 +85,7 @@ int run_eval(const EvalArgs& a) {
   ReckoningModel model = reckoning_model_load(a.model);
   for (const auto& s : a.sets) run_config_set(model.run, s, "--set");
   run_config_validate(model.run);
+  reckoning_model_to(model, model.device());
   const MatmulDtypeScope matmul_scope(model.matmul_dtype());
   std::vector<Task> tasks = tasks_load(a.data);
   EvalOptions eo;
