@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Builds and checks reckoning on a machine with a GPU and a CUDA LibTorch but no package registry
+# (the GPU machine lent to some sessions: PyTorch 2.x with its bundled LibTorch, CMake, Ninja, no
+# Debian -dev packages). The header and library packages come as Debian .deb files in DEBS_DIR
+# (fetch them here with `scripts/device-check.sh --fetch`), extracted under a private prefix.
+#
+#   scripts/device-check.sh --fetch          # on the development machine: download the .debs
+#   OUT=/some/dir scripts/device-check.sh    # on the GPU machine: build, test, benchmark, train
+#
+# Stages (each under its own time limit, each writing OUT/<stage>.log): build against the CUDA
+# LibTorch, the unit and cli test labels (device_test compares GPU and CPU meta-gradients),
+# `bench meta-step` on the GPU against the same machine's CPU, and a short RECKONING training run
+# on the GPU with evaluation.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+debs="${DEBS_DIR:-$here/.gpu/debs}"
+packages="nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libyaml-cpp0.7 libpcre2-dev libpcre2-8-0 libgtest-dev libgmock-dev"
+
+if [[ "${1:-}" == "--fetch" ]]; then
+  mkdir -p "$debs" && cd "$debs" && apt-get download $packages
+  exit $?
+fi
+
+out="${OUT:-/tmp/reckoning-device-check}"
+mkdir -p "$out"
+prefix=/tmp/reckoning-deps
+build=/tmp/reckoning-build-cuda
+jobs="$(nproc)"
+mkdir -p "$prefix"
+for f in "$debs"/*.deb; do dpkg -x "$f" "$prefix"; done
+torch_prefix="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+lib="$prefix/usr/lib/x86_64-linux-gnu"
+export CPATH="$prefix/usr/include${CPATH:+:$CPATH}"
+export LIBRARY_PATH="$lib${LIBRARY_PATH:+:$LIBRARY_PATH}"
+export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export PKG_CONFIG_PATH="$lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$prefix"
+python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cxx11 abi", torch._C._GLIBCXX_USE_CXX11_ABI, "gpu", torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)' | tee "$out/env.log"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >>"$out/env.log" 2>&1
+
+stage() {  # stage NAME SECONDS COMMAND...
+  local name=$1 limit=$2
+  shift 2
+  echo "== $name (limit ${limit}s)"
+  local start=$SECONDS
+  timeout "$limit" "$@" >"$out/$name.log" 2>&1
+  local rc=$?
+  echo "== $name: rc $rc, $((SECONDS - start)) s"
+  tail -n 5 "$out/$name.log"
+  return $rc
+}
+
+stage configure 120 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr" -DRECKONING_BUILD_BENCH=OFF || exit 1
+stage build "${BUILD_LIMIT:-300}" cmake --build "$build" -j "$jobs" || exit 1
+bin="$build/reckoning"
+
+(cd "$build" && stage tests 120 ctest -L 'unit|cli' -j "$jobs" --timeout 120 --output-on-failure)
+grep -E "tests passed|Failed|Skipped|\*\*\*" "$out/tests.log" | head -40
+
+bench() {  # bench LABEL ARGS...: one JSON line per run into OUT/bench.jsonl
+  local label=$1
+  shift
+  echo "-- $label: $*"
+  timeout 240 "$bin" bench meta-step "$@" | sed "s/^{/{\"label\":\"$label\",/" | tee -a "$out/bench.jsonl"
+}
+gpt2_small="--layers 12 --width 768 --heads 12 --question-len 30 --answer-len 2"
+{
+  bench tiny-50k-cuda --device cuda --steps 5
+  bench tiny-50k-cpu --threads "$jobs" --steps 3
+  bench tiny-512-cuda --device cuda --vocab 512 --steps 5
+  bench small-4x256-cuda --device cuda --layers 4 --width 256 --steps 5
+  bench small-4x256-cpu --threads "$jobs" --layers 4 --width 256 --steps 3
+  bench gpt2-small-cuda --device cuda $gpt2_small --steps 3
+  bench gpt2-small-cuda-bf16 --device cuda $gpt2_small --steps 3 --matmul-dtype bfloat16
+  bench gpt2-small-cpu --threads "$jobs" $gpt2_small --warmup 0 --steps 1 --no-peak
+} >"$out/bench.log" 2>&1
+cat "$out/bench.log" | grep -v '^{' | head -20
+
+if [[ "${SKIP_TRAIN:-0}" != 1 ]]; then
+  data=/tmp/reckoning-main-job-data
+  "$bin" data generate clutrr --style letters --hops 2,4,6 --test-hops 2,4,6 \
+    --per-hop 3000 --valid-per-hop 50 --test-per-hop 100 --seed 1 --out-dir "$data" >/dev/null
+  stage train-cuda "${TRAIN_LIMIT:-120}" "$bin" train --config configs/main-job.yaml --set device=cuda \
+    --set outer.max_steps="${TRAIN_STEPS:-300}" --set eval.every=150 --set data.max_eval=60 \
+    --set run_dir=/tmp/reckoning-run-cuda \
+    --set data.train="$data/train.jsonl" --set data.valid="$data/valid.jsonl" --set data.test="$data/test.jsonl"
+  tail -n 12 "$out/train-cuda.log"
+fi
