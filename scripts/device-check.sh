@@ -51,11 +51,33 @@ stage() {  # stage NAME SECONDS COMMAND...
 }
 
 stage configure 120 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr" -DRECKONING_BUILD_BENCH=OFF || exit 1
+  -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr" -DRECKONING_BUILD_BENCH=OFF -DRECKONING_STDCXX_FIRST=ON || exit 1
 stage build "${BUILD_LIMIT:-300}" cmake --build "$build" -j "$jobs" || exit 1
 bin="$build/reckoning"
+{
+  # Which C++ runtime symbols LibTorch itself exports (a wheel's bundled libstdc++ parts), and the
+  # order the executable looks for them in.
+  torch_lib="$(dirname "$torch_prefix")/../lib"
+  for l in "$torch_lib"/libtorch_cpu.so "$torch_lib"/libc10.so; do
+    echo "$l: $(nm -D --defined-only "$l" 2>/dev/null | c++filt | grep -c 'std::filesystem') std::filesystem symbols exported"
+  done
+  readelf -d "$bin" | grep NEEDED
+} >"$out/runtime.log" 2>&1
+cat "$out/runtime.log"
 
-(cd "$build" && stage tests 120 ctest -L 'unit|cli' -j "$jobs" --timeout 120 --output-on-failure)
+if [[ -n "${FIRST_TESTS:-}" ]]; then  # a quick look at chosen tests first, with a backtrace on a crash
+  for t in $FIRST_TESTS; do
+    echo "-- $t"
+    (cd "$here" && timeout 60 "$build/$t" 2>&1 | tail -n 3) || true
+  done >"$out/first-tests.log" 2>&1
+  cat "$out/first-tests.log"
+  if grep -q -i "segmentation\|core dumped" "$out/first-tests.log" && command -v cuda-gdb >/dev/null; then
+    first=${FIRST_TESTS%% *}
+    (cd "$here" && timeout 90 cuda-gdb -batch -ex run -ex bt --args "$build/$first") >"$out/backtrace.log" 2>&1
+    grep -E "^#|signal" "$out/backtrace.log" | head -30
+  fi
+fi
+(cd "$build" && stage tests "${TEST_LIMIT:-120}" ctest -L 'unit|cli' -j "$jobs" --timeout 120 --output-on-failure)
 grep -E "tests passed|Failed|Skipped|\*\*\*" "$out/tests.log" | head -40
 
 bench() {  # bench LABEL ARGS...: one JSON line per run into OUT/bench.jsonl
@@ -65,7 +87,7 @@ bench() {  # bench LABEL ARGS...: one JSON line per run into OUT/bench.jsonl
   timeout 240 "$bin" bench meta-step "$@" | sed "s/^{/{\"label\":\"$label\",/" | tee -a "$out/bench.jsonl"
 }
 gpt2_small="--layers 12 --width 768 --heads 12 --question-len 30 --answer-len 2"
-{
+[[ "${SKIP_BENCH:-0}" == 1 ]] || {
   bench tiny-50k-cuda --device cuda --steps 5
   bench tiny-50k-cpu --threads "$jobs" --steps 3
   bench tiny-512-cuda --device cuda --vocab 512 --steps 5
@@ -75,7 +97,7 @@ gpt2_small="--layers 12 --width 768 --heads 12 --question-len 30 --answer-len 2"
   bench gpt2-small-cuda-bf16 --device cuda $gpt2_small --steps 3 --matmul-dtype bfloat16
   bench gpt2-small-cpu --threads "$jobs" $gpt2_small --warmup 0 --steps 1 --no-peak
 } >"$out/bench.log" 2>&1
-cat "$out/bench.log" | grep -v '^{' | head -20
+[[ -f "$out/bench.log" ]] && grep -v '^{' "$out/bench.log" | head -20
 
 if [[ "${SKIP_TRAIN:-0}" != 1 ]]; then
   data=/tmp/reckoning-main-job-data
