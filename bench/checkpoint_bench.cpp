@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include "reckoning/io.h"
 #include "reckoning/checkpoint.h"
 #include "reckoning/checkpoint_inspect.h"
 
@@ -18,7 +19,7 @@ const std::string& gpt2_small_dir() {
                      ("reckoning_checkpoint_bench_" + std::to_string(::getpid()))).string();
     reckoning::Gpt2Config config;  // GPT-2 small defaults
     reckoning::gpt2_save_dir({config, reckoning::gpt2_init(config, 0)}, d);
-    std::atexit([] { std::filesystem::remove_all(gpt2_small_dir()); });
+    std::atexit([] { reckoning::remove_tree(gpt2_small_dir()); });
     return d;
   }();
   return dir;
@@ -39,7 +40,7 @@ void BM_Gpt2SaveDir(benchmark::State& state) {
   reckoning::Gpt2Model m = reckoning::gpt2_load_dir(gpt2_small_dir());
   const std::string out = gpt2_small_dir() + "_save";
   for (auto _ : state) reckoning::gpt2_save_dir(m, out);
-  std::filesystem::remove_all(out);
+  reckoning::remove_tree(out);
 }
 BENCHMARK(BM_Gpt2SaveDir)->Unit(benchmark::kMillisecond)->Iterations(3);
 

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "reckoning/error.h"
@@ -73,6 +75,38 @@ void write_json_file_atomic(const std::string& path, const nlohmann::json& json)
 
 bool file_exists(const std::string& path) { return fs::exists(path); }
 
+namespace {
+
+// nftw's callback takes no context: the walk in progress keeps its count and first failure here.
+thread_local uint64_t removed_entries = 0;
+thread_local std::string remove_failure;
+
+int remove_entry(const char* entry, const struct stat*, int, struct FTW*) {
+  if (::remove(entry) != 0 && errno != ENOENT) {
+    remove_failure = str(entry, ": cannot remove (", std::strerror(errno), ")");
+    return 1;  // stops the walk
+  }
+  ++removed_entries;
+  return 0;
+}
+
+}  // namespace
+
+uint64_t remove_tree(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return 0;
+    throw Error(str(path, ": cannot remove (", std::strerror(errno), ")"));
+  }
+  removed_entries = 0;
+  remove_failure.clear();
+  // Depth first (children before their directory), physical (links removed, not followed).
+  const int rc = ::nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS);
+  if (!remove_failure.empty()) throw Error(remove_failure);
+  if (rc != 0) throw Error(str(path, ": cannot remove (", std::strerror(errno), ")"));
+  return removed_entries;
+}
+
 std::string path_join(const std::string& dir, const std::string& name) {
   return (fs::path(dir) / name).string();
 }
@@ -95,7 +129,10 @@ void replace_directory(const std::string& staging, const std::string& dir) {
   const std::string old = clean + ".old-" + std::to_string(::getpid());
   const bool had_old = fs::exists(clean);
   if (had_old) {
-    fs::remove_all(old, ec);
+    try {
+      remove_tree(old);  // a leftover of an interrupted run
+    } catch (const Error&) {
+    }
     fs::rename(clean, old, ec);
     if (ec) throw Error(str(clean, ": cannot move the previous directory aside (", ec.message(), ")"));
   }
@@ -104,7 +141,13 @@ void replace_directory(const std::string& staging, const std::string& dir) {
     if (had_old) fs::rename(old, clean);
     throw Error(str(clean, ": cannot move the new directory into place (", ec.message(), ")"));
   }
-  if (had_old) fs::remove_all(old, ec);
+  if (had_old) {
+    try {
+      remove_tree(old);
+    } catch (const Error&) {
+      // The new directory is in place; a previous one that cannot be deleted is left beside it.
+    }
+  }
 }
 
 }  // namespace reckoning

@@ -101,7 +101,7 @@ TEST(Answer, ModelDirectoryRoundTrip) {
   EXPECT_EQ(back.run.data_dataset, "clutrr-sg");
   EXPECT_EQ(back.tokenizer->kind(), "word");
   EXPECT_EQ(model_fingerprint(back), model_fingerprint(m));
-  fs::remove_all(dir);
+  reckoning::remove_tree(dir);
 }
 
 TEST(Answer, FactsFilesParseWithLocatedErrors) {

@@ -57,10 +57,10 @@ class TempDir {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     path_ = (fs::temp_directory_path() /
              str("reckoning_", info->test_suite_name(), "_", info->name(), "_", ::getpid())).string();
-    fs::remove_all(path_);
+    reckoning::remove_tree(path_);
     fs::create_directories(path_);
   }
-  ~TempDir() { fs::remove_all(path_); }
+  ~TempDir() { reckoning::remove_tree(path_); }
   std::string file(const std::string& name) const { return path_join(path_, name); }
   void write(const std::string& name, const std::string& text) const { write_file_atomic(file(name), text); }
   const std::string& path() const { return path_; }

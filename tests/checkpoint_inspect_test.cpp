@@ -29,10 +29,10 @@ class InspectTest : public ::testing::Test {
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = (fs::temp_directory_path() / str("reckoning_inspect_", ::getpid(), "_", info->name())).string();
-    fs::remove_all(dir_);
+    reckoning::remove_tree(dir_);
     fs::create_directories(dir_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override { reckoning::remove_tree(dir_); }
   std::string dir_;
 };
 

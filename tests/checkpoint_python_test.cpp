@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "reckoning/io.h"
 #include "reckoning/checkpoint.h"
 #include "reckoning/error.h"
 
@@ -53,7 +54,7 @@ TEST(CheckpointPython, SavedDirectoryReadsBackInPython) {
   gpt2_save_dir(m, dir);
 
   auto [code, out] = run(kPython + " " + kScript + " --verify " + dir);
-  fs::remove_all(dir);
+  reckoning::remove_tree(dir);
   ASSERT_EQ(code, 0) << out;
   nlohmann::json j = nlohmann::json::parse(out);
   EXPECT_EQ(j["metadata"], nlohmann::json({{"format", "pt"}}));

@@ -61,10 +61,10 @@ class CheckpointTest : public ::testing::Test {
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = (fs::temp_directory_path() / str("reckoning_checkpoint_", ::getpid(), "_", info->name())).string();
-    fs::remove_all(dir_);
+    reckoning::remove_tree(dir_);
     fs::create_directories(dir_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override { reckoning::remove_tree(dir_); }
 
   // A copy of a golden directory whose model.safetensors is replaced by `tensors`.
   std::string dir_with(const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {

@@ -35,10 +35,10 @@ class CliTest : public testing::Test {
  protected:
   void SetUp() override {
     dir_ = (fs::temp_directory_path() / ("reckoning_cli_test_" + std::to_string(::getpid()))).string();
-    fs::remove_all(dir_);
+    reckoning::remove_tree(dir_);
     fs::create_directories(dir_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override { reckoning::remove_tree(dir_); }
   std::string dir_;
 };
 

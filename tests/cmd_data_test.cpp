@@ -62,10 +62,10 @@ class CmdDataTest : public testing::Test {
  protected:
   void SetUp() override {
     dir_ = (fs::temp_directory_path() / ("reckoning_cmd_data_test_" + std::to_string(::getpid()))).string();
-    fs::remove_all(dir_);
+    reckoning::remove_tree(dir_);
     fs::create_directories(dir_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override { reckoning::remove_tree(dir_); }
   std::string path(const std::string& name) const { return dir_ + "/" + name; }
   std::string dir_;
 };

@@ -26,10 +26,10 @@ class CliTest : public ::testing::Test {
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     dir_ = (fs::temp_directory_path() / str("reckoning_cli_", info->name(), "_", ::getpid())).string();
-    fs::remove_all(dir_);
+    reckoning::remove_tree(dir_);
     fs::create_directories(dir_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override { reckoning::remove_tree(dir_); }
 
   std::string file(const std::string& name) const { return path_join(dir_, name); }
 

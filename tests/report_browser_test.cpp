@@ -93,7 +93,7 @@ TEST(ReportBrowser, ChromiumDrawsEveryChart) {
   ASSERT_FALSE(binary.empty()) << "Chromium not found (looked for RECKONING_CHROMIUM, chromium, chromium-browser on "
                                   "PATH): install it with scripts/install-deps.sh (apt-get install chromium)";
   const std::string dir = (fs::temp_directory_path() / ("reckoning_report_browser_" + std::to_string(::getpid()))).string();
-  fs::remove_all(dir);
+  reckoning::remove_tree(dir);
   fs::create_directories(dir);
   std::vector<std::string> runs;
   for (const char* mode : {"static", "per-layer"}) {
@@ -156,5 +156,5 @@ TEST(ReportBrowser, ChromiumDrawsEveryChart) {
   EXPECT_EQ(big_endian(png, 20), 2400u);
   EXPECT_GT(png.size(), 10 * blank.size()) << "report.png " << png.size() << " bytes vs blank " << blank.size();
   EXPECT_GT(png.size(), 50000u);
-  fs::remove_all(dir);
+  reckoning::remove_tree(dir);
 }

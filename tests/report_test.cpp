@@ -29,11 +29,11 @@ struct TempDir {
   std::string dir;
   explicit TempDir(const std::string& name) {
     dir = (fs::temp_directory_path() / ("reckoning_report_test_" + name + "_" + std::to_string(::getpid()))).string();
-    fs::remove_all(dir);
+    reckoning::remove_tree(dir);
     fs::create_directories(dir);
   }
   std::string operator/(const std::string& name) const { return path_join(dir, name); }
-  ~TempDir() { fs::remove_all(dir); }
+  ~TempDir() { reckoning::remove_tree(dir); }
 };
 
 // Two arms (static, per-layer) x two seeds.

@@ -72,7 +72,7 @@ inline std::vector<std::string> synthetic_rows(const SyntheticRun& r) {
 // Writes the run directory `dir` (replacing it).
 inline void synthetic_run_write(const std::string& dir, const SyntheticRun& r) {
   namespace fs = std::filesystem;
-  fs::remove_all(dir);
+  reckoning::remove_tree(dir);
   fs::create_directories(dir);
   nlohmann::json config = {{"seed", r.seed},
                            {"run_dir", dir},

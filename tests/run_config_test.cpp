@@ -60,7 +60,7 @@ TEST(RunConfig, BaseFileIsLoadedFirstAndOverridden) {
   write_file_atomic((dir / "listed.yaml").string(), "base: [a, b]\n");
   EXPECT_THAT([&] { run_config_load((dir / "listed.yaml").string()); },
               ThrowsMessage<Error>(HasSubstr("listed.yaml: key 'base': expected the path of a configuration file")));
-  std::filesystem::remove_all(dir);
+  reckoning::remove_tree(dir);
 }
 
 TEST(RunConfig, ErrorsNameFileAndKey) {

@@ -28,10 +28,10 @@ class SafetensorsTest : public ::testing::Test {
     dir_ = (fs::temp_directory_path() /
             str("reckoning_safetensors_", ::getpid(), "_", info->name()))
                .string();
-    fs::remove_all(dir_);
+    reckoning::remove_tree(dir_);
     fs::create_directories(dir_);
   }
-  void TearDown() override { fs::remove_all(dir_); }
+  void TearDown() override { reckoning::remove_tree(dir_); }
   std::string path(const std::string& name) const { return path_join(dir_, name); }
 
   // A file made of an 8-byte length, `header` and `data_bytes` bytes of data (value 1).

@@ -44,7 +44,7 @@ struct TempRun {
   RunConfig config;
   explicit TempRun(const std::string& name) {
     dir = (fs::temp_directory_path() / ("reckoning_trainer_test_" + name + "_" + std::to_string(::getpid()))).string();
-    fs::remove_all(dir);
+    reckoning::remove_tree(dir);
     fs::create_directories(dir);
     tasks_save(path_join(dir, "train.jsonl"), tiny_tasks(12, 0));
     tasks_save(path_join(dir, "valid.jsonl"), tiny_tasks(4, 20));
@@ -66,7 +66,7 @@ struct TempRun {
     config.run_dir = path_join(dir, "run");
     config.threads = 1;
   }
-  ~TempRun() { fs::remove_all(dir); }
+  ~TempRun() { reckoning::remove_tree(dir); }
 };
 
 TrainOptions quiet() {

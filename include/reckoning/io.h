@@ -3,6 +3,7 @@
 // an interrupted write never destroys what was already there.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,13 @@ nlohmann::json read_json_file(const std::string& path);
 void write_json_file_atomic(const std::string& path, const nlohmann::json& json);
 bool file_exists(const std::string& path);
 std::string path_join(const std::string& dir, const std::string& name);
+
+// Removes `path` and everything under it, without following symbolic links (rm -rf); a missing
+// path is not an error. Returns the number of entries removed; throws Error naming the first entry
+// that could not be removed. Written on nftw rather than std::filesystem::remove_all: PyTorch's
+// wheels export their own copy of std::filesystem from libtorch, and a program linked against that
+// LibTorch binds to it and crashes in remove_all (seen with PyTorch 2.11, docs/PERFORMANCE.md).
+uint64_t remove_tree(const std::string& path);
 
 }  // namespace reckoning
 
