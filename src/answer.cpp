@@ -140,7 +140,7 @@ Knowledge knowledge_load(const ReckoningModel& model, const std::string& path) {
     if (const torch::Tensor* stored = file.find(name)) {
       check(stored->sizes().vec() == s.shape, str(path, ": tensor '", name, "'"),
             "the model's shape", reckoning::str(stored->sizes()));
-      t = *stored;
+      t = stored->to(t.device());  // the model's device
       ++used;
     }
   });

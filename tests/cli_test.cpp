@@ -127,6 +127,12 @@ TEST_F(CliTest, ErrorsAndUsage) {
   Result bad_set = run("train --set nope=1");
   EXPECT_EQ(bad_set.code, 1);
   EXPECT_THAT(bad_set.out, HasSubstr("--set: key 'nope'"));
+  Result bad_device = run("train --set data.train=" + dir_ + "/none.jsonl --set device=gpu");
+  EXPECT_EQ(bad_device.code, 1);
+  EXPECT_THAT(bad_device.out, HasSubstr("configuration key 'device': expected cpu, cuda or cuda:N, got 'gpu'"));
+  Result bad_bench_device = run("bench meta-step --device tpu --steps 1");
+  EXPECT_EQ(bad_bench_device.code, 1);
+  EXPECT_THAT(bad_bench_device.out, HasSubstr("bench: device: expected cpu, cuda or cuda:N, got 'tpu'"));
   for (const char* sub : {"train", "eval", "answer", "init", "generate", "inspect", "tokenize", "data convert",
                           "data generate clutrr", "data generate proofwriter", "data prove", "data stats",
                           "report"}) {

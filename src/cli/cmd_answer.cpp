@@ -16,10 +16,12 @@ struct AnswerArgs {
   std::vector<std::string> questions;
   bool interactive = false, json = false;
   int64_t beams = 1, max_new_tokens = 48;
+  std::string device;  // empty: the model's
 };
 
 int run_answer(const AnswerArgs& a) {
   ReckoningModel model = reckoning_model_load(a.model);
+  if (!a.device.empty()) model.run.device = a.device;
   reckoning_model_to(model, model.device());
   const MatmulDtypeScope matmul_scope(model.matmul_dtype());
   check(a.facts.empty() != a.knowledge.empty(), "reckoning answer", "exactly one of --facts and --knowledge",
@@ -66,6 +68,7 @@ const cli::RegisterCommand answer_command(
       app.add_option("--dataset", a->dataset, "Prompt conventions (proofwriter, clutrr, ...; default: the model's)");
       app.add_option("--beams", a->beams, "Beam width (1 = greedy)")->check(CLI::PositiveNumber);
       app.add_option("--max-new-tokens", a->max_new_tokens, "Answer length limit")->check(CLI::PositiveNumber);
+      app.add_option("--device", a->device, "cpu, cuda or cuda:N (default: the model's `device`)");
       app.add_flag("--json", a->json, "Print {\"question\", \"answer\"} JSON lines");
       return [a] { return run_answer(*a); };
     });
