@@ -1,6 +1,8 @@
 // Masked language-modelling loss; see loss.h.
 #include "reckoning/loss.h"
 
+#include "reckoning/head_loss.h"
+
 namespace reckoning {
 
 torch::Tensor masked_lm_loss_per_sequence(const Gpt2Config& config, const Gpt2Weights& weights,
@@ -12,8 +14,7 @@ torch::Tensor masked_lm_loss_per_sequence(const Gpt2Config& config, const Gpt2We
   torch::Tensor h = hidden.slice(1, 0, -1).index({predicts});                // (N, C)
   torch::Tensor targets = batch.ids.slice(1, 1).to(device).index({predicts});  // (N)
   torch::Tensor rows = predicts.nonzero().select(1, 0);                        // (N) sequence of each target
-  torch::Tensor ce = torch::cross_entropy_loss(gpt2_logits(weights, h), targets, {},
-                                               at::Reduction::None);          // (N)
+  torch::Tensor ce = tied_head_cross_entropy(h, weights.wte, targets);  // (N), keeps no (N, V) tensor
   torch::Tensor sums = torch::zeros({B}, ce.options()).index_add(0, rows, ce);  // (B)
   torch::Tensor counts = predicts.sum(1).to(ce.scalar_type());                  // (B)
   return sums / counts.clamp_min(1);
