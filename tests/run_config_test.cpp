@@ -103,3 +103,17 @@ TEST(RunConfig, ValidationNamesTheKey) {
   EXPECT_NO_THROW(run_config_validate(ok));
   EXPECT_GT(run_config_keys().size(), 40u);
 }
+
+namespace {
+
+TEST(RunConfigDocs, TrainingGuideListsEveryKeyWithItsDefaultAndHelp) {
+  // docs/TRAINING.md's key table is `reckoning train --list-keys`; a key added without its row
+  // (or a changed default or help text) fails here.
+  const std::string doc = read_file(std::string(RECKONING_SOURCE_DIR) + "/docs/TRAINING.md");
+  for (const RunConfigKey& k : run_config_keys()) {
+    const std::string row = str("| `", k.key, "` | ", k.type, " | `", k.default_value, "` | ", k.help, " |");
+    EXPECT_NE(doc.find(row), std::string::npos) << "docs/TRAINING.md lacks the row\n" << row;
+  }
+}
+
+}  // namespace
