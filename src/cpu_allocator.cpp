@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include <c10/core/CPUAllocator.h>
 #include <torch/torch.h>
@@ -71,6 +72,11 @@ class CachingCpuAllocator final : public c10::Allocator {
     if (n < kLargeBlockBytes) return fallback_->allocate(n);
     return const_cast<CachingCpuAllocator*>(this)->allocate_large(n);
   }
+
+  // The context of every block is its data pointer, so LibTorch's raw_allocate / raw_deallocate
+  // (used by some kernels, e.g. oneDNN's bfloat16 products) work: the deleter finds the block by
+  // pointer and hands pointers it did not map to the fallback allocator's deleter.
+  at::DeleterFnPtr raw_deleter() const override { return &CachingCpuAllocator::release; }
 
 #if RECKONING_ALLOCATOR_HAS_COPY_DATA
   void copy_data(void* dest, const void* src, std::size_t count) const override {
@@ -135,17 +141,26 @@ class CachingCpuAllocator final : public c10::Allocator {
       }
       block = new Block{p, bytes};
     }
-    return at::DataPtr(block->ptr, block, &CachingCpuAllocator::release, at::Device(at::kCPU));
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      live_.emplace(block->ptr, block);
+    }
+    return at::DataPtr(block->ptr, block->ptr, &CachingCpuAllocator::release, at::Device(at::kCPU));
   }
 
-  static void release(void* context);
+  static void release(void* ptr);
 
-  void give_back(Block* block) {
+  // Returns the block holding `ptr` to the cache; false if this allocator did not map it.
+  bool give_back(void* ptr) {
     std::lock_guard<std::mutex> lock(mutex_);
+    auto found = live_.find(ptr);
+    if (found == live_.end()) return false;
+    Block* block = found->second;
+    live_.erase(found);
     stats_.live_bytes -= block->bytes;
     if (block->bytes > stats_.cache_budget_bytes) {
       unmap(block);
-      return;
+      return true;
     }
     evict_to(stats_.cache_budget_bytes - block->bytes);
     const uint64_t age = next_age_++;
@@ -153,7 +168,13 @@ class CachingCpuAllocator final : public c10::Allocator {
     by_size_.emplace(block->bytes, age);
     stats_.cached_bytes += block->bytes;
     stats_.peak_cached_bytes = std::max(stats_.peak_cached_bytes, stats_.cached_bytes);
+    return true;
   }
+
+ public:
+  c10::Allocator* fallback() const { return fallback_; }
+
+ private:
 
   // Unmaps the oldest cached blocks until at most `bytes` stay cached. Holds mutex_.
   void evict_to(size_t bytes) {
@@ -181,6 +202,7 @@ class CachingCpuAllocator final : public c10::Allocator {
   c10::Allocator* fallback_;
   const size_t page_;
   std::mutex mutex_;
+  std::unordered_map<void*, Block*> live_;   // blocks held by tensors, by data pointer
   std::map<uint64_t, Block*> by_age_;        // cached blocks, oldest first
   std::multimap<size_t, uint64_t> by_size_;  // bytes -> age of a cached block of that size
   uint64_t next_age_ = 0;
@@ -193,7 +215,10 @@ CachingCpuAllocator*& instance() {
   return allocator;
 }
 
-void CachingCpuAllocator::release(void* context) { instance()->give_back(static_cast<Block*>(context)); }
+void CachingCpuAllocator::release(void* ptr) {
+  CachingCpuAllocator* self = instance();
+  if (!self->give_back(ptr)) self->fallback()->raw_deleter()(ptr);  // a small block (raw_deallocate)
+}
 
 }  // namespace
 

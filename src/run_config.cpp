@@ -233,15 +233,7 @@ void run_config_validate(const RunConfig& c) {
   control_parse(c.control, key("control"));
   inner_optimizer_parse(c.inner_optimizer, key("inner.optimizer"));
   lr_mode_parse(c.inner_lr_mode, key("inner.lr_mode"));
-  // tests/precision_test.cpp: through AdamW's normalised step the second-order meta-gradient
-  // amplifies rounding ~1e5x; with bfloat16 products it is noise (float32 agrees with float64).
-  check(!(matmul_dtype_parse(c.matmul_dtype, key("matmul_dtype")) == MatmulDtype::BFloat16 &&
-          c.method == "reckoning" && c.inner_optimizer == "adamw" && !c.inner_first_order),
-        key("matmul_dtype"),
-        "float32 for second-order meta-training with the AdamW inner optimizer (the meta-gradient "
-        "through AdamW is not accurate with bfloat16 products; bfloat16 is allowed with "
-        "inner.optimizer: sgd, inner.first_order: true or method: ft-icr)",
-        "bfloat16");
+  matmul_dtype_parse(c.matmul_dtype, key("matmul_dtype"));
   check(c.data_distractors >= -1, key("data.distractors"), "-1 (all), 0 or a positive count", std::to_string(c.data_distractors));
   non_negative("data.max_train", static_cast<double>(c.data_max_train));
   non_negative("data.max_eval", static_cast<double>(c.data_max_eval));
@@ -286,6 +278,19 @@ void run_config_validate(const RunConfig& c) {
     check(c.control != "random-facts", key("control"), "none, no-facts or no-question with method ft-icr",
           "'random-facts' (a RECKONING control)");
   }
+}
+
+void run_config_validate_training(const RunConfig& c) {
+  run_config_validate(c);
+  // tests/precision_test.cpp: through AdamW's normalised step the second-order meta-gradient
+  // amplifies rounding ~1e5x; with bfloat16 products it is noise (float32 agrees with float64).
+  check(!(matmul_dtype_parse(c.matmul_dtype, "configuration key 'matmul_dtype'") == MatmulDtype::BFloat16 &&
+          c.method == "reckoning" && c.inner_optimizer == "adamw" && !c.inner_first_order),
+        "configuration key 'matmul_dtype'",
+        "float32 for second-order meta-training with the AdamW inner optimizer (the meta-gradient "
+        "through AdamW is not accurate with bfloat16 products; bfloat16 is allowed with "
+        "inner.optimizer: sgd, inner.first_order: true or method: ft-icr, and in evaluation)",
+        "bfloat16");
 }
 
 nlohmann::json run_config_to_json(const RunConfig& config) {

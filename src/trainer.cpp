@@ -201,7 +201,7 @@ void truncate_metrics(const std::string& path, int64_t step) {
 }  // namespace
 
 TrainSummary train(const RunConfig& config, const TrainOptions& options) {
-  run_config_validate(config);
+  run_config_validate_training(config);
   check(!config.data_train.empty(), "configuration key 'data.train'", "a training file", "nothing");
   if (config.threads > 0) configure_threads(static_cast<int>(config.threads));
   const MatmulDtypeScope matmul_scope(matmul_dtype_from_run(config));

@@ -8,6 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
+
+#include <c10/core/CPUAllocator.h>
 
 #include <torch/torch.h>
 
@@ -117,6 +120,29 @@ TEST_F(CpuAllocator, ArithmeticThroughItIsCorrect) {
     EXPECT_TRUE(torch::allclose(c.slice(0, 0, 3).slice(1, 0, 3), expected, 1e-12, 1e-12));
   }
   EXPECT_GT(cpu_allocator_stats().cache_hits, 0u);
+}
+
+TEST_F(CpuAllocator, RawAllocationsRoundTrip) {
+  // LibTorch's raw interface (raw_allocate / raw_deallocate: context == pointer, one deleter for
+  // every size), which some kernels use for scratch space.
+  c10::Allocator* allocator = c10::GetCPUAllocator();
+  const uint64_t hits = cpu_allocator_stats().cache_hits;
+  for (size_t bytes : {size_t{64}, 3 * kMb, 3 * kMb}) {
+    void* p = allocator->raw_allocate(bytes);
+    ASSERT_NE(p, nullptr);
+    std::memset(p, 1, bytes);
+    allocator->raw_deallocate(p);
+  }
+  EXPECT_EQ(cpu_allocator_stats().cache_hits, hits + 1) << "the second 3 MiB block came from the cache";
+}
+
+TEST_F(CpuAllocator, BFloat16ProductsRunThroughIt) {
+  // oneDNN's bfloat16 products allocate their scratch space through the raw interface.
+  torch::manual_seed(1);
+  torch::Tensor a = torch::randn({512, 768}), b = torch::randn({768, 1024});
+  torch::Tensor c = torch::matmul(a.to(torch::kBFloat16), b.to(torch::kBFloat16)).to(torch::kFloat32);
+  torch::Tensor expected = torch::matmul(a, b);
+  EXPECT_LT((c - expected).abs().max().item<double>() / expected.abs().max().item<double>(), 0.05);
 }
 
 TEST_F(CpuAllocator, EnvironmentBudgetIsParsedAndBadOnesRefused) {

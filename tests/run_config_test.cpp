@@ -81,7 +81,7 @@ TEST(RunConfig, ValidationNamesTheKey) {
   auto refused = [](const char* assignment, const char* message) {
     RunConfig c;
     run_config_set(c, assignment, "--set");
-    EXPECT_THAT([&] { run_config_validate(c); }, ThrowsMessage<Error>(HasSubstr(message))) << assignment;
+    EXPECT_THAT([&] { run_config_validate_training(c); }, ThrowsMessage<Error>(HasSubstr(message))) << assignment;
   };
   refused("outer.lr=0", "configuration key 'outer.lr': expected a positive number");
   refused("model.n_head=5", "configuration key 'model.n_head': expected a divisor of model.n_embd = 128, got 5");
@@ -97,7 +97,13 @@ TEST(RunConfig, ValidationNamesTheKey) {
     RunConfig c;
     run_config_set(c, "matmul_dtype=bfloat16", "--set");
     run_config_set(c, other, "--set");
-    EXPECT_NO_THROW(run_config_validate(c)) << other;
+    EXPECT_NO_THROW(run_config_validate_training(c)) << other;
+  }
+  {
+    // Evaluation (run_config_validate alone) takes no meta-gradient: bfloat16 is accepted there.
+    RunConfig eval;
+    run_config_set(eval, "matmul_dtype=bfloat16", "--set");
+    EXPECT_NO_THROW(run_config_validate(eval));
   }
   RunConfig ok;
   EXPECT_NO_THROW(run_config_validate(ok));

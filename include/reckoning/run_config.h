@@ -92,6 +92,10 @@ RunConfig run_config_load(const std::string& path);
 void run_config_set(RunConfig& config, const std::string& assignment, const std::string& where);
 // Refuses invalid combinations and values, naming the key.
 void run_config_validate(const RunConfig& config);
+// run_config_validate plus the rules of meta-training: bfloat16 products are refused for
+// second-order AdamW RECKONING, whose meta-gradient they turn to noise (evaluation, which takes no
+// meta-gradient, accepts them).
+void run_config_validate_training(const RunConfig& config);
 nlohmann::json run_config_to_json(const RunConfig& config);
 // The inverse of run_config_to_json (for checkpoints); errors name `where` and the key.
 RunConfig run_config_from_json(const nlohmann::json& json, const std::string& where);

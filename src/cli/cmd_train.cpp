@@ -30,7 +30,7 @@ int run_train(const TrainArgs& a) {
   }
   RunConfig config = a.config.empty() ? RunConfig{} : run_config_load(a.config);
   for (const auto& s : a.sets) run_config_set(config, s, "--set");
-  run_config_validate(config);
+  run_config_validate_training(config);
   if (a.print_config) {  // one `key: value` line per key: itself a loadable configuration file
     const nlohmann::json resolved = run_config_to_json(config);  // kept alive: items() only refers to it
     for (const auto& [key, value] : resolved.items()) std::cout << key << ": " << value.dump() << "\n";
