@@ -31,7 +31,6 @@ nlohmann::json cpu_allocator_json() {
           {"peak_live_bytes", a.peak_live_bytes}};
 }
 
-
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {

@@ -9,11 +9,9 @@ namespace {
 
 torch::Tensor logits_of(const torch::Tensor& h, const torch::Tensor& W) { return mixed_matmul(h, W.t()); }  // (N, V)
 
-// softmax(z) - onehot(y), (N, V).
-torch::Tensor probs_minus_onehot(const torch::Tensor& z, const torch::Tensor& targets) {
-  torch::Tensor d = torch::softmax(z, 1);
+// Subtracts onehot(y) from the probabilities `d` (N, V) in place: softmax(z) - onehot(y).
+void subtract_onehot_(torch::Tensor& d, const torch::Tensor& targets) {
   d.scatter_add_(1, targets.unsqueeze(1), torch::full({d.size(0), 1}, -1.0, d.options()));
-  return d;
 }
 
 // The first-order gradients (dh, dW) for upstream c (N); its backward gives the second-order terms.
@@ -22,7 +20,9 @@ struct HeadCrossEntropyGrad : public torch::autograd::Function<HeadCrossEntropyG
                                                 const torch::Tensor& W, const torch::Tensor& c,
                                                 const torch::Tensor& targets) {
     ctx->save_for_backward({h, W, c, targets});
-    const torch::Tensor G = probs_minus_onehot(logits_of(h, W), targets) * c.unsqueeze(1);  // (N, V)
+    torch::Tensor d = torch::softmax(logits_of(h, W), 1);
+    subtract_onehot_(d, targets);
+    const torch::Tensor G = d * c.unsqueeze(1);  // (N, V)
     return {mixed_matmul(G, W), mixed_matmul(G.t(), h)};  // (N, C), (V, C)
   }
 
@@ -34,7 +34,7 @@ struct HeadCrossEntropyGrad : public torch::autograd::Function<HeadCrossEntropyG
     const torch::Tensor z = logits_of(h, W);                     // (N, V)
     const torch::Tensor p = torch::softmax(z, 1);
     torch::Tensor d = p.clone();
-    d.scatter_add_(1, targets.unsqueeze(1), torch::full({d.size(0), 1}, -1.0, d.options()));  // p - onehot
+    subtract_onehot_(d, targets);
     const torch::Tensor G = d * c.unsqueeze(1);
     const torch::Tensor S = logits_of(u_h, W) + logits_of(h, U_W);                          // (N, V)
     const torch::Tensor R = c.unsqueeze(1) * p * (S - (p * S).sum(1, /*keepdim=*/true));  // (N, V)

@@ -128,11 +128,15 @@ void replace_directory(const std::string& staging, const std::string& dir) {
   std::error_code ec;
   const std::string old = clean + ".old-" + std::to_string(::getpid());
   const bool had_old = fs::exists(clean);
-  if (had_old) {
+  // The old directory's removal is best effort: one that cannot be deleted is left beside.
+  auto remove_old = [&] {
     try {
-      remove_tree(old);  // a leftover of an interrupted run
+      remove_tree(old);
     } catch (const Error&) {
     }
+  };
+  if (had_old) {
+    remove_old();  // a leftover of an interrupted run
     fs::rename(clean, old, ec);
     if (ec) throw Error(str(clean, ": cannot move the previous directory aside (", ec.message(), ")"));
   }
@@ -141,13 +145,7 @@ void replace_directory(const std::string& staging, const std::string& dir) {
     if (had_old) fs::rename(old, clean);
     throw Error(str(clean, ": cannot move the new directory into place (", ec.message(), ")"));
   }
-  if (had_old) {
-    try {
-      remove_tree(old);
-    } catch (const Error&) {
-      // The new directory is in place; a previous one that cannot be deleted is left beside it.
-    }
-  }
+  if (had_old) remove_old();
 }
 
 }  // namespace reckoning

@@ -42,7 +42,8 @@ MatmulDtype matmul_dtype_from_run(const RunConfig& run) {
 
 InnerLoopConfig ReckoningModel::inner() const { return inner_config_from_run(run); }
 MatmulDtype ReckoningModel::matmul_dtype() const { return matmul_dtype_from_run(run); }
-torch::Device ReckoningModel::device() const { return device_parse(run.device, "configuration key 'device'"); }
+torch::Device device_from_run(const RunConfig& run) { return device_parse(run.device, "configuration key 'device'"); }
+torch::Device ReckoningModel::device() const { return device_from_run(run); }
 
 void reckoning_model_to(ReckoningModel& model, const torch::Device& device) {
   auto move = [&](const torch::Tensor& t) {

@@ -225,8 +225,13 @@ void run_config_set(RunConfig& config, const std::string& assignment, const std:
   set_field(config, *field, node, str(where, ": key '", key, "'"));
 }
 
+namespace {
+
+std::string key(const char* k) { return str("configuration key '", k, "'"); }
+
+}  // namespace
+
 void run_config_validate(const RunConfig& c) {
-  auto key = [](const char* k) { return str("configuration key '", k, "'"); };
   auto positive = [&](const char* k, int64_t v) { check(v > 0, key(k), "a positive integer", std::to_string(v)); };
   auto non_negative = [&](const char* k, double v) { check(v >= 0, key(k), "a non-negative number", value_string(v)); };
   method_parse(c.method, key("method"));
@@ -284,9 +289,9 @@ void run_config_validate_training(const RunConfig& c) {
   run_config_validate(c);
   // tests/precision_test.cpp: through AdamW's normalised step the second-order meta-gradient
   // amplifies rounding ~1e5x; with bfloat16 products it is noise (float32 agrees with float64).
-  check(!(matmul_dtype_parse(c.matmul_dtype, "configuration key 'matmul_dtype'") == MatmulDtype::BFloat16 &&
+  check(!(matmul_dtype_parse(c.matmul_dtype, key("matmul_dtype")) == MatmulDtype::BFloat16 &&
           c.method == "reckoning" && c.inner_optimizer == "adamw" && !c.inner_first_order),
-        "configuration key 'matmul_dtype'",
+        key("matmul_dtype"),
         "float32 for second-order meta-training with the AdamW inner optimizer (the meta-gradient "
         "through AdamW is not accurate with bfloat16 products; bfloat16 is allowed with "
         "inner.optimizer: sgd, inner.first_order: true or method: ft-icr, and in evaluation)",

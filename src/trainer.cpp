@@ -205,7 +205,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   check(!config.data_train.empty(), "configuration key 'data.train'", "a training file", "nothing");
   if (config.threads > 0) configure_threads(static_cast<int>(config.threads));
   const MatmulDtypeScope matmul_scope(matmul_dtype_from_run(config));
-  device_parse(config.device, "configuration key 'device'");  // refused before any work
+  device_from_run(config);  // a device this build cannot use is refused before any work
   const std::string run_dir = config.run_dir;
   const std::string last_dir = path_join(run_dir, "checkpoints/last");
   const std::string best_dir = path_join(run_dir, "checkpoints/best");

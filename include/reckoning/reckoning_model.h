@@ -41,6 +41,7 @@ void reckoning_model_to(ReckoningModel& model, const torch::Device& device);
 InnerLoopConfig inner_config_from_run(const RunConfig& run);
 PromptOptions prompt_options_from_run(const RunConfig& run);
 MatmulDtype matmul_dtype_from_run(const RunConfig& run);
+torch::Device device_from_run(const RunConfig& run);
 
 ReckoningModel reckoning_model_load(const std::string& dir);
 // Writes every file into a staging directory, then replaces `dir` as a whole (io.h).
