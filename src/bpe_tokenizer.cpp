@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <filesystem>
 #include <functional>
 #include <queue>
 #include <tuple>
@@ -366,7 +365,7 @@ std::unique_ptr<BpeTokenizer> bpe_tokenizer_load(const std::string& vocab_path,
   std::vector<BpeMerge> merges = parse_merges_file(merges_path);
   std::vector<std::string> specials;
   // Hugging Face keeps added tokens (ids beyond vocab.json included) in tokenizer_config.json.
-  std::string config_path = path_join(std::filesystem::path(vocab_path).parent_path().string(), "tokenizer_config.json");
+  std::string config_path = path_join(parent_path(vocab_path), "tokenizer_config.json");
   if (file_exists(config_path)) {
     nlohmann::json config = read_json_file(config_path);
     if (config.is_object() && config.contains("added_tokens_decoder")) {

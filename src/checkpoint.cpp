@@ -3,7 +3,6 @@
 #include "reckoning/checkpoint.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <map>
 #include <regex>
 
@@ -13,8 +12,6 @@
 namespace reckoning {
 
 namespace {
-
-namespace fs = std::filesystem;
 
 const char kPrefix[] = "transformer.";
 const char kWeightsFile[] = "model.safetensors";
@@ -57,13 +54,13 @@ Gpt2KeyRole gpt2_key_role(const std::string& name) {
 }
 
 std::string checkpoint_weights_path(const std::string& dir) {
-  check(fs::is_directory(dir), dir, "a model directory", "no such directory");
+  check(is_directory(dir), dir, "a model directory", "no such directory");
   const std::string single = path_join(dir, kWeightsFile);
-  if (fs::is_regular_file(single)) return single;
+  if (is_regular_file(single)) return single;
   const std::string index = path_join(dir, kIndexFile);
-  if (fs::is_regular_file(index)) return index;
+  if (is_regular_file(index)) return index;
   std::string got = "neither";
-  if (fs::exists(path_join(dir, "pytorch_model.bin"))) {
+  if (file_exists(path_join(dir, "pytorch_model.bin"))) {
     got = "only pytorch_model.bin (PyTorch pickles are not supported; convert it to safetensors)";
   }
   throw_error(dir, str(kWeightsFile, " or ", kIndexFile), got);
@@ -167,7 +164,7 @@ void gpt2_save_dir(const Gpt2Model& model, const std::string& dir) {
   gpt2_visit(model.weights, [&](const std::string& name, const torch::Tensor& t) {
     tensors.emplace_back(name, t.detach().to(torch::kFloat32));
   });
-  fs::create_directories(dir);
+  create_directories(dir);
   safetensors_save(weights_path, tensors, {{"format", "pt"}});
   gpt2_config_save(model.config, path_join(dir, "config.json"));
 }

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <set>
 
 #include "reckoning/checkpoint.h"
@@ -15,8 +14,6 @@
 namespace reckoning {
 
 namespace {
-
-namespace fs = std::filesystem;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -98,7 +95,7 @@ std::vector<CheckpointTable> checkpoint_tables(const std::string& dir) {
   std::vector<CheckpointTable> tables;
   for (const std::string& file : checkpoint_table_files()) {
     const std::string path = path_join(dir, file);
-    if (fs::is_regular_file(path)) tables.push_back(checkpoint_table_load(path));
+    if (is_regular_file(path)) tables.push_back(checkpoint_table_load(path));
   }
   return tables;
 }
@@ -107,10 +104,10 @@ CheckpointSummary checkpoint_inspect(const std::string& path) {
   CheckpointSummary s;
   s.path = path;
   std::string weights = path;
-  if (fs::is_directory(path)) {
+  if (is_directory(path)) {
     weights = checkpoint_weights_path(path);
     const std::string config = path_join(path, "config.json");
-    if (fs::is_regular_file(config)) s.config = read_json_file(config);
+    if (is_regular_file(config)) s.config = read_json_file(config);
     s.tables = checkpoint_tables(path);
   }
   if (ends_with(weights, ".json")) {
@@ -164,7 +161,7 @@ std::string checkpoint_summary_text(const CheckpointSummary& s) {
   for (const CheckpointTensorInfo& t : s.tensors) {
     std::string line = str(pad(t.name, name_width), "  ", pad(t.dtype, dtype_width), "  ",
                            pad(shape_string(t.shape), shape_width));
-    if (sharded) line += "  " + fs::path(t.file).filename().string();
+    if (sharded) line += "  " + file_name(t.file);
     if (!t.note.empty()) line += "  (" + t.note + ")";
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";

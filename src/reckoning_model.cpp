@@ -1,7 +1,6 @@
 // RECKONING model directories; see reckoning_model.h.
 #include "reckoning/reckoning_model.h"
 
-#include <filesystem>
 
 #include "reckoning/checkpoint.h"
 #include "reckoning/error.h"
@@ -9,8 +8,6 @@
 #include "reckoning/safetensors.h"
 
 namespace reckoning {
-
-namespace fs = std::filesystem;
 
 InnerLoopConfig inner_config_from_run(const RunConfig& run) {
   InnerLoopConfig inner;
@@ -57,7 +54,7 @@ void reckoning_model_to(ReckoningModel& model, const torch::Device& device) {
 PromptOptions ReckoningModel::prompt() const { return prompt_options_from_run(run); }
 
 ReckoningModel reckoning_model_load(const std::string& dir) {
-  check(fs::is_directory(dir), dir, "a model directory", "no such directory");
+  check(is_directory(dir), dir, "a model directory", "no such directory");
   ReckoningModel model;
   const std::string settings = path_join(dir, "reckoning.json");
   if (file_exists(settings)) model.run = run_config_from_json(read_json_file(settings), settings);
@@ -89,7 +86,7 @@ ReckoningModel reckoning_model_load(const std::string& dir) {
 }
 
 void reckoning_model_write_files(const ReckoningModel& model, const std::string& dir) {
-  fs::create_directories(dir);
+  create_directories(dir);
   Gpt2Model gpt2{model.config, gpt2_map(model.weights, [](const torch::Tensor& t) { return t.detach(); })};
   gpt2_save_dir(gpt2, dir);
   model.tokenizer->save(dir);

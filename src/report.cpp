@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <numeric>
 #include <set>
 #include <sstream>
@@ -15,8 +14,6 @@
 #include "reckoning/svg_chart.h"
 
 namespace reckoning {
-
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -140,17 +137,12 @@ std::optional<ReportRateTable> rate_table_load(const std::string& path) {
 }
 
 std::string base_name(const std::string& dir) {
-  fs::path p = fs::path(dir).lexically_normal();
-  if (p.filename().empty()) p = p.parent_path();
-  const std::string name = p.filename().string();
-  return name.empty() ? dir : name;
+  const std::string name = file_name(normal_path(dir));
+  return name.empty() || name == "." || name == ".." ? dir : name;
 }
 
 std::string path_key(const std::string& dir) {
-  std::error_code ec;
-  fs::path p = fs::weakly_canonical(fs::path(dir), ec);
-  if (ec) p = fs::path(dir).lexically_normal();
-  std::string s = p.string();
+  std::string s = canonical_path(dir);
   while (s.size() > 1 && s.back() == '/') s.pop_back();
   return s;
 }
@@ -171,7 +163,7 @@ ReportRun report_run_load(const std::string& dir) {
   ReportRun run;
   run.dir = dir;
   run.name = base_name(dir);
-  check(fs::is_directory(dir), dir, "a run directory (written by reckoning train)", "no such directory");
+  check(is_directory(dir), dir, "a run directory (written by reckoning train)", "no such directory");
   const std::string config_path = path_join(dir, "config.json");
   check(file_exists(config_path), config_path, "the run's resolved configuration", "no such file");
   nlohmann::json config = read_json_file(config_path);

@@ -1,13 +1,13 @@
 // Run configuration; see run_config.h. The field table below is the only list of keys.
 #include "reckoning/run_config.h"
 
-#include <filesystem>
 #include <variant>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
 
 #include "reckoning/error.h"
+#include "reckoning/io.h"
 #include "reckoning/inner_loop.h"
 #include "reckoning/precision.h"
 #include "reckoning/prompts.h"
@@ -176,7 +176,7 @@ namespace {
 // directory, itself possibly with a base), then its own keys, which override the base's.
 void load_into(const std::string& path, RunConfig& config, std::vector<std::string>& chain) {
   for (const std::string& seen : chain) {
-    check(std::filesystem::weakly_canonical(seen) != std::filesystem::weakly_canonical(path),
+    check(canonical_path(seen) != canonical_path(path),
           str(chain.back(), ": key 'base'"), "a chain of configuration files without a cycle",
           str("'", path, "' again"));
   }
@@ -194,8 +194,7 @@ void load_into(const std::string& path, RunConfig& config, std::vector<std::stri
   chain.push_back(path);
   if (const YAML::Node base = root["base"]) {
     check(base.IsScalar(), str(path, ": key 'base'"), "the path of a configuration file", "a list or a map");
-    const std::filesystem::path dir = std::filesystem::path(path).parent_path();
-    load_into((dir / base.as<std::string>()).lexically_normal().string(), config, chain);
+    load_into(normal_path(path_join(parent_path(path), base.as<std::string>())), config, chain);
     root.remove("base");
   }
   flatten(root, "", path, config);

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <set>
 
@@ -31,7 +30,6 @@ namespace reckoning {
 
 namespace {
 
-namespace fs = std::filesystem;
 using ordered_json = nlohmann::ordered_json;
 
 struct DtypeInfo {
@@ -379,13 +377,13 @@ SafetensorsIndex safetensors_read_index(const std::string& index_path) {
 
   SafetensorsIndex index;
   index.path = index_path;
-  const fs::path dir = fs::path(index_path).parent_path();
+  const std::string dir = parent_path(index_path);
   std::set<std::string> shards;
   for (auto it = weight_map->begin(); it != weight_map->end(); ++it) {
     const std::string where = str(index_path, ": tensor '", it.key(), "'");
     check(it->is_string(), where, "a shard file name", it->dump());
-    const std::string shard = (dir / it->get<std::string>()).string();
-    check(fs::is_regular_file(shard), where, "an existing shard file",
+    const std::string shard = path_join(dir, it->get<std::string>());
+    check(is_regular_file(shard), where, "an existing shard file",
           str("'", shard, "' (missing)"));
     index.weight_map.emplace_back(it.key(), shard);
     if (shards.insert(shard).second) index.shards.push_back(shard);

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <numeric>
@@ -21,8 +20,6 @@
 #include "reckoning/word_tokenizer.h"
 
 namespace reckoning {
-
-namespace fs = std::filesystem;
 
 double lr_schedule(int64_t step, int64_t total_steps, double warmup_fraction) {
   const int64_t warmup = static_cast<int64_t>(std::floor(warmup_fraction * static_cast<double>(total_steps)));
@@ -210,7 +207,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   const std::string last_dir = path_join(run_dir, "checkpoints/last");
   const std::string best_dir = path_join(run_dir, "checkpoints/best");
   const std::string metrics_path = path_join(run_dir, "metrics.jsonl");
-  fs::create_directories(run_dir);
+  create_directories(run_dir);
   write_json_file_atomic(path_join(run_dir, "config.json"),
                          {{"config", run_config_to_json(config)},
                           {"reckoning_version", RECKONING_VERSION},
@@ -229,7 +226,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   TrainerState state;
   ReckoningModel model;
   if (options.resume) {
-    check(fs::is_directory(last_dir), last_dir, "a checkpoint to resume from", "no such directory");
+    check(is_directory(last_dir), last_dir, "a checkpoint to resume from", "no such directory");
     model = reckoning_model_load(last_dir);
     model.run = resolved;
     make_trainable(model);
@@ -242,7 +239,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     std::vector<Task> corpus = train_tasks;
     corpus.insert(corpus.end(), valid_tasks.begin(), valid_tasks.end());
     model = model_for_training(resolved, corpus);
-    if (file_exists(metrics_path)) fs::remove(metrics_path);
+    if (file_exists(metrics_path)) remove_file(metrics_path);
   }
 
   const torch::Device device = model.device();

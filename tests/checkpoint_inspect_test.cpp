@@ -78,8 +78,12 @@ TEST_F(InspectTest, ShardedIndexNamesEachTensorsShard) {
   EXPECT_EQ(s.parameter_count, kTinyParameters);
   for (const CheckpointTensorInfo& t : s.tensors) {
     const bool first = t.name.find("wte") != std::string::npos;
-    if (first) EXPECT_THAT(t.file, HasSubstr("model-00001-of-00002.safetensors"));
-    if (t.name == "transformer.ln_f.bias") EXPECT_THAT(t.file, HasSubstr("model-00002-of-00002.safetensors"));
+    if (first) {
+      EXPECT_THAT(t.file, HasSubstr("model-00001-of-00002.safetensors"));
+    }
+    if (t.name == "transformer.ln_f.bias") {
+      EXPECT_THAT(t.file, HasSubstr("model-00002-of-00002.safetensors"));
+    }
   }
   std::string text = checkpoint_summary_text(s);
   EXPECT_THAT(text, HasSubstr("\ntransformer.ln_f.bias               F32    [8]      model-00002-of-00002.safetensors\n"));

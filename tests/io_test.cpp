@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <sstream>
+#include <vector>
 
 #include "reckoning/error.h"
 #include "reckoning/io.h"
@@ -74,3 +76,87 @@ TEST(ReplaceDirectory, SwapsTheStagedDirectoryInAndRemovesTheOld) {
 }
 
 }  // namespace
+
+// The path helpers against std::filesystem (the peer they replace), case by case.
+TEST(Paths, AgreeWithStdFilesystem) {
+  const std::vector<std::string> paths = {"a/b", "b", "/b", "a/b/", "/", "", "a//b", "./a/../b",
+                                          "a/./b/../../c", "../x/y", "/../a", "a/b.txt", "..",
+                                          "a/..", "//x//y//"};
+  for (const std::string& p : paths) {
+    SCOPED_TRACE(p);
+    EXPECT_EQ(parent_path(p), fs::path(p).parent_path().string());
+    EXPECT_EQ(file_name(p), fs::path(p).filename().string());
+    std::string normal = fs::path(p).lexically_normal().string();
+    while (normal.size() > 1 && normal.back() == '/') normal.pop_back();  // ours drops the final slash
+    if (normal.empty() && !p.empty()) normal = ".";
+    EXPECT_EQ(normal_path(p), normal);
+    for (const std::string& name : {std::string("n"), std::string("/abs"), std::string("m/k")}) {
+      EXPECT_EQ(path_join(p, name), (fs::path(p) / name).string()) << name;
+    }
+  }
+}
+
+TEST(Paths, CanonicalResolvesLinksAndKeepsTheMissingRest) {
+  const std::string dir = scratch("canonical");
+  remove_tree(dir);
+  create_directories(dir + "/real/deeper");
+  ASSERT_TRUE(is_directory(dir + "/real/deeper"));
+  ASSERT_EQ(::symlink((dir + "/real").c_str(), (dir + "/link").c_str()), 0);
+  for (const std::string& p : {dir + "/link/deeper", dir + "/link/not/yet", dir + "/real/./deeper/..",
+                               dir + "/link/../real/x"}) {
+    EXPECT_EQ(canonical_path(p), fs::weakly_canonical(p).string()) << p;
+  }
+  EXPECT_EQ(canonical_path(dir + "/link/deeper"), canonical_path(dir + "/real/deeper"));
+  remove_tree(dir);
+}
+
+TEST(Paths, FileKindsAndErrorsNameThePath) {
+  const std::string dir = scratch("kinds");
+  remove_tree(dir);
+  create_directories(dir);
+  create_directories(dir);  // existing: not an error
+  write_file_atomic(dir + "/f", "x");
+  EXPECT_TRUE(is_regular_file(dir + "/f"));
+  EXPECT_FALSE(is_directory(dir + "/f"));
+  EXPECT_TRUE(is_directory(dir));
+  EXPECT_FALSE(file_exists(dir + "/none"));
+  try {
+    create_directories(dir + "/f/sub");
+    FAIL() << "a directory under a file";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(dir + "/f/sub"));
+    EXPECT_THAT(e.what(), HasSubstr("exists and is not a directory"));
+  }
+  try {
+    rename_path(dir + "/none", dir + "/g");
+    FAIL() << "renaming a missing file";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(dir + "/none"));
+  }
+  rename_path(dir + "/f", dir + "/g");
+  EXPECT_TRUE(is_regular_file(dir + "/g"));
+  remove_file(dir + "/g");
+  remove_file(dir + "/g");  // missing: not an error
+  EXPECT_FALSE(file_exists(dir + "/g"));
+  remove_tree(dir);
+}
+
+// The product never calls std::filesystem (see io.h): a LibTorch from a PyTorch wheel exports its
+// own copy, and a program linked against it crashed inside it. Comments may name it.
+TEST(Paths, ProductSourcesDoNotUseStdFilesystem) {
+  const std::string root = RECKONING_SOURCE_DIR;
+  int files = 0;
+  for (const char* sub : {"src", "src/cli", "include/reckoning"}) {
+    for (const auto& entry : fs::directory_iterator(root + "/" + std::string(sub))) {
+      if (!entry.is_regular_file()) continue;
+      ++files;
+      std::istringstream in(read_file(entry.path().string()));
+      std::string line;
+      for (int n = 1; std::getline(in, line); ++n) {
+        const std::string code = line.substr(0, line.find("//"));
+        EXPECT_EQ(code.find("filesystem"), std::string::npos) << entry.path().string() << ":" << n << ": " << line;
+      }
+    }
+  }
+  EXPECT_GT(files, 40);
+}
