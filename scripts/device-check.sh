@@ -104,9 +104,15 @@ if [[ "${SKIP_TRAIN:-0}" != 1 ]]; then
   data=/tmp/reckoning-main-job-data
   "$bin" data generate clutrr --style letters --hops 2,4,6 --test-hops 2,4,6 \
     --per-hop 3000 --valid-per-hop 50 --test-per-hop 100 --seed 1 --out-dir "$data" >/dev/null
-  stage train-cuda "${TRAIN_LIMIT:-120}" "$bin" train --config configs/main-job.yaml --set device=cuda \
-    --set outer.max_steps="${TRAIN_STEPS:-300}" --set eval.every=150 --set data.max_eval=60 \
-    --set run_dir=/tmp/reckoning-run-cuda \
-    --set data.train="$data/train.jsonl" --set data.valid="$data/valid.jsonl" --set data.test="$data/test.jsonl"
+  train_args=(train --config configs/main-job.yaml --set device=cuda
+    --set outer.max_steps="${TRAIN_STEPS:-300}" --set eval.every=150 --set data.max_eval=60
+    --set run_dir=/tmp/reckoning-run-cuda
+    --set data.train="$data/train.jsonl" --set data.valid="$data/valid.jsonl" --set data.test="$data/test.jsonl")
+  stage train-cuda "${TRAIN_LIMIT:-120}" "$bin" "${train_args[@]}"
+  rc=$?
   tail -n 12 "$out/train-cuda.log"
+  if ((rc > 128 && rc != 137)) && command -v cuda-gdb >/dev/null; then  # a crash: where
+    timeout 120 cuda-gdb -batch -ex run -ex bt --args "$bin" "${train_args[@]}" >"$out/train-backtrace.log" 2>&1
+    grep -E "^#|signal" "$out/train-backtrace.log" | head -30
+  fi
 fi
