@@ -146,6 +146,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
                                    std::max<int64_t>(1024, std::max(b.fact_len, b.question_len + b.answer_len)));
   model.run.inner_optimizer = b.inner_optimizer;
   model.run.inner_first_order = b.first_order;
+  model.run.inner_fused = b.fused;
   model.run.inner_dropout = b.dropout;
   inner_optimizer_parse(b.inner_optimizer, "bench: inner optimizer");
   model.weights = gpt2_map(gpt2_init(model.config, b.seed, dtype),
@@ -197,7 +198,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
       {"n_layer", b.n_layer}, {"n_embd", b.n_embd}, {"n_head", b.n_head}, {"n_vocab", b.n_vocab},
       {"facts", b.facts}, {"fact_len", b.fact_len}, {"key_len", b.key_len},
       {"question_len", b.question_len}, {"answer_len", b.answer_len}, {"inner_steps", b.inner_steps},
-      {"inner_optimizer", b.inner_optimizer}, {"lr_mode", b.lr_mode}, {"first_order", b.first_order},
+      {"inner_optimizer", b.inner_optimizer}, {"lr_mode", b.lr_mode}, {"first_order", b.first_order}, {"fused", b.fused},
       {"dtype", b.dtype}, {"matmul_dtype", b.matmul_dtype}, {"threads", threads}, {"warmup", b.warmup}, {"steps", b.steps},
       {"dropout", b.dropout}, {"outer_clip", b.outer_clip}, {"seed", b.seed}, {"device", device_name(device)}};
   nlohmann::json out = {

@@ -1,6 +1,8 @@
 // Device selection and CUDA statistics; see device.h.
 #include "reckoning/device.h"
 
+#include <cmath>
+
 #include <torch/cuda.h>
 
 #include "reckoning/error.h"
@@ -12,6 +14,15 @@
 namespace reckoning {
 
 bool cuda_available() { return torch::cuda::is_available(); }
+
+double global_norm(const std::vector<torch::Tensor>& tensors) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> squares;
+  for (const torch::Tensor& t : tensors) {
+    if (t.defined()) squares.push_back(t.square().sum().to(torch::kFloat64));
+  }
+  return squares.empty() ? 0.0 : std::sqrt(torch::stack(squares).sum().item<double>());
+}
 
 torch::Device device_parse(const std::string& text, const std::string& where) {
   const std::string expected = "cpu, cuda or cuda:N";
@@ -25,6 +36,7 @@ torch::Device device_parse(const std::string& text, const std::string& where) {
     index = std::stoll(digits);
   }
 #ifndef RECKONING_WITH_CUDA
+  (void)index;
   throw_error(where, "cpu (this build's LibTorch has no CUDA; build against a CUDA LibTorch to use a GPU)",
               str("'", text, "'"));
 #else

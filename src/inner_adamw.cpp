@@ -177,12 +177,67 @@ torch::Tensor contiguous_or_undefined(const torch::Tensor& t) {
   return t.defined() ? t.contiguous() : t;
 }
 
+// The same forward and backward as tensor operations, for any device. The rate stays a tensor:
+// `lr` is 0-dim on p's device, so nothing is read to the host.
+struct TensorConstants {
+  double b1, c1, b2, c2, inv_sqrt_bias2, eps, bias1;
+  torch::Tensor decay, step;  // 1 - lr wd, lr / (1 - b1^n): 0-dim tensors
+  TensorConstants(const AdamWHyper& h, int64_t n, const torch::Tensor& lr)
+      : b1(h.beta1), c1(1.0 - h.beta1), b2(h.beta2), c2(1.0 - h.beta2),
+        inv_sqrt_bias2(1.0 / std::sqrt(1.0 - std::pow(h.beta2, static_cast<double>(n)))), eps(h.eps),
+        bias1(1.0 - std::pow(h.beta1, static_cast<double>(n))) {
+    const torch::Tensor r = lr.detach().to(torch::kFloat64);
+    decay = 1.0 - r * h.weight_decay;
+    step = r / bias1;
+  }
+  // Adam's denominator from the second moment (zero where v <= 0, like the kernel's max(v, 0)).
+  torch::Tensor root(const torch::Tensor& v) const { return v.clamp_min(0).sqrt(); }
+};
+
+void forward_ops(const torch::Tensor& p, const torch::Tensor& m_in, const torch::Tensor& v_in,
+                 const torch::Tensor& g_n, const TensorConstants& c, torch::Tensor& out, torch::Tensor& m_out,
+                 torch::Tensor& v_out) {
+  m_out = m_in.defined() ? m_in * c.b1 + g_n * c.c1 : g_n * c.c1;
+  v_out = v_in.defined() ? v_in * c.b2 + g_n * g_n * c.c2 : g_n * g_n * c.c2;
+  const torch::Tensor denom = c.root(v_out) * c.inv_sqrt_bias2 + c.eps;
+  out = p * c.decay.to(p.scalar_type()) - c.step.to(p.scalar_type()) * (m_out / denom);
+}
+
+// Returns the rate's gradient as a 0-dim float64 tensor on p's device.
+torch::Tensor backward_ops(const torch::Tensor& p, const std::vector<torch::Tensor>& g, const torch::Tensor& go,
+                           const torch::Tensor& dm_in, const torch::Tensor& dv_in, const TensorConstants& c,
+                           double weight_decay, bool need_g, BackwardOut& out) {
+  torch::Tensor m = g[0] * c.c1, v = g[0] * g[0] * c.c2;
+  for (size_t j = 1; j < g.size(); ++j) {
+    m = m * c.b1 + g[j] * c.c1;
+    v = v * c.b2 + g[j] * g[j] * c.c2;
+  }
+  const torch::Tensor root = c.root(v);
+  const torch::Tensor denom = root * c.inv_sqrt_bias2 + c.eps;
+  const torch::Tensor u = m / denom;
+  out.dp = go * c.decay.to(p.scalar_type());
+  const torch::Tensor sum_p = (p * go).sum(torch::kFloat64), sum_u = (u * go).sum(torch::kFloat64);
+  if (need_g) {
+    const torch::Tensor step = c.step.to(p.scalar_type());
+    torch::Tensor dm = -go * step / denom;
+    torch::Tensor dv = torch::where(v > 0, go * step * u / denom * (c.inv_sqrt_bias2 / 2) / root, torch::zeros_like(v));
+    if (dm_in.defined()) dm = dm + dm_in;
+    if (dv_in.defined()) dv = dv + dv_in;
+    out.dg = dm * c.c1 + dv * g.back() * (2 * c.c2);
+    if (g.size() > 1) {
+      out.dm = dm * c.b1;
+      out.dv = dv * c.b2;
+    }
+  }
+  return -(weight_decay * sum_p + sum_u / c.bias1);
+}
+
 // Inputs: p, lr, {m, v} (empty for the first step: LibTorch 1.13 takes no undefined inputs), g_1..g_n. Outputs: p', m', v'. Saves p, lr
 // and the history; not the moments, which the backward recomputes from the history.
 struct AdamWStep : public torch::autograd::Function<AdamWStep> {
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& p_in,
                                                 const torch::Tensor& lr, torch::TensorList moments_in,
-                                                torch::TensorList grads_in, AdamWHyper h) {
+                                                torch::TensorList grads_in, AdamWHyper h, bool tensor_ops) {
     TORCH_CHECK(!grads_in.empty(), "adamw_step_fused: empty gradient history");
     TORCH_CHECK(moments_in.size() == (grads_in.size() > 1 ? 2u : 0u),
                 "adamw_step_fused: the moments (m, v) are given exactly when the history is longer than one step");
@@ -194,11 +249,16 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
     }
     const torch::Tensor g_n = grads_in.back().contiguous();
     const int64_t n = static_cast<int64_t>(grads_in.size());
-    const double lr_value = lr.item<double>();
-    torch::Tensor next = torch::empty_like(p), m_next = torch::empty_like(p), v_next = torch::empty_like(p);
-    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused", [&] {
-      forward_kernel<scalar_t>(p, m, v, g_n, StepConstants<Acc<scalar_t>>(h, n, lr_value), next, m_next, v_next);
-    });
+    torch::Tensor next, m_next, v_next;
+    if (tensor_ops) {
+      forward_ops(p, m, v, g_n, TensorConstants(h, n, lr), next, m_next, v_next);
+    } else {
+      const double lr_value = lr.item<double>();
+      next = torch::empty_like(p), m_next = torch::empty_like(p), v_next = torch::empty_like(p);
+      AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused", [&] {
+        forward_kernel<scalar_t>(p, m, v, g_n, StepConstants<Acc<scalar_t>>(h, n, lr_value), next, m_next, v_next);
+      });
+    }
     std::vector<torch::Tensor> saved{p_in, lr};
     saved.insert(saved.end(), grads_in.begin(), grads_in.end());
     ctx->save_for_backward(saved);
@@ -209,6 +269,7 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
     bool grads_need = false;
     for (const auto& t : grads_in) grads_need = grads_need || t.requires_grad();
     ctx->saved_data["grads_need"] = grads_need;
+    ctx->saved_data["tensor_ops"] = tensor_ops;
     // Without a gradient through the inner gradients (first order) the moments carry none either.
     if (!grads_need) ctx->mark_non_differentiable({m_next, v_next});
     // The last step's moments are never used: no zero-filled gradients for them.
@@ -221,7 +282,7 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
     const std::vector<torch::Tensor> saved = ctx->get_saved_variables();
     const int64_t n = static_cast<int64_t>(saved.size()) - 2;
     const size_t n_moments = n > 1 ? 2 : 0;
-    torch::autograd::variable_list out(3 + n_moments + static_cast<size_t>(n));  // p, lr, {m, v}, g_1..g_n, hyper
+    torch::autograd::variable_list out(4 + n_moments + static_cast<size_t>(n));  // p, lr, {m, v}, g_1..g_n, hyper, impl
     torch::Tensor go = grad_out[0];
     const torch::Tensor dm_in = contiguous_or_undefined(grad_out[1]);
     const torch::Tensor dv_in = contiguous_or_undefined(grad_out[2]);
@@ -232,24 +293,31 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
     const std::vector<torch::Tensor> g = contiguous(torch::TensorList(saved).slice(2));
     const AdamWHyper h{ctx->saved_data["beta1"].toDouble(), ctx->saved_data["beta2"].toDouble(),
                        ctx->saved_data["eps"].toDouble(), ctx->saved_data["weight_decay"].toDouble()};
-    const double lr_value = lr.item<double>();
-    const double bias1 = 1.0 - std::pow(h.beta1, static_cast<double>(n));
+    const bool need_g = ctx->saved_data["grads_need"].toBool();
     BackwardOut grads;
-    grads.dp = torch::empty_like(p);
-    if (ctx->saved_data["grads_need"].toBool()) {
-      grads.dg = torch::empty_like(p);
-      if (n > 1) {
-        grads.dm = torch::empty_like(p);
-        grads.dv = torch::empty_like(p);
-      }
-    }
-    std::pair<double, double> sums;
-    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused_backward", [&] {
-      sums = backward_kernel<scalar_t>(p, g, go, dm_in, dv_in, StepConstants<Acc<scalar_t>>(h, n, lr_value), grads);
-    });
     const auto shape = saved[0].sizes();
+    if (ctx->saved_data["tensor_ops"].toBool()) {
+      out[1] = backward_ops(p, g, go, dm_in, dv_in, TensorConstants(h, n, lr), h.weight_decay, need_g, grads)
+                   .to(lr.scalar_type())
+                   .view(lr.sizes());
+    } else {
+      grads.dp = torch::empty_like(p);
+      if (need_g) {
+        grads.dg = torch::empty_like(p);
+        if (n > 1) {
+          grads.dm = torch::empty_like(p);
+          grads.dv = torch::empty_like(p);
+        }
+      }
+      const double lr_value = lr.item<double>();
+      const double bias1 = 1.0 - std::pow(h.beta1, static_cast<double>(n));
+      std::pair<double, double> sums;
+      AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused_backward", [&] {
+        sums = backward_kernel<scalar_t>(p, g, go, dm_in, dv_in, StepConstants<Acc<scalar_t>>(h, n, lr_value), grads);
+      });
+      out[1] = torch::full(lr.sizes(), -(h.weight_decay * sums.first + sums.second / bias1), lr.options());
+    }
     out[0] = grads.dp.view(shape);
-    out[1] = torch::full(lr.sizes(), -(h.weight_decay * sums.first + sums.second / bias1), lr.options());
     if (grads.dm.defined()) out[2] = grads.dm.view(shape);
     if (grads.dv.defined()) out[3] = grads.dv.view(shape);
     if (grads.dg.defined()) out[2 + n_moments + static_cast<size_t>(n - 1)] = grads.dg.view(shape);
@@ -260,10 +328,11 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
 }  // namespace
 
 AdamWStepResult adamw_step_fused(const torch::Tensor& p, const torch::Tensor& lr, const AdamWMoments& moments,
-                                 torch::TensorList grads, const AdamWHyper& hyper) {
+                                 torch::TensorList grads, const AdamWHyper& hyper, AdamWImpl impl) {
   std::vector<torch::Tensor> given;
   if (moments.m.defined()) given = {moments.m, moments.v};
-  torch::autograd::variable_list out = AdamWStep::apply(p, lr, torch::TensorList(given), grads, hyper);
+  const bool tensor_ops = impl == AdamWImpl::TensorOps || (impl == AdamWImpl::Auto && !p.is_cpu());
+  torch::autograd::variable_list out = AdamWStep::apply(p, lr, torch::TensorList(given), grads, hyper, tensor_ops);
   return {out[0], {out[1], out[2]}};
 }
 

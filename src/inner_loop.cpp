@@ -5,6 +5,7 @@
 #include <cmath>
 #include <memory>
 
+#include "reckoning/device.h"
 #include "reckoning/error.h"
 #include "reckoning/inner_adamw.h"
 
@@ -76,6 +77,9 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
   std::vector<std::vector<torch::Tensor>> history;  // AdamW with a meta-graph: g_0..g_k per tensor
   std::vector<AdamWMoments> moments;                // and the fused node's moments after them
   const AdamWHyper hyper{inner.beta1, inner.beta2, inner.eps, inner.weight_decay};
+  // The rates' values for the trace, read to the host once (the update uses `lrs.rate`, connected).
+  const torch::Tensor host_rates = lrs.rates().to(torch::kCPU, torch::kFloat64).contiguous();
+  const auto rate_values = host_rates.accessor<double, 2>();
   for (int64_t k = 0; k < lrs.steps(); ++k) {
     InnerStepTrace trace;
     torch::Tensor loss = masked_lm_loss(config, gpt2_unflatten(config, fast), facts, dropout);
@@ -90,12 +94,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
     }
     // Global gradient norm, and optional clipping (differentiable in second-order mode, where
     // the norm itself is part of the graph).
-    {
-      torch::NoGradGuard no_grad;  // the norm enters the graph only when it clips (below)
-      double sq = 0;
-      for (const auto& g : grads) sq += g.pow(2).sum().item<double>();
-      trace.grad_norm = std::sqrt(sq);
-    }
+    trace.grad_norm = global_norm(grads);  // the norm enters the graph only when it clips (below)
     if (inner.grad_clip > 0 && trace.grad_norm > inner.grad_clip) {
       torch::Tensor sq = torch::zeros({}, loss.options());
       for (const auto& g : grads) sq = sq + g.pow(2).sum();
@@ -120,14 +119,14 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
       const size_t i = idx[j];
       torch::Tensor lr = lrs.rate(i, k);  // 0-dim, connected to the table
       if (!keep_graph) lr = lr.detach();
-      const double lr_value = lr.item<double>();
+      const double lr_value = rate_values[lrs.group_of_tensor[i]][k];
       lr_sum += lr_value;
       lr_min = std::min(lr_min, lr_value);
       lr_max = std::max(lr_max, lr_value);
       torch::Tensor p = fast[i];
       const torch::Tensor& g = grads[j];
       torch::Tensor next;
-      if (inner.optimizer == InnerOptimizer::AdamW && keep_graph && inner.fused && p.is_cpu()) {
+      if (inner.optimizer == InnerOptimizer::AdamW && keep_graph && inner.fused) {
         history[j].push_back(g);
         AdamWStepResult step = adamw_step_fused(p, lr, moments[j], torch::TensorList(history[j]), hyper);
         next = step.p;

@@ -57,7 +57,7 @@ const std::vector<Field>& fields() {
       {"inner.momentum", &RunConfig::inner_momentum, "inner SGD momentum"},
       {"inner.grad_clip", &RunConfig::inner_grad_clip, "inner gradient-norm clip (0 = off)"},
       {"inner.adapt", &RunConfig::inner_adapt, "regex of adapted weight names (empty = all)"},
-      {"inner.fused", &RunConfig::inner_fused, "fused AdamW node for CPU tensors (false = plain ops, the reference; GPU tensors always use plain ops)"},
+      {"inner.fused", &RunConfig::inner_fused, "fused differentiable AdamW node (false = plain ops, the reference): a CPU kernel, tensor operations on a GPU"},
       {"inner.dropout", &RunConfig::inner_dropout, "dropout in the inner loop while training"},
       {"outer.lr", &RunConfig::outer_lr, "outer AdamW learning rate"},
       {"outer.lr_rates", &RunConfig::outer_lr_rates, "learning rate of the inner rates (< 0 = outer.lr)"},

@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include "reckoning/device.h"
 #include "reckoning/error.h"
 #include "reckoning/io.h"
 #include "reckoning/resources.h"
@@ -54,7 +55,7 @@ InnerLrs rates_for(const RunConfig& config, const Gpt2Config& gpt2) {
 }  // namespace
 
 nlohmann::json inner_lrs_snapshot(const InnerLrs& lrs) {
-  torch::Tensor rates = lrs.rates().to(torch::kFloat64).contiguous();  // (G, N)
+  torch::Tensor rates = lrs.rates().to(torch::kCPU, torch::kFloat64).contiguous();  // (G, N), host
   nlohmann::json values = nlohmann::json::array();
   for (int64_t g = 0; g < rates.size(0); ++g) {
     torch::Tensor row = rates[g];
@@ -361,9 +362,9 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     if (config.outer_clip > 0) {
       grad_norm = torch::nn::utils::clip_grad_norm_(all_params, config.outer_clip);
     } else {
-      double sq = 0;
-      for (const auto& p : all_params) if (p.grad().defined()) sq += p.grad().pow(2).sum().item<double>();
-      grad_norm = std::sqrt(sq);
+      std::vector<torch::Tensor> grads;
+      for (const auto& p : all_params) grads.push_back(p.grad());
+      grad_norm = global_norm(grads);
     }
     optimizer.step();
     ++state.step;
@@ -374,7 +375,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     std::vector<double> inner_loss(static_cast<size_t>(n_inner), 0.0);
     for (size_t k = 0; k < traces.size(); ++k) inner_loss[k % static_cast<size_t>(n_inner)] += traces[k].loss;
     if (!traces.empty()) for (auto& v : inner_loss) v /= static_cast<double>(traces.size() / static_cast<size_t>(n_inner));
-    torch::Tensor rates = model.lrs.rates().to(torch::kFloat64);
+    torch::Tensor rates = model.lrs.rates().to(torch::kCPU, torch::kFloat64);  // read on the host
     nlohmann::json rate_stats = nlohmann::json::object();
     if (n_inner > 0) {
       auto as_vector = [](const torch::Tensor& t) {

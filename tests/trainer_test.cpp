@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "reckoning/device.h"
 #include "reckoning/error.h"
 #include "reckoning/io.h"
 #include "reckoning/threads.h"
@@ -207,4 +208,28 @@ TEST(Trainer, InvalidConfigurationIsRefusedBeforeWork) {
   o.resume = true;
   EXPECT_THAT([&] { train(q.config, o); },
               testing::ThrowsMessage<Error>(testing::HasSubstr("expected a checkpoint to resume from")));
+}
+
+// Where LibTorch has CUDA and a GPU (the GPU machine, not CI): a whole training run on the GPU -
+// steps, metrics (read back to the host), validation, checkpoints, resume - and its losses follow
+// the CPU run's (no dropout, so both draw nothing at random; float32 on both, so to rounding).
+TEST(Trainer, TrainsOnTheGpuLikeOnTheCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU: GPU training is checked on the GPU machine";
+  TempRun cpu("cpu"), gpu("gpu");
+  cpu.config.model_dropout = gpu.config.model_dropout = 0.0;
+  gpu.config.device = "cuda";
+  const TrainSummary a = train(cpu.config, quiet()), b = train(gpu.config, quiet());
+  ASSERT_EQ(a.losses.size(), b.losses.size());
+  for (size_t i = 0; i < a.losses.size(); ++i) {
+    EXPECT_NEAR(b.losses[i], a.losses[i], 1e-3 * std::abs(a.losses[i])) << "step " << i + 1;
+  }
+  EXPECT_TRUE(file_exists(path_join(b.last_dir, "optimizer.pt")));
+  std::ifstream metrics(path_join(gpu.config.run_dir, "metrics.jsonl"));
+  int lines = 0;
+  for (std::string line; std::getline(metrics, line);) lines += nlohmann::json::parse(line)["rates"]["mean"].size() == 2u;
+  EXPECT_EQ(lines, 6);
+  TrainOptions more = quiet();
+  more.resume = true;
+  gpu.config.outer_max_steps = 8;
+  EXPECT_EQ(train(gpu.config, more).steps, 8);
 }

@@ -36,6 +36,7 @@ struct MetaStepBenchConfig {
   std::string inner_optimizer = "adamw";  // adamw | sgd
   std::string lr_mode = "per-tensor";     // per-tensor | per-layer | static
   bool first_order = false;
+  bool fused = true;                      // the fused AdamW node (false: plain ops, the reference)
   std::string dtype = "float32";          // float32 | float64 | bfloat16 (weights and compute)
   std::string matmul_dtype = "float32";   // float32 | bfloat16: matrix products only (precision.h)
   int threads = 0;                        // 0 = threads.h policy

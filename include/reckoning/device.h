@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -18,6 +19,10 @@ std::string device_name(const torch::Device& device);  // "cpu", "cuda:0"
 
 // Whether this LibTorch build has CUDA and sees at least one device.
 bool cuda_available();
+
+// The L2 norm over all defined tensors together, read to the host once (on a GPU, one
+// synchronisation rather than one per tensor). 0 when there is none.
+double global_norm(const std::vector<torch::Tensor>& tensors);
 
 // Waits for the device's queued work (no-op on the CPU): for timing.
 void device_synchronize(const torch::Device& device);

@@ -13,6 +13,10 @@
 // over LibTorch's intra-op threads) instead of one tensor op per term. The backward is first order:
 // the outer loss is differentiated once, no inner gradient is ever taken through an update.
 // float32, float64 and bfloat16 (computed in float32) tensors.
+//
+// On other devices (a GPU) the same node runs as tensor operations: the same saved tensors and
+// moment carrying (so the same memory), and the rate stays a device tensor (no host read, so no
+// synchronisation per tensor and step).
 #pragma once
 
 #include <torch/torch.h>
@@ -33,9 +37,14 @@ struct AdamWStepResult {
   AdamWMoments moments;    // after g_1..g_n: the next step's input
 };
 
+// How the node computes: the CPU kernel for CPU tensors and tensor operations elsewhere (Auto),
+// or one of them by name (tests compare them on the CPU).
+enum class AdamWImpl { Auto, Kernel, TensorOps };
+
 // p (any shape), lr (0-dim, may require grad), moments after g_1..g_{n-1} (the previous step's
 // result; undefined for n = 1), grads = g_1..g_n (p's shape, may require grad).
 AdamWStepResult adamw_step_fused(const torch::Tensor& p, const torch::Tensor& lr, const AdamWMoments& moments,
-                                 torch::TensorList grads, const AdamWHyper& hyper);
+                                 torch::TensorList grads, const AdamWHyper& hyper,
+                                 AdamWImpl impl = AdamWImpl::Auto);
 
 }  // namespace reckoning

@@ -33,6 +33,7 @@ const cli::RegisterCommand meta_step_command(
       app.add_option("--lr-mode", c->lr_mode, "Learned-rate mode")
           ->check(CLI::IsMember({"per-tensor", "per-layer", "static"}));
       app.add_flag("--first-order", c->first_order, "First-order meta-gradient (default: second order)");
+      app.add_flag("--no-fused{false}", c->fused, "Inner AdamW as plain ops (the reference) instead of the fused node");
       app.add_option("--dtype", c->dtype, "Weights and compute dtype")
           ->check(CLI::IsMember({"float32", "float64", "bfloat16"}));
       app.add_option("--device", c->device, "cpu, cuda or cuda:N (a CUDA LibTorch build)");
