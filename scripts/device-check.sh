@@ -67,14 +67,17 @@ bin="$build/reckoning"
 cat "$out/runtime.log"
 
 if [[ -n "${FIRST_TESTS:-}" ]]; then  # a quick look at chosen tests first, with a backtrace on a crash
-  for t in $FIRST_TESTS; do
-    echo "-- $t"
-    (cd "$here" && timeout 60 "$build/$t" 2>&1 | tail -n 3) || true
+  for entry in $FIRST_TESTS; do  # test executable, or executable:gtest-filter
+    t=${entry%%:*}
+    filter=*
+    [[ "$entry" == *:* ]] && filter=${entry#*:}
+    echo "-- $entry"
+    (cd "$here" && timeout 90 "$build/$t" --gtest_filter="$filter" 2>&1 | grep -E "^\[  (FAILED|PASSED|SKIPPED) |Failure|rror" | head -n 20) || true
   done >"$out/first-tests.log" 2>&1
   cat "$out/first-tests.log"
   if grep -q -i "segmentation\|core dumped" "$out/first-tests.log" && command -v cuda-gdb >/dev/null; then
     first=${FIRST_TESTS%% *}
-    (cd "$here" && timeout 90 cuda-gdb -batch -ex run -ex bt --args "$build/$first") >"$out/backtrace.log" 2>&1
+    (cd "$here" && timeout 90 cuda-gdb -batch -ex run -ex bt --args "$build/${first%%:*}") >"$out/backtrace.log" 2>&1
     grep -E "^#|signal" "$out/backtrace.log" | head -30
   fi
 fi
@@ -89,14 +92,20 @@ bench() {  # bench LABEL ARGS...: one JSON line per run into OUT/bench.jsonl
 }
 gpt2_small="--layers 12 --width 768 --heads 12 --question-len 30 --answer-len 2"
 [[ "${SKIP_BENCH:-0}" == 1 ]] || {
+  # The fused AdamW node (tensor operations on the GPU) next to plain ops, side by side.
   bench tiny-50k-cuda --device cuda --steps 5
-  bench tiny-50k-cpu --threads "$jobs" --steps 3
+  bench tiny-50k-cuda-plain --device cuda --steps 5 --no-fused
   bench tiny-512-cuda --device cuda --vocab 512 --steps 5
   bench small-4x256-cuda --device cuda --layers 4 --width 256 --steps 5
-  bench small-4x256-cpu --threads "$jobs" --layers 4 --width 256 --steps 3
+  bench small-4x256-cuda-plain --device cuda --layers 4 --width 256 --steps 5 --no-fused
   bench gpt2-small-cuda --device cuda $gpt2_small --steps 3
-  bench gpt2-small-cuda-bf16 --device cuda $gpt2_small --steps 3 --matmul-dtype bfloat16
-  bench gpt2-small-cpu --threads "$jobs" $gpt2_small --warmup 0 --steps 1 --no-peak
+  bench gpt2-small-cuda-plain --device cuda $gpt2_small --steps 3 --no-fused
+  if [[ "${CPU_BENCH:-0}" == 1 ]]; then
+    bench tiny-50k-cpu --threads "$jobs" --steps 3
+    bench small-4x256-cpu --threads "$jobs" --layers 4 --width 256 --steps 3
+    bench gpt2-small-cuda-bf16 --device cuda $gpt2_small --steps 3 --matmul-dtype bfloat16
+    bench gpt2-small-cpu --threads "$jobs" $gpt2_small --warmup 0 --steps 1 --no-peak
+  fi
 } >"$out/bench.log" 2>&1
 [[ -f "$out/bench.log" ]] && grep -v '^{' "$out/bench.log" | head -20
 
