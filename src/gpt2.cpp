@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "reckoning/error.h"
+#include "reckoning/gelu.h"
 #include "reckoning/precision.h"
 
 namespace reckoning {
@@ -22,10 +23,6 @@ namespace {
 torch::Tensor conv1d(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
   return mixed_addmm(b, x.reshape({-1, x.size(-1)}), w).view({x.size(0), x.size(1), w.size(1)});
 }
-
-// GPT-2's "gelu_new" (tanh approximation). LibTorch's fused kernel has a correct double
-// backward (verified with gradgradcheck on LibTorch 1.13 and by tests/inner_loop_test.cpp).
-torch::Tensor gelu_tanh(const torch::Tensor& x) { return torch::gelu(x, "tanh"); }
 
 // Causal self-attention with a key-padding mask. x (B, T, C); key_ok (B, T_all) bool over past +
 // new positions; returns (B, T, C).

@@ -181,52 +181,67 @@ torch::Tensor contiguous_or_undefined(const torch::Tensor& t) {
 // `lr` is 0-dim on p's device, so nothing is read to the host.
 struct TensorConstants {
   double b1, c1, b2, c2, inv_sqrt_bias2, eps, bias1;
-  torch::Tensor decay, step;  // 1 - lr wd, lr / (1 - b1^n): 0-dim tensors
+  torch::Tensor decay, step, neg_step;  // 1 - lr wd, lr / (1 - b1^n), its negative: 0-dim, lr's dtype
   TensorConstants(const AdamWHyper& h, int64_t n, const torch::Tensor& lr)
       : b1(h.beta1), c1(1.0 - h.beta1), b2(h.beta2), c2(1.0 - h.beta2),
         inv_sqrt_bias2(1.0 / std::sqrt(1.0 - std::pow(h.beta2, static_cast<double>(n)))), eps(h.eps),
         bias1(1.0 - std::pow(h.beta1, static_cast<double>(n))) {
-    const torch::Tensor r = lr.detach().to(torch::kFloat64);
+    const torch::Tensor r = lr.detach();
     decay = 1.0 - r * h.weight_decay;
     step = r / bias1;
+    neg_step = -step;
   }
-  // Adam's denominator from the second moment (zero where v <= 0, like the kernel's max(v, 0)).
-  torch::Tensor root(const torch::Tensor& v) const { return v.clamp_min(0).sqrt(); }
 };
+
+// Moments after one more gradient: m b1 + g c1 (as lerp) and v b2 + g^2 c2; m, v undefined before
+// the first gradient. Few kernels: on a GPU each tensor operation is a launch.
+void moments_ops(const torch::Tensor& g, const TensorConstants& c, torch::Tensor& m, torch::Tensor& v) {
+  if (m.defined()) {
+    m = torch::lerp(g, m, c.b1);
+    v = torch::addcmul(v * c.b2, g, g, c.c2);
+  } else {
+    m = g * c.c1;
+    v = (g * g).mul_(c.c2);
+  }
+}
+
+// sqrt(max(v, 0)) / sqrt(1 - b2^n) + eps: Adam's denominator.
+torch::Tensor denominator_ops(const torch::Tensor& v, const TensorConstants& c) {
+  return v.clamp_min(0).sqrt_().mul_(c.inv_sqrt_bias2).add_(c.eps);
+}
 
 void forward_ops(const torch::Tensor& p, const torch::Tensor& m_in, const torch::Tensor& v_in,
                  const torch::Tensor& g_n, const TensorConstants& c, torch::Tensor& out, torch::Tensor& m_out,
                  torch::Tensor& v_out) {
-  m_out = m_in.defined() ? m_in * c.b1 + g_n * c.c1 : g_n * c.c1;
-  v_out = v_in.defined() ? v_in * c.b2 + g_n * g_n * c.c2 : g_n * g_n * c.c2;
-  const torch::Tensor denom = c.root(v_out) * c.inv_sqrt_bias2 + c.eps;
-  out = p * c.decay.to(p.scalar_type()) - c.step.to(p.scalar_type()) * (m_out / denom);
+  m_out = m_in;
+  v_out = v_in;
+  moments_ops(g_n, c, m_out, v_out);
+  // p (1 - lr wd) - (lr / bias1) m / denom, the rate as a device tensor.
+  out = torch::addcmul(p * c.decay, c.neg_step, m_out / denominator_ops(v_out, c));
 }
 
 // Returns the rate's gradient as a 0-dim float64 tensor on p's device.
 torch::Tensor backward_ops(const torch::Tensor& p, const std::vector<torch::Tensor>& g, const torch::Tensor& go,
                            const torch::Tensor& dm_in, const torch::Tensor& dv_in, const TensorConstants& c,
                            double weight_decay, bool need_g, BackwardOut& out) {
-  torch::Tensor m = g[0] * c.c1, v = g[0] * g[0] * c.c2;
-  for (size_t j = 1; j < g.size(); ++j) {
-    m = m * c.b1 + g[j] * c.c1;
-    v = v * c.b2 + g[j] * g[j] * c.c2;
-  }
-  const torch::Tensor root = c.root(v);
-  const torch::Tensor denom = root * c.inv_sqrt_bias2 + c.eps;
+  torch::Tensor m, v;
+  for (const torch::Tensor& gj : g) moments_ops(gj, c, m, v);
+  const torch::Tensor denom = denominator_ops(v, c);
   const torch::Tensor u = m / denom;
-  out.dp = go * c.decay.to(p.scalar_type());
+  out.dp = go * c.decay;
   const torch::Tensor sum_p = (p * go).sum(torch::kFloat64), sum_u = (u * go).sum(torch::kFloat64);
   if (need_g) {
-    const torch::Tensor step = c.step.to(p.scalar_type());
-    torch::Tensor dm = -go * step / denom;
-    torch::Tensor dv = torch::where(v > 0, go * step * u / denom * (c.inv_sqrt_bias2 / 2) / root, torch::zeros_like(v));
-    if (dm_in.defined()) dm = dm + dm_in;
-    if (dv_in.defined()) dv = dv + dv_in;
-    out.dg = dm * c.c1 + dv * g.back() * (2 * c.c2);
+    // dm = -go step / denom; dv = go step u / denom / (2 sqrt(1 - b2^n) root), zero where v <= 0
+    // (the safe square root's gradient), where root = sqrt(v) = (denom - eps) sqrt(1 - b2^n).
+    torch::Tensor dm = (go * c.neg_step).div_(denom);
+    if (dm_in.defined()) dm.add_(dm_in);
+    torch::Tensor dv = (go * u).div_(denom).mul_(c.step).mul_(c.inv_sqrt_bias2 / 2).div_(v.clamp_min(0).sqrt());
+    dv = torch::where(v > 0, dv, torch::zeros({}, dv.options()));
+    if (dv_in.defined()) dv.add_(dv_in);
+    out.dg = torch::addcmul(dm * c.c1, dv, g.back(), 2 * c.c2);
     if (g.size() > 1) {
       out.dm = dm * c.b1;
-      out.dv = dv * c.b2;
+      out.dv = dv.mul_(c.b2);
     }
   }
   return -(weight_decay * sum_p + sum_u / c.bias1);

@@ -80,6 +80,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
   // The rates' values for the trace, read to the host once (the update uses `lrs.rate`, connected).
   const torch::Tensor host_rates = lrs.rates().to(torch::kCPU, torch::kFloat64).contiguous();
   const auto rate_values = host_rates.accessor<double, 2>();
+  const std::vector<std::vector<torch::Tensor>> rate_table = lrs.table();
   for (int64_t k = 0; k < lrs.steps(); ++k) {
     InnerStepTrace trace;
     torch::Tensor loss = masked_lm_loss(config, gpt2_unflatten(config, fast), facts, dropout);
@@ -117,7 +118,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
     if (!keep_graph) guard = std::make_unique<torch::NoGradGuard>();
     for (size_t j = 0; j < idx.size(); ++j) {
       const size_t i = idx[j];
-      torch::Tensor lr = lrs.rate(i, k);  // 0-dim, connected to the table
+      torch::Tensor lr = rate_table[lrs.group_of_tensor[i]][k];  // 0-dim, connected to the table
       if (!keep_graph) lr = lr.detach();
       const double lr_value = rate_values[lrs.group_of_tensor[i]][k];
       lr_sum += lr_value;

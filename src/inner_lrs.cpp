@@ -25,9 +25,10 @@ std::string lr_mode_name(LrMode mode) {
   return "?";
 }
 
-torch::Tensor InnerLrs::rate(size_t tensor_index, int64_t step) const {
-  torch::Tensor v = values.select(0, group_of_tensor[tensor_index]).select(0, step);
-  return log_space ? v.exp() : v;
+std::vector<std::vector<torch::Tensor>> InnerLrs::table() const {
+  std::vector<std::vector<torch::Tensor>> out;
+  for (const torch::Tensor& row : (log_space ? values.exp() : values).unbind(0)) out.push_back(row.unbind(0));
+  return out;
 }
 
 torch::Tensor InnerLrs::rates() const {

@@ -234,6 +234,17 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     if (model.lrs.learned()) model.lrs.values = model.lrs.values.detach().clone().requires_grad_(true);
     state = TrainerState::from_json(read_json_file(path_join(last_dir, "trainer_state.json")),
                                     path_join(last_dir, "trainer_state.json"));
+    // A resume may lengthen (or shorten) the run: the schedule's warm-up and decay are recomputed
+    // for the new length from the current step on. Below the steps already done it is refused.
+    if (config.outer_max_steps > 0 && state.total_steps > 0 && config.outer_max_steps != state.total_steps) {
+      check(config.outer_max_steps >= state.step, "configuration key 'outer.max_steps' on resume",
+            str("at least ", state.step, ", the steps the resumed run has done"), str(config.outer_max_steps));
+      if (options.progress) {
+        std::cerr << "resuming with outer.max_steps " << config.outer_max_steps << " (the run was planned for "
+                  << state.total_steps << "): the learning-rate schedule now ends there\n";
+      }
+      state.total_steps = config.outer_max_steps;
+    }
     truncate_metrics(metrics_path, state.step);
   } else {
     torch::manual_seed(config.seed);

@@ -83,8 +83,11 @@ TEST_F(CliTest, TrainEvalAnswerInspect) {
   EXPECT_THAT(inspect.out, HasSubstr("learned inner learning rates, per-layer"));
   EXPECT_THAT(inspect.out, HasSubstr("\nh.0 "));
 
+  // A resume may lengthen the run (validation every 2 steps: one at step 6 shows it ran to 6).
   Result resume = run("train --config " + dir_ + "/c.yaml --resume --set outer.max_steps=6 --no-test");
   EXPECT_EQ(resume.code, 0) << resume.out;
+  EXPECT_THAT(resume.out, HasSubstr("the run was planned for 4"));
+  EXPECT_THAT(resume.out, HasSubstr("validation at step 6"));
 }
 
 TEST_F(CliTest, InitAndGenerate) {

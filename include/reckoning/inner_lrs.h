@@ -33,9 +33,10 @@ struct InnerLrs {
 
   int64_t steps() const { return values.size(1); }
   bool learned() const { return mode != LrMode::Static; }
-  // The rate tensor i uses at inner step k: a 0-dim tensor connected to `values` (so the outer
-  // gradient reaches it).
-  torch::Tensor rate(size_t tensor_index, int64_t step) const;
+  // Every rate as a 0-dim tensor connected to `values` (so the outer gradient reaches it), indexed
+  // [group][step]: tensor i uses [group_of_tensor[i]][k] at inner step k. Built with one exp (in
+  // log space) and unbinds, so the graph has a handful of nodes, not a few per tensor and step.
+  std::vector<std::vector<torch::Tensor>> table() const;
   // All rates as a (G, N) tensor in rate space (exp applied in log-space mode), detached.
   torch::Tensor rates() const;
 };
