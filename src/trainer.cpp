@@ -278,6 +278,8 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
   eval_options.max_new_tokens = config.eval_max_new_tokens > 0 ? config.eval_max_new_tokens
                                 : config.multi_task           ? model.config.n_ctx
                                                               : static_cast<int64_t>(longest_target) + 4;
+  // Saved with every checkpoint, so that `reckoning eval` of this model uses the same budget.
+  model.run.eval_max_new_tokens = eval_options.max_new_tokens;
   const int64_t eval_every = config.eval_every > 0
                                  ? config.eval_every
                                  : std::max<int64_t>(1, static_cast<int64_t>(train_tasks.size()) / per_step);

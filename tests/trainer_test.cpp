@@ -164,6 +164,20 @@ TEST(Trainer, WritesCheckpointsMetricsAndResolvedConfig) {
   EXPECT_FALSE(torch::allclose(m.lrs.values, torch::full_like(m.lrs.values, 1e-2)));
 }
 
+TEST(Trainer, SavesTheGenerationBudgetItEvaluatedWith) {
+  // eval.max_new_tokens 0 = derived (single-task: the longest training target + 4); the models it
+  // saves carry the derived budget, which `reckoning eval` then uses.
+  TempRun r("budget");
+  r.config.eval_max_new_tokens = 0;
+  r.config.outer_max_steps = 2;
+  r.config.eval_every = 2;
+  const TrainSummary s = train(r.config, quiet());
+  const ReckoningModel best = reckoning_model_load(s.best_dir), last = reckoning_model_load(s.last_dir);
+  const int64_t answer_tokens = static_cast<int64_t>(best.tokenizer->encode(" son").size());
+  EXPECT_EQ(best.run.eval_max_new_tokens, answer_tokens + 4);  // the longest answer and 4 more
+  EXPECT_EQ(last.run.eval_max_new_tokens, best.run.eval_max_new_tokens);
+}
+
 TEST(Trainer, MemoryIsFlatOver50Steps) {
   TempRun r("memory");
   r.config.outer_max_steps = 50;

@@ -91,7 +91,12 @@ int run_eval(const EvalArgs& a) {
   EvalOptions eo;
   eo.num_beams = a.beams;
   eo.max_tasks = a.max_tasks;
-  eo.max_new_tokens = a.max_new_tokens > 0 ? a.max_new_tokens : (model.run.multi_task ? model.config.n_ctx : 8);
+  // The budget the trainer used (saved with the model); models saved before it was stored: the
+  // context for multi-task, 8 tokens for a single answer.
+  eo.max_new_tokens = a.max_new_tokens > 0                ? a.max_new_tokens
+                      : model.run.eval_max_new_tokens > 0 ? model.run.eval_max_new_tokens
+                      : model.run.multi_task              ? model.config.n_ctx
+                                                          : 8;
   EvalReport report = evaluate(model, tasks, eo, fact_pool_of(tasks));
   std::cout << eval_report_table(report);
   if (!a.out.empty()) write_json_file_atomic(a.out, eval_report_to_json(report, a.tasks));
