@@ -171,7 +171,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   double last_loss = 0;
   for (int64_t s = 0; s < b.warmup + b.steps; ++s) {
     const auto start = Clock::now();
-    optimizer.zero_grad();
+    release_gradients(optimizer);
     torch::Tensor loss = task_loss(model, task, mode, b.dropout);
     loss.backward();
     if (b.outer_clip > 0) torch::nn::utils::clip_grad_norm_(params, b.outer_clip);

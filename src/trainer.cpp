@@ -39,6 +39,12 @@ torch::Tensor task_loss(const ReckoningModel& model, const EncodedTask& task, In
   return masked_lm_loss(model.config, adapted.weights, task.question, dropout);
 }
 
+void release_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
+  }
+}
+
 namespace {
 
 void make_trainable(ReckoningModel& model) {
@@ -362,7 +368,7 @@ TrainSummary train(const RunConfig& config, const TrainOptions& options) {
     for (size_t g = 0; g < optimizer.param_groups().size(); ++g) {
       static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[g].options()).lr(base_lrs[g] * factor);
     }
-    optimizer.zero_grad();
+    release_gradients(optimizer);
     double loss_sum = 0;
     std::vector<InnerStepTrace> traces;
     for (int64_t i = 0; i < per_step; ++i) {

@@ -44,6 +44,11 @@ struct TrainOptions {
 
 TrainSummary train(const RunConfig& config, const TrainOptions& options = {});
 
+// Drops every parameter's gradient before a step (what zero_grad does with set_to_none in
+// LibTorch 2.x): LibTorch 1.13's zero_grad keeps them allocated and zeroed, one model copy held
+// through the next step's peak (0.5 GB at GPT-2 small). The next backward allocates them anew.
+void release_gradients(torch::optim::Optimizer& optimizer);
+
 // The loss of one task for training (dropout on). Appends the inner steps' trace if given.
 torch::Tensor task_loss(const ReckoningModel& model, const EncodedTask& task, InnerMode mode,
                         bool dropout, std::vector<InnerStepTrace>* trace = nullptr);
