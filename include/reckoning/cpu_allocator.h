@@ -21,7 +21,7 @@
 
 namespace reckoning {
 
-constexpr size_t kLargeBlockBytes = size_t{1} << 20;  // 1 MiB: smaller requests go to the default
+constexpr size_t kLargeBlockBytes = size_t{1} << 18;  // 256 KiB: smaller requests go to the default
 
 struct CpuAllocatorStats {
   bool installed = false;

@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   int64_t memory_cache_mb = -1;
   app.add_option("--memory-cache-mb", memory_cache_mb,
-                 "Freed large CPU blocks (>= 1 MiB) kept for reuse, in MiB; 0 unmaps each at once "
+                 "Freed large CPU blocks (>= 256 KiB) kept for reuse, in MiB; 0 unmaps each at once "
                  "(default: $RECKONING_MEMORY_CACHE_MB, else " + std::to_string(kDefaultCacheMb) + ")")
       ->check(CLI::NonNegativeNumber);
 
