@@ -27,7 +27,7 @@ nlohmann::json cpu_allocator_json() {
   const CpuAllocatorStats a = cpu_allocator_stats();
   if (!a.installed) return nullptr;
   return {{"cache_budget_bytes", a.cache_budget_bytes}, {"large_allocations", a.large_allocations},
-          {"cache_hits", a.cache_hits}, {"peak_cached_bytes", a.peak_cached_bytes},
+          {"cache_hits", a.cache_hits}, {"peak_cached_bytes", a.peak_cached_bytes}, {"fallbacks", a.fallbacks},
           {"peak_live_bytes", a.peak_live_bytes}};
 }
 

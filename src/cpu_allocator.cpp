@@ -135,9 +135,14 @@ class CachingCpuAllocator final : public c10::Allocator {
         p = map_block(bytes);
       }
       if (p == nullptr) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        stats_.live_bytes -= bytes;
-        TORCH_CHECK(false, "reckoning CPU allocator: could not map ", bytes, " bytes: ", std::strerror(errno));
+        // Still none (e.g. the kernel's limit on mappings per process, vm.max_map_count): the
+        // default allocator serves it (its own deleter; out of memory is then its error).
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          stats_.live_bytes -= bytes;
+          ++stats_.fallbacks;
+        }
+        return fallback_->allocate(n);
       }
       block = new Block{p, bytes};
     }

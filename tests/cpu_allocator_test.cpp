@@ -9,6 +9,11 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <c10/core/CPUAllocator.h>
 
@@ -52,6 +57,34 @@ TEST_F(CpuAllocator, ReusesAFreedBlockOfTheSameSize) {
   EXPECT_EQ(after.cache_hits - before.cache_hits, 1u);
   EXPECT_EQ(after.cached_bytes, 0u);
   EXPECT_EQ(after.live_bytes - before.live_bytes, 4 * kMb);
+}
+
+TEST_F(CpuAllocator, WhenNoMappingCanBeMadeTheDefaultAllocatorServes) {
+  // In a child whose address space is capped 5 MB above what it uses: a 4 MB block needs a 6 MB
+  // span to be aligned, which the cap refuses; the default allocator's 4 MB mapping fits.
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    long pages = 0;
+    std::ifstream("/proc/self/statm") >> pages;
+    const rlim_t cap = static_cast<rlim_t>(pages) * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE)) + 5 * kMb;
+    const struct rlimit limit{cap, cap};
+    if (::setrlimit(RLIMIT_AS, &limit) != 0) ::_exit(10);
+    const uint64_t before = cpu_allocator_stats().fallbacks;
+    try {
+      torch::Tensor t = block_of(4);
+      t.fill_(2.0f);
+      if (t.sum().item<float>() != 2.0f * static_cast<float>(t.numel())) ::_exit(11);
+    } catch (...) {
+      ::_exit(12);
+    }
+    ::_exit(cpu_allocator_stats().fallbacks == before + 1 ? 0 : 13);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: setrlimit failed, 11: wrong values, 12: the allocation threw, "
+                                       "13: not served by the fallback";
 }
 
 TEST_F(CpuAllocator, SmallBlocksAreNotItsConcern) {

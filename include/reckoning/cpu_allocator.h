@@ -12,8 +12,9 @@
 // the next request of exactly the same (page-rounded) size, oldest evicted first. Before it maps a
 // new block it unmaps cached ones until live + cached stays within the most the tensors have ever
 // held, so the cache does not raise the peak: peak memory is what the tensors need, and a request
-// that the cache serves costs neither a page fault nor the kernel's zeroing. Smaller blocks go to
-// LibTorch's default allocator.
+// that the cache serves costs neither a page fault nor the kernel's zeroing. Smaller blocks, and a
+// block no mapping can be made for (address space, vm.max_map_count), go to LibTorch's default
+// allocator.
 #pragma once
 
 #include <cstddef>
@@ -32,6 +33,7 @@ struct CpuAllocatorStats {
   size_t peak_live_bytes = 0;      // the most live_bytes has been
   size_t cached_bytes = 0;         // mapped and kept for reuse
   size_t peak_cached_bytes = 0;
+  uint64_t fallbacks = 0;          // large requests no mapping could serve, left to the default
 };
 
 // Makes the caching allocator LibTorch's CPU allocator, keeping at most `cache_budget_bytes` of
