@@ -231,8 +231,8 @@ torch::Tensor backward_ops(const torch::Tensor& p, const std::vector<torch::Tens
   out.dp = go * c.decay;
   const torch::Tensor sum_p = (p * go).sum(torch::kFloat64), sum_u = (u * go).sum(torch::kFloat64);
   if (need_g) {
-    // dm = -go step / denom; dv = go step u / denom / (2 sqrt(1 - b2^n) root), zero where v <= 0
-    // (the safe square root's gradient), where root = sqrt(v) = (denom - eps) sqrt(1 - b2^n).
+    // dm = -go step / denom; dv = go step u / (denom 2 sqrt(1 - b2^n) sqrt(v)), zero where v <= 0
+    // (the safe square root's gradient), as in the kernel.
     torch::Tensor dm = (go * c.neg_step).div_(denom);
     if (dm_in.defined()) dm.add_(dm_in);
     torch::Tensor dv = (go * u).div_(denom).mul_(c.step).mul_(c.inv_sqrt_bias2 / 2).div_(v.clamp_min(0).sqrt());
