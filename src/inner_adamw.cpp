@@ -20,6 +20,12 @@ constexpr int64_t kGrain = 1 << 15;  // elements per parallel task
 template <typename T>
 using Acc = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
+// Adam's bias corrections after n steps: 1 - beta1^n, and 1 / sqrt(1 - beta2^n).
+double bias1(const AdamWHyper& h, int64_t n) { return 1.0 - std::pow(h.beta1, static_cast<double>(n)); }
+double inv_sqrt_bias2(const AdamWHyper& h, int64_t n) {
+  return 1.0 / std::sqrt(1.0 - std::pow(h.beta2, static_cast<double>(n)));
+}
+
 // Constants of step n (the history length), in the accumulation type.
 template <typename A>
 struct StepConstants {
@@ -29,9 +35,8 @@ struct StepConstants {
   StepConstants(const AdamWHyper& h, int64_t n, double lr)
       : b1(static_cast<A>(h.beta1)), c1(static_cast<A>(1.0 - h.beta1)), b2(static_cast<A>(h.beta2)),
         c2(static_cast<A>(1.0 - h.beta2)),
-        inv_sqrt_bias2(static_cast<A>(1.0 / std::sqrt(1.0 - std::pow(h.beta2, static_cast<double>(n))))),
-        eps(static_cast<A>(h.eps)), decay(static_cast<A>(1.0 - lr * h.weight_decay)),
-        step(static_cast<A>(lr / (1.0 - std::pow(h.beta1, static_cast<double>(n))))) {}
+        inv_sqrt_bias2(static_cast<A>(reckoning::inv_sqrt_bias2(h, n))), eps(static_cast<A>(h.eps)),
+        decay(static_cast<A>(1.0 - lr * h.weight_decay)), step(static_cast<A>(lr / bias1(h, n))) {}
 };
 
 // Moments of elements [i, i + len) after g_1..g_n into m, v (the plain recurrence's order).
@@ -180,12 +185,11 @@ torch::Tensor contiguous_or_undefined(const torch::Tensor& t) {
 // The same forward and backward as tensor operations, for any device. The rate stays a tensor:
 // `lr` is 0-dim on p's device, so nothing is read to the host.
 struct TensorConstants {
-  double b1, c1, b2, c2, inv_sqrt_bias2, eps, bias1;
+  double b1, c1, b2, c2, inv_sqrt_bias2, eps, bias1;  // as StepConstants, and 1 - beta1^n
   torch::Tensor decay, step, neg_step;  // 1 - lr wd, lr / (1 - b1^n), its negative: 0-dim, lr's dtype
   TensorConstants(const AdamWHyper& h, int64_t n, const torch::Tensor& lr)
       : b1(h.beta1), c1(1.0 - h.beta1), b2(h.beta2), c2(1.0 - h.beta2),
-        inv_sqrt_bias2(1.0 / std::sqrt(1.0 - std::pow(h.beta2, static_cast<double>(n)))), eps(h.eps),
-        bias1(1.0 - std::pow(h.beta1, static_cast<double>(n))) {
+        inv_sqrt_bias2(reckoning::inv_sqrt_bias2(h, n)), eps(h.eps), bias1(reckoning::bias1(h, n)) {
     const torch::Tensor r = lr.detach();
     decay = 1.0 - r * h.weight_decay;
     step = r / bias1;
@@ -325,12 +329,11 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
         }
       }
       const double lr_value = lr.item<double>();
-      const double bias1 = 1.0 - std::pow(h.beta1, static_cast<double>(n));
       std::pair<double, double> sums;
       AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused_backward", [&] {
         sums = backward_kernel<scalar_t>(p, g, go, dm_in, dv_in, StepConstants<Acc<scalar_t>>(h, n, lr_value), grads);
       });
-      out[1] = torch::full(lr.sizes(), -(h.weight_decay * sums.first + sums.second / bias1), lr.options());
+      out[1] = torch::full(lr.sizes(), -(h.weight_decay * sums.first + sums.second / bias1(h, n)), lr.options());
     }
     out[0] = grads.dp.view(shape);
     if (grads.dm.defined()) out[2] = grads.dm.view(shape);

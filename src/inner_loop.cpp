@@ -77,7 +77,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
   std::vector<std::vector<torch::Tensor>> history;  // AdamW with a meta-graph: g_0..g_k per tensor
   std::vector<AdamWMoments> moments;                // and the fused node's moments after them
   const AdamWHyper hyper{inner.beta1, inner.beta2, inner.eps, inner.weight_decay};
-  // The rates' values for the trace, read to the host once (the update uses `lrs.rate`, connected).
+  // The rates' values for the trace, read to the host once; the update uses `rate_table`, connected.
   const torch::Tensor host_rates = lrs.rates().to(torch::kCPU, torch::kFloat64).contiguous();
   const auto rate_values = host_rates.accessor<double, 2>();
   const std::vector<std::vector<torch::Tensor>> rate_table = lrs.table();

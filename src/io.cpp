@@ -2,13 +2,13 @@
 #include "reckoning/io.h"
 
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
-#include <vector>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include <fcntl.h>
 #include <ftw.h>

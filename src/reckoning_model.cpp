@@ -1,7 +1,6 @@
 // RECKONING model directories; see reckoning_model.h.
 #include "reckoning/reckoning_model.h"
 
-
 #include "reckoning/checkpoint.h"
 #include "reckoning/error.h"
 #include "reckoning/io.h"

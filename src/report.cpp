@@ -141,12 +141,6 @@ std::string base_name(const std::string& dir) {
   return name.empty() || name == "." || name == ".." ? dir : name;
 }
 
-std::string path_key(const std::string& dir) {
-  std::string s = canonical_path(dir);
-  while (s.size() > 1 && s.back() == '/') s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 ReportBreakdown report_breakdown_parse(const nlohmann::json& json, const std::string& where) {
@@ -267,10 +261,10 @@ std::vector<ReportArm> report_arms(std::vector<ReportRun> runs, const std::map<s
     }
   }
   std::map<std::string, std::string> by_path;
-  for (const auto& [dir, name] : labels) by_path[path_key(dir)] = name;
+  for (const auto& [dir, name] : labels) by_path[canonical_path(dir)] = name;
   for (ReportArm& a : arms) {
     for (const ReportRun& r : a.runs) {
-      auto found = by_path.find(path_key(r.dir));
+      auto found = by_path.find(canonical_path(r.dir));
       if (found != by_path.end()) {
         a.label = found->second;
         break;

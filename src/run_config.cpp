@@ -7,8 +7,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include "reckoning/error.h"
-#include "reckoning/io.h"
 #include "reckoning/inner_loop.h"
+#include "reckoning/io.h"
 #include "reckoning/precision.h"
 #include "reckoning/prompts.h"
 

@@ -1,7 +1,7 @@
 // Devices (device.h): names are parsed or refused with the accepted values and the reason; a model
 // moves to a device keeping its trainable leaves; and, where LibTorch has CUDA and a GPU (the GPU
 // machine, not CI), a second-order meta-gradient and a greedy generation on the GPU equal the CPU's
-// (float64; the GPU takes the plain-ops AdamW, the CPU the fused kernel).
+// (float64; the GPU takes the fused AdamW node's tensor operations, the CPU its kernel).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

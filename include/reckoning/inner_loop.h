@@ -42,8 +42,8 @@ struct InnerLoopConfig {
   double grad_clip = 0.0;      // clip the inner gradient's global norm to this; 0 = off
   std::string adapt = "";      // regex over weight names (std::regex_search); empty = all weights
   // AdamW with a meta-graph as one fused autograd node per tensor and step (same values, far fewer
-  // tensors kept); false = plain differentiable ops, the reference it is tested against. The fused
-  // kernel is CPU code: tensors on a GPU always take the plain ops.
+  // tensors kept; a CPU kernel, tensor operations on a GPU); false = plain differentiable ops, the
+  // reference it is tested against.
   bool fused = true;
 };
 
