@@ -7,9 +7,9 @@
 
 #include <unistd.h>
 
-#include "reckoning/io.h"
-#include "reckoning/checkpoint.h"
-#include "reckoning/checkpoint_inspect.h"
+#include "reckoning/base/io.h"
+#include "reckoning/model/hf_checkpoint.h"
+#include "reckoning/report/inspect.h"
 
 namespace {
 

@@ -2,8 +2,8 @@
 // per core), and the CLUTRR CSV reader on the real sample file.
 #include <benchmark/benchmark.h>
 
-#include "reckoning/clutrr.h"
-#include "reckoning/clutrr_generator.h"
+#include "reckoning/data/clutrr/clutrr.h"
+#include "reckoning/data/clutrr/clutrr_generator.h"
 
 using namespace reckoning;
 

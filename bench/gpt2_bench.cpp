@@ -5,9 +5,9 @@
 // Run: ./build/gpt2_bench   (or --benchmark_filter=Generate for the generation figures)
 #include <benchmark/benchmark.h>
 
-#include "reckoning/generate.h"
-#include "reckoning/gpt2.h"
-#include "reckoning/threads.h"
+#include "reckoning/model/generate.h"
+#include "reckoning/model/gpt2.h"
+#include "reckoning/base/threads.h"
 
 using namespace reckoning;
 

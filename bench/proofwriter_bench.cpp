@@ -3,7 +3,7 @@
 // Run: ./build/proofwriter_bench --benchmark_min_time=2
 #include <benchmark/benchmark.h>
 
-#include "reckoning/proofwriter_generator.h"
+#include "reckoning/data/proofwriter/proofwriter_generator.h"
 
 static void BM_ProofwriterGenerate(benchmark::State& state) {
   reckoning::ProofwriterOptions o;

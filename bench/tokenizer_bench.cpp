@@ -7,12 +7,12 @@
 
 #include <iostream>
 
-#include "reckoning/bpe_tokenizer.h"
-#include "reckoning/error.h"
-#include "reckoning/io.h"
-#include "reckoning/pretokenizer.h"
-#include "reckoning/tokenizer.h"
-#include "reckoning/word_tokenizer.h"
+#include "reckoning/text/bpe_tokenizer.h"
+#include "reckoning/base/error.h"
+#include "reckoning/base/io.h"
+#include "reckoning/text/pretokenizer.h"
+#include "reckoning/text/tokenizer.h"
+#include "reckoning/text/word_tokenizer.h"
 
 namespace {
 

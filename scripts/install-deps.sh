@@ -16,7 +16,7 @@ packages=(
   libyaml-cpp-dev             # run configuration files (reckoning train --config FILE.yaml)
   python3-torch python3-numpy # golden-data scripts only, run with /usr/bin/python3 (never used by the product)
   nodejs npm                  # reference GPT-2 encoder (npm gpt-3-encoder) for tokenizer conformance
-  chromium fonts-dejavu-core  # headless browser for the report's rendering test (tests/report_browser_test.cpp)
+  chromium fonts-dejavu-core  # headless browser for the report's rendering test (tests/report/report_browser_test.cpp)
 )
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tiny Hugging Face GPT-2 checkpoints for tests/checkpoint_test.cpp and tests/safetensors_test.cpp.
+"""Tiny Hugging Face GPT-2 checkpoints for tests/model/hf_checkpoint_test.cpp and tests/base/safetensors_test.cpp.
 
 Writes tests/golden/checkpoints/<variant>/{config.json, model.safetensors | shards + index} in the
 layouts transformers produces, plus expected.json (every weight in F32, canonical names). The

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden data for the GPT-2 forward and backward pass (tests/gpt2_golden_test.cpp).
+"""Golden data for the GPT-2 forward and backward pass (tests/model/gpt2_golden_test.cpp).
 
 Writes a small random GPT-2 in Hugging Face layout (config.json + model.safetensors with the
 `transformer.` key prefix and the attn.bias / attn.masked_bias buffers a real checkpoint carries)

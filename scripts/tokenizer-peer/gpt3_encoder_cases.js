@@ -1,4 +1,4 @@
-// Conformance cases for reckoning's GPT-2 BPE (tests/bpe_peer_test.cpp): generates varied strings
+// Conformance cases for reckoning's GPT-2 BPE (tests/text/bpe_peer_test.cpp): generates varied strings
 // from a seeded generator and prints one JSON line per string, {"text": ..., "ids": [...]}, with the
 // ids of the npm package gpt-3-encoder (OpenAI's GPT-2 encoder ported to JavaScript).
 //

@@ -4,8 +4,8 @@
 #include <unistd.h>
 
 #include "command.h"
-#include "reckoning/answer.h"
-#include "reckoning/error.h"
+#include "reckoning/eval/answer.h"
+#include "reckoning/base/error.h"
 
 namespace {
 
@@ -21,7 +21,7 @@ struct AnswerArgs {
 
 int run_answer(const AnswerArgs& a) {
   ReckoningModel model = reckoning_model_load(a.model);
-  if (!a.device.empty()) model.run.device = a.device;
+  if (!a.device.empty()) model.run.device = device_from_name(a.device, "--device");
   reckoning_model_to(model, model.device());
   const MatmulDtypeScope matmul_scope(model.matmul_dtype());
   check(a.facts.empty() != a.knowledge.empty(), "reckoning answer", "exactly one of --facts and --knowledge",

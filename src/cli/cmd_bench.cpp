@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "command.h"
-#include "reckoning/benchmark.h"
+#include "reckoning/perf/benchmark.h"
 
 namespace {
 
@@ -28,18 +28,15 @@ const cli::RegisterCommand meta_step_command(
       app.add_option("--question-len", c->question_len, "Question prompt tokens")->check(CLI::PositiveNumber);
       app.add_option("--answer-len", c->answer_len, "Answer tokens (outer targets)")->check(CLI::PositiveNumber);
       app.add_option("--inner-steps", c->inner_steps, "Inner steps")->check(CLI::NonNegativeNumber);
-      app.add_option("--inner-optimizer", c->inner_optimizer, "Inner optimizer")
-          ->check(CLI::IsMember({"adamw", "sgd"}));
-      app.add_option("--lr-mode", c->lr_mode, "Learned-rate mode")
-          ->check(CLI::IsMember({"per-tensor", "per-layer", "static"}));
+      cli::add_enum_option(app, "--inner-optimizer", c->inner_optimizer, "Inner optimizer");
+      cli::add_enum_option(app, "--lr-mode", c->lr_mode, "Learned-rate mode");
       app.add_flag("--first-order", c->first_order, "First-order meta-gradient (default: second order)");
       app.add_flag("--no-fused{false}", c->fused, "Inner AdamW as plain ops (the reference) instead of the fused node");
       app.add_option("--dtype", c->dtype, "Weights and compute dtype")
           ->check(CLI::IsMember({"float32", "float64", "bfloat16"}));
       app.add_option("--device", c->device, "cpu, cuda or cuda:N (a CUDA LibTorch build)");
-      app.add_option("--matmul-dtype", c->matmul_dtype,
-                     "Matrix products only: bfloat16 = mixed precision (float32 weights, states, norms, losses)")
-          ->check(CLI::IsMember({"float32", "bfloat16"}));
+      cli::add_enum_option(app, "--matmul-dtype", c->matmul_dtype,
+                           "Matrix products only: bfloat16 = mixed precision (float32 weights, states, norms, losses)");
       app.add_option("--threads", c->threads, "Intra-op threads (default: RECKONING_THREADS or all cores)")
           ->check(CLI::NonNegativeNumber);
       app.add_option("--warmup", c->warmup, "Unmeasured warm-up steps")->check(CLI::NonNegativeNumber);

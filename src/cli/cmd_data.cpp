@@ -3,16 +3,16 @@
 #include <iostream>
 
 #include "command.h"
-#include "reckoning/clutrr.h"
-#include "reckoning/clutrr_generator.h"
-#include "reckoning/clutrr_sg.h"
-#include "reckoning/data_stats.h"
-#include "reckoning/error.h"
-#include "reckoning/folio.h"
-#include "reckoning/io.h"
-#include "reckoning/proofwriter.h"
-#include "reckoning/task.h"
-#include "reckoning/tokenizer.h"
+#include "reckoning/data/clutrr/clutrr.h"
+#include "reckoning/data/clutrr/clutrr_generator.h"
+#include "reckoning/data/clutrr/clutrr_sg.h"
+#include "reckoning/data/data_stats.h"
+#include "reckoning/base/error.h"
+#include "reckoning/data/folio.h"
+#include "reckoning/base/io.h"
+#include "reckoning/data/proofwriter/proofwriter.h"
+#include "reckoning/data/task.h"
+#include "reckoning/text/tokenizer.h"
 
 namespace {
 

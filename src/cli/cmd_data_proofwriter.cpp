@@ -7,10 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
-#include "reckoning/error.h"
-#include "reckoning/io.h"
-#include "reckoning/proofwriter_english.h"
-#include "reckoning/proofwriter_generator.h"
+#include "reckoning/base/error.h"
+#include "reckoning/base/io.h"
+#include "reckoning/data/proofwriter/proofwriter_english.h"
+#include "reckoning/data/proofwriter/proofwriter_generator.h"
 
 namespace {
 

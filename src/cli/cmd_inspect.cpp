@@ -1,10 +1,10 @@
 // `reckoning inspect CHECKPOINT [--json]`: lists every tensor (name, dtype, shape), the parameter
 // count and, for a model directory, its config and side tables such as inner_lrs.safetensors.
-// Argument parsing only; the summary is built and formatted by checkpoint_inspect.h.
+// Argument parsing only; the summary is built and formatted by report/inspect.h.
 #include <iostream>
 
 #include "command.h"
-#include "reckoning/checkpoint_inspect.h"
+#include "reckoning/report/inspect.h"
 
 namespace {
 

@@ -3,12 +3,12 @@
 #include <iostream>
 
 #include "command.h"
-#include "reckoning/checkpoint.h"
-#include "reckoning/error.h"
-#include "reckoning/generate.h"
-#include "reckoning/io.h"
-#include "reckoning/tokenizer.h"
-#include "reckoning/word_tokenizer.h"
+#include "reckoning/model/hf_checkpoint.h"
+#include "reckoning/base/error.h"
+#include "reckoning/model/generate.h"
+#include "reckoning/base/io.h"
+#include "reckoning/text/tokenizer.h"
+#include "reckoning/text/word_tokenizer.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "command.h"
-#include "reckoning/report.h"
+#include "reckoning/report/report.h"
 
 namespace {
 

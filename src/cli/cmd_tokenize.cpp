@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "command.h"
-#include "reckoning/error.h"
-#include "reckoning/tokenizer.h"
-#include "reckoning/word_tokenizer.h"
+#include "reckoning/base/error.h"
+#include "reckoning/text/tokenizer.h"
+#include "reckoning/text/word_tokenizer.h"
 
 namespace {
 

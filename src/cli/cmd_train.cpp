@@ -2,9 +2,9 @@
 #include <iostream>
 
 #include "command.h"
-#include "reckoning/evaluate.h"
-#include "reckoning/io.h"
-#include "reckoning/trainer.h"
+#include "reckoning/eval/evaluate.h"
+#include "reckoning/base/io.h"
+#include "reckoning/train/trainer.h"
 
 namespace {
 
@@ -22,9 +22,10 @@ struct TrainArgs {
 
 int run_train(const TrainArgs& a) {
   if (a.list_keys) {
-    std::cout << "| key | type | default | meaning |\n|---|---|---|---|\n";
+    std::cout << "| key | type | default | in a model | meaning |\n|---|---|---|---|---|\n";
     for (const auto& k : run_config_keys()) {
-      std::cout << "| `" << k.key << "` | " << k.type << " | `" << k.default_value << "` | " << k.help << " |\n";
+      std::cout << "| `" << k.key << "` | " << k.type << " | `" << k.default_value << "` | " << (k.model ? "yes" : "")
+                << " | " << k.help << " |\n";
     }
     return 0;
   }
@@ -44,16 +45,10 @@ int run_train(const TrainArgs& a) {
             << (summary.early_stopped ? " (early stop)" : "") << "; best validation accuracy "
             << (summary.best_valid_accuracy >= 0 ? std::to_string(100 * summary.best_valid_accuracy) + "%" : "n/a")
             << " at step " << summary.best_step << "\n";
-  if (a.test && !config.data_test.empty() && file_exists(path_join(summary.best_dir, "config.json")) &&
-      (a.stop_after == 0 || summary.steps >= a.stop_after)) {
-    ReckoningModel model = reckoning_model_load(summary.best_dir);
-    reckoning_model_to(model, model.device());
-    const MatmulDtypeScope matmul_scope(model.matmul_dtype());
-    std::vector<Task> test = tasks_subsample(tasks_load(config.data_test), config.data_max_eval);
-    EvalReport report = evaluate(model, test, summary.eval_options, fact_pool_of(test));
-    write_json_file_atomic(path_join(config.run_dir, "test_report.json"), eval_report_to_json(report, true));
+  if (!a.test) return 0;
+  if (std::optional<EvalReport> report = evaluate_test_set(config, summary, options)) {
     std::cout << "test set (" << config.data_test << "), best checkpoint (step " << summary.best_step << "):\n"
-              << eval_report_table(report);
+              << eval_report_table(*report);
   }
   return 0;
 }
@@ -91,12 +86,7 @@ int run_eval(const EvalArgs& a) {
   EvalOptions eo;
   eo.num_beams = a.beams;
   eo.max_tasks = a.max_tasks;
-  // The budget the trainer used (saved with the model); models saved before it was stored: the
-  // context for multi-task, 8 tokens for a single answer.
-  eo.max_new_tokens = a.max_new_tokens > 0                ? a.max_new_tokens
-                      : model.run.eval_max_new_tokens > 0 ? model.run.eval_max_new_tokens
-                      : model.run.multi_task              ? model.config.n_ctx
-                                                          : 8;
+  eo.max_new_tokens = eval_generation_budget(model, a.max_new_tokens);  // the budget the trainer used
   EvalReport report = evaluate(model, tasks, eo, fact_pool_of(tasks));
   std::cout << eval_report_table(report);
   if (!a.out.empty()) write_json_file_atomic(a.out, eval_report_to_json(report, a.tasks));

@@ -10,7 +10,22 @@
 
 #include <CLI/CLI.hpp>
 
+#include "reckoning/base/enum_table.h"
+
 namespace reckoning::cli {
+
+// An option whose allowed values are an enum's names (its one table, base/enum_table.h): the
+// help text lists them and the default, a wrong value is refused by CLI11 naming the choices.
+template <typename E>
+CLI::Option* add_enum_option(CLI::App& app, const std::string& name, E& value, const std::string& help) {
+  std::vector<std::string> names;
+  for (const auto& entry : enum_names<E>()) names.push_back(entry.name);
+  return app
+      .add_option_function<std::string>(
+          name, [&value, name](const std::string& text) { value = enum_parse<E>(text, name); },
+          help + " (" + enum_choices<E>(" | ") + "; default " + enum_name(value) + ")")
+      ->check(CLI::IsMember(names));
+}
 
 // Adds options to the subcommand's app and returns the function that runs it (exit code).
 using CommandSetup = std::function<std::function<int()>(CLI::App& app)>;

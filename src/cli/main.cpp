@@ -8,9 +8,9 @@
 #include <torch/torch.h>
 
 #include "command.h"
-#include "reckoning/error.h"
-#include "reckoning/cpu_allocator.h"
-#include "reckoning/threads.h"
+#include "reckoning/base/error.h"
+#include "reckoning/base/cpu_allocator.h"
+#include "reckoning/base/threads.h"
 
 namespace reckoning::cli {
 
@@ -33,6 +33,7 @@ std::string group_description(const std::vector<std::string>& path, size_t depth
 
 int main(int argc, char** argv) {
   using namespace reckoning;
+  prepare_thread_environment(argv);  // OpenMP's idle threads yield (threads.h); may re-execute once
   CLI::App app{"reckoning: RECKONING (reasoning through dynamic knowledge encoding) in C++"};
   app.set_version_flag("--version", std::string("reckoning ") + RECKONING_VERSION + " (LibTorch " +
                                         TORCH_VERSION + ")");
@@ -41,7 +42,8 @@ int main(int argc, char** argv) {
   app.failure_message(CLI::FailureMessage::help);
   int threads = 0;
   app.add_option("--threads", threads,
-                 "Intra-op threads (default: $RECKONING_THREADS, else all cores)")
+                 "Intra-op threads (default: $RECKONING_THREADS, else the CPUs this process may use: "
+                 "its affinity mask and cgroup CPU quota)")
       ->check(CLI::NonNegativeNumber);
   int64_t memory_cache_mb = -1;
   app.add_option("--memory-cache-mb", memory_cache_mb,

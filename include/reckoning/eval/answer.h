@@ -1,0 +1,45 @@
+// Answering questions over new knowledge with a trained model: the knowledge (a list of facts) is
+// encoded into the weights once by the inner loop, and every question reuses the adapted weights.
+// The adapted weights can be saved as a "knowledge file" and loaded again, so that a knowledge
+// base is encoded once and queried later.
+//
+// A knowledge file is a safetensors file holding the adapted tensors (only those the inner loop
+// changes) under their GPT-2 names, with metadata: format "reckoning-knowledge", the facts (JSON),
+// the inner trace, and a fingerprint of the base model, checked on load so that knowledge is
+// never applied to a different model.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "reckoning/model/generate.h"
+#include "reckoning/meta/reckoning_model.h"
+
+namespace reckoning {
+
+struct Knowledge {
+  std::vector<std::string> facts;
+  Gpt2Weights weights;                // adapted weights (untouched tensors shared with the model)
+  std::vector<InnerStepTrace> trace;  // inner loss etc. per step
+};
+
+// Encodes `facts` (at least one) with the model's inner loop, deterministically (no dropout).
+Knowledge knowledge_encode(const ReckoningModel& model, const std::vector<std::string>& facts);
+
+// The generated answer to `question` given encoded knowledge; `dataset` picks the prompt
+// conventions (empty = the model's training data's).
+std::string knowledge_answer(const ReckoningModel& model, const Knowledge& knowledge,
+                             const std::string& question, const GenerateOptions& options,
+                             const std::string& dataset = "");
+
+void knowledge_save(const ReckoningModel& model, const Knowledge& knowledge, const std::string& path);
+Knowledge knowledge_load(const ReckoningModel& model, const std::string& path);
+
+// A fingerprint of a model's weights and configuration (hex string).
+std::string model_fingerprint(const ReckoningModel& model);
+
+// Reads facts: a JSON-lines file ({"fact": ...} or {"text": ...} per line), a JSON list of
+// strings, or plain text with one fact per line. Errors name the file and line.
+std::vector<std::string> facts_read(const std::string& path);
+
+}  // namespace reckoning

@@ -1,0 +1,72 @@
+// The inner loop (RECKONING's dynamic knowledge encoding, RECKONING.md section 2): a pure function
+// base weights + learned rates + a task's facts -> adapted weights (new tensors, never in-place)
+// plus a per-step trace.
+//
+// - Fast weights start as the base tensors themselves, so the meta-gradient reaches them.
+// - The facts are one batch of separate sequences; the loss is loss.h's masked LM loss.
+// - AdamW (default; decoupled weight decay applied first, bias correction, fresh state per task,
+//   a safe square root whose gradient is zero where the second moment is zero) or SGD (optional
+//   momentum, coupled L2 weight decay), every operation differentiable.
+// - Mode::SecondOrder keeps the whole graph (exact MAML meta-gradient). Mode::FirstOrder detaches
+//   the update directions but not the step sizes: rates still get dL/dlr_k = -<dL/dw, u_k>.
+//   Mode::Evaluate keeps no meta-graph at all: each new fast weight is detached, memory is flat in
+//   the number of steps.
+// Not here: the learned-rate table (inner_lrs.h), the outer loop (trainer.h).
+#pragma once
+
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "reckoning/model/gpt2.h"
+#include "reckoning/meta/inner_lrs.h"
+#include "reckoning/model/loss.h"
+
+namespace reckoning {
+
+enum class InnerOptimizer { AdamW, Sgd };
+enum class InnerMode { SecondOrder, FirstOrder, Evaluate };
+
+// Names (enum_table.h): adamw | sgd.
+template <>
+const std::vector<EnumName<InnerOptimizer>>& enum_names<InnerOptimizer>();
+
+struct InnerLoopConfig {
+  InnerOptimizer optimizer = InnerOptimizer::AdamW;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.01;  // AdamW: decoupled; SGD: coupled L2
+  double momentum = 0.0;       // SGD only
+  double grad_clip = 0.0;      // clip the inner gradient's global norm to this; 0 = off
+  std::string adapt = "";      // regex over weight names (std::regex_search); empty = all weights
+  // AdamW with a meta-graph as one fused autograd node per tensor and step (same values, far fewer
+  // tensors kept; a CPU kernel, tensor operations on a GPU); false = plain differentiable ops, the
+  // reference it is tested against.
+  bool fused = true;
+};
+
+struct InnerStepTrace {
+  double loss = 0;       // inner loss before this step's update
+  double grad_norm = 0;  // global norm of the inner gradient (before clipping)
+  double lr_mean = 0, lr_min = 0, lr_max = 0;  // rates used at this step, over adapted tensors
+};
+
+struct InnerResult {
+  Gpt2Weights weights;                // adapted (fast) weights
+  std::vector<InnerStepTrace> trace;  // one entry per inner step
+};
+
+// Runs lrs.steps() inner steps on `facts`. `dropout` switches dropout in the inner forward passes
+// (on in training, off in evaluation).
+InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const InnerLrs& lrs,
+                       const InnerLoopConfig& inner, const LmBatch& facts, InnerMode mode,
+                       bool dropout);
+
+// Which canonical weight indices `inner.adapt` selects; throws naming the pattern if it is not a
+// valid regex or matches nothing.
+std::vector<bool> inner_adapted_mask(const Gpt2Config& config, const InnerLoopConfig& inner);
+
+}  // namespace reckoning

@@ -1,0 +1,55 @@
+// Learned inner learning rates (the subject of the RECKONING ablation, RECKONING.md section 3).
+//
+// One table `values` of shape (G, N): G groups x N inner steps. Which group a weight tensor uses:
+//   per-tensor  G = number of weight tensors (the authors' code: one rate vector per tensor)
+//   per-layer   G = n_layer + 2: embeddings (wte, wpe), one per transformer block, ln_f (the paper)
+//   static      G = 1, not learned (the ablation: one constant for every tensor and step)
+// Rates are unconstrained by default (as the reference; they may turn negative). With
+// `log_space`, the table stores log(rate) and rate = exp(value): always positive and updated
+// multiplicatively by the outer optimizer (a documented improvement, off by default).
+// Not here: how rates are used (inner_loop.h) or trained (trainer.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "reckoning/base/enum_table.h"
+#include "reckoning/model/gpt2_config.h"
+
+namespace reckoning {
+
+enum class LrMode { PerTensor, PerLayer, Static };
+
+// Names (enum_table.h): per-tensor | per-layer | static.
+template <>
+const std::vector<EnumName<LrMode>>& enum_names<LrMode>();
+
+struct InnerLrs {
+  LrMode mode = LrMode::PerLayer;
+  bool log_space = false;
+  torch::Tensor values;                  // (G, N) float; requires grad unless mode == Static
+  std::vector<int64_t> group_of_tensor;  // canonical weight index -> row of `values`
+  std::vector<std::string> group_names;  // row labels: tensor names, "embeddings"/"h.0"/.../"ln_f", or "all"
+
+  int64_t steps() const { return values.size(1); }
+  bool learned() const { return mode != LrMode::Static; }
+  // Every rate as a 0-dim tensor connected to `values` (so the outer gradient reaches it), indexed
+  // [group][step]: tensor i uses [group_of_tensor[i]][k] at inner step k. Built with one exp (in
+  // log space) and unbinds, so the graph has a handful of nodes, not a few per tensor and step.
+  std::vector<std::vector<torch::Tensor>> table() const;
+  // All rates as a (G, N) tensor in rate space (exp applied in log-space mode), detached.
+  torch::Tensor rates() const;
+};
+
+// Builds the table for a model, every entry = `initial` (a rate, > 0 when log_space).
+InnerLrs inner_lrs_init(const Gpt2Config& config, LrMode mode, int64_t steps, double initial,
+                        bool log_space, torch::Dtype dtype = torch::kFloat32);
+
+// Rebuilds the mapping for `config` around stored values (loaded from a checkpoint); checks that
+// the shape fits the mode, naming `where` otherwise.
+InnerLrs inner_lrs_from_values(const Gpt2Config& config, LrMode mode, bool log_space,
+                               torch::Tensor values, const std::string& where);
+
+}  // namespace reckoning

@@ -1,0 +1,99 @@
+// Performance benchmarks of the two costs that matter to RECKONING's users (docs/PERFORMANCE.md):
+//
+// - meta step: one outer training step on random tokens, built from the real trainer pieces
+//   (trainer.h's task_loss = inner_loop + masked_lm_loss, then a torch::optim::AdamW step with
+//   global gradient-norm clipping); reports seconds per step, peak resident memory, an analytic
+//   matmul FLOP count and the achieved rate next to this machine's matmul peak measured in the
+//   same process.
+// - answer: the paper's run-time comparison (RECKONING.md section 7): answering Q questions about
+//   one knowledge set by encoding it once into the weights (inner loop, then a short question per
+//   answer) versus reading the whole knowledge in context for every question.
+// Not here: accuracy (evaluate.h), real data (the benchmarks use random tokens and random weights:
+// speed and memory do not depend on what the tokens mean).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "reckoning/meta/inner_loop.h"
+#include "reckoning/meta/inner_lrs.h"
+#include "reckoning/model/gpt2_config.h"
+#include "reckoning/model/precision.h"
+
+namespace reckoning {
+
+struct MetaStepBenchConfig {
+  int64_t n_layer = 2;
+  int64_t n_embd = 128;
+  int64_t n_head = 4;
+  int64_t n_vocab = 50257;
+  int64_t facts = 8;           // fact sequences per task (the inner batch)
+  int64_t fact_len = 24;       // tokens per fact, key included
+  int64_t key_len = 4;         // leading conditioning tokens of a fact ("fact_i: "), not targets
+  int64_t question_len = 32;   // question prompt tokens
+  int64_t answer_len = 2;      // answer tokens appended to the prompt (the outer targets)
+  int64_t inner_steps = 4;
+  InnerOptimizer inner_optimizer = InnerOptimizer::AdamW;
+  LrMode lr_mode = LrMode::PerTensor;
+  bool first_order = false;
+  bool fused = true;                      // the fused AdamW node (false: plain ops, the reference)
+  std::string dtype = "float32";          // float32 | float64 | bfloat16 (weights and compute)
+  MatmulDtype matmul_dtype = MatmulDtype::Float32;  // matrix products only (precision.h)
+  int threads = 0;                        // 0 = threads.h policy
+  int64_t warmup = 1;                     // unmeasured steps
+  int64_t steps = 3;                      // measured steps
+  bool dropout = true;                    // training mode (GPT-2's p = 0.1), as in meta-training
+  double outer_clip = 1.0;
+  uint64_t seed = 0;
+  bool measure_peak = true;               // also time this machine's matmul peak
+  std::string device = "cpu";             // cpu | cuda | cuda:N (device.h)
+};
+
+// Analytic matmul FLOPs of one meta step (only matrix products: projections, attention scores
+// and mixing, the tied head at target positions). Per inner step with F the forward FLOPs of the
+// facts: forward F, inner backward 2F, and in second order the outer backward through both, 6F
+// (9F in all); first order and evaluation 3F. The question: forward and backward, 3F_q.
+struct MetaStepFlops {
+  double fact_forward = 0;      // F of one inner forward over the facts
+  double question_forward = 0;  // F_q
+  double total = 0;             // one meta step
+};
+MetaStepFlops meta_step_flops(const MetaStepBenchConfig& config);
+
+// Runs the benchmark; returns the JSON object that `reckoning bench meta-step` prints: the
+// configuration, seconds_median, seconds_min, peak_rss_bytes (VmHWM of the whole process),
+// rss_before_bytes (after the model is built), rss_growth_bytes (resident memory after the last
+// measured step minus after the first), flops, gflops_per_s (flops / seconds_median),
+// matmul_peak_gflops and peak_fraction. Throws reckoning::Error for bad settings.
+nlohmann::json bench_meta_step(const MetaStepBenchConfig& config);
+
+// The best of a few timed (n x n) @ (n x n) products in `dtype` on the current threads, GFLOP/s.
+double matmul_peak_gflops(const std::string& dtype, int64_t n = 1024, double seconds = 1.0,
+                          const torch::Device& device = torch::Device(torch::kCPU));
+
+struct AnswerBenchConfig {
+  int64_t n_layer = 12;
+  int64_t n_embd = 768;
+  int64_t n_head = 12;
+  int64_t n_vocab = 50257;
+  int64_t n_ctx = 1024;
+  int64_t facts = 8;
+  int64_t fact_len = 127;
+  int64_t key_len = 4;
+  int64_t question_len = 7;
+  int64_t answer_len = 1;       // generated tokens per question
+  int64_t inner_steps = 1;      // the paper's timing: one inner step, then the question
+  std::vector<int64_t> questions = {1, 4, 18};
+  int threads = 0;
+  uint64_t seed = 0;
+};
+
+// Returns {config, encode_seconds, reckoning_per_question_seconds, icr_per_question_seconds,
+// by_questions: [{questions, reckoning_seconds, icr_seconds, speedup}], break_even_questions}.
+// The totals for Q questions are measured cumulatively over one pass of max(Q) questions.
+nlohmann::json bench_answer(const AnswerBenchConfig& config);
+
+}  // namespace reckoning

@@ -1,0 +1,75 @@
+// The outer loop (RECKONING.md section 4): meta-training of the base weights and the learned inner
+// rates through the inner loop, and the FT-ICR / control baselines with the same machinery.
+//
+// - Loss per task: masked LM loss of the target tokens + EOS, through the adapted weights
+//   (RECKONING) or the base weights (FT-ICR, no-facts). The tasks of a micro-batch and the
+//   micro-batches of an optimizer step are averaged (the reference sums; see docs/TRAINING.md).
+// - Outer AdamW with three groups: decayed weights, undecayed biases/norms, and the rates (their own
+//   learning rate, no decay); linear warm-up over outer.warmup x steps then linear decay to 0;
+//   global gradient-norm clipping; gradient accumulation.
+// - Validation every eval.every steps on label accuracy: checkpoints/best keeps the best model,
+//   checkpoints/last the latest state (model, rates, optimizer, schedule, RNG, data position);
+//   early stopping after eval.patience validations without improvement.
+// - A resumed run continues exactly as the uninterrupted run would (same losses, to the bit).
+// - run_dir/metrics.jsonl: one JSON line per optimizer step; run_dir/eval.jsonl: one line per
+//   validation (accuracy breakdown and the learned-rate table at that step); run_dir/config.json:
+//   the resolved configuration with the library and LibTorch versions.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reckoning/eval/evaluate.h"
+#include "reckoning/meta/reckoning_model.h"
+#include "reckoning/meta/run_config.h"
+
+namespace reckoning {
+
+struct TrainSummary {
+  int64_t steps = 0;               // optimizer steps done (in total, over resumes)
+  int64_t best_step = -1;
+  double best_valid_accuracy = -1;
+  bool early_stopped = false;
+  std::string best_dir, last_dir;  // model directories
+  std::vector<double> losses;      // outer loss of every optimizer step of this invocation
+  EvalOptions eval_options;        // how validation generated (the test set is evaluated the same way)
+};
+
+struct TrainOptions {
+  bool resume = false;      // continue from run_dir/checkpoints/last
+  int64_t stop_after = 0;   // stop (with a checkpoint) after this many steps in total (0 = run to the end)
+  bool progress = true;     // progress line on a terminal
+};
+
+TrainSummary train(const RunConfig& config, const TrainOptions& options = {});
+
+// The test set after training: data.test evaluated once with the best checkpoint, the way
+// validation generated (summary.eval_options), written to run_dir/test_report.json. Nothing
+// (nullopt) without data.test or a best checkpoint, or when options.stop_after named a step the
+// run did not reach (it stopped early).
+std::optional<EvalReport> evaluate_test_set(const RunConfig& config, const TrainSummary& summary,
+                                            const TrainOptions& options = {});
+
+// Drops every parameter's gradient before a step (what zero_grad does with set_to_none in
+// LibTorch 2.x): LibTorch 1.13's zero_grad keeps them allocated and zeroed, one model copy held
+// through the next step's peak (0.5 GB at GPT-2 small). The next backward allocates them anew.
+void release_gradients(torch::optim::Optimizer& optimizer);
+
+// The loss of one task for training (dropout on). Appends the inner steps' trace if given.
+torch::Tensor task_loss(const ReckoningModel& model, const EncodedTask& task, InnerMode mode,
+                        bool dropout, std::vector<InnerStepTrace>* trace = nullptr);
+
+// Creates a model from scratch for `config` (word tokenizer built from `corpus_tasks`, or loaded
+// from config.model_tokenizer) or loads config.model_init; rates initialised per config.
+ReckoningModel model_for_training(const RunConfig& config, const std::vector<Task>& corpus_tasks);
+
+// The learned-rate table as eval.jsonl records it at each validation: {"mode", "log_space",
+// "rows": group names, "values": (G, N) rates in rate space (exp applied in log-space mode)}.
+nlohmann::json inner_lrs_snapshot(const InnerLrs& lrs);
+
+// Linear warm-up then linear decay: the multiplier of the base learning rate at 0-based `step`.
+double lr_schedule(int64_t step, int64_t total_steps, double warmup_fraction);
+
+}  // namespace reckoning

@@ -1,0 +1,174 @@
+// Answering over new knowledge; see answer.h.
+#include "reckoning/eval/answer.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "reckoning/base/error.h"
+#include "reckoning/base/io.h"
+#include "reckoning/base/safetensors.h"
+
+namespace reckoning {
+
+namespace {
+
+Task question_task(const ReckoningModel& model, const std::vector<std::string>& facts,
+                   const std::string& question, const std::string& dataset) {
+  Task t;
+  t.guid = "question";
+  t.facts = facts;
+  t.question = question;
+  t.answer = "?";
+  t.source = {{"dataset", dataset.empty() ? (model.run.data_dataset.empty() ? std::string("clutrr") : model.run.data_dataset)
+                                          : dataset}};
+  return t;
+}
+
+std::string generate_text(const ReckoningModel& model, const Gpt2Weights& weights,
+                          const std::vector<int64_t>& prompt, GenerateOptions options) {
+  torch::NoGradGuard no_grad;
+  options.eos_id = model.tokenizer->eos_id();
+  options.max_new_tokens = generation_budget(model.config, prompt.size(), options.max_new_tokens);
+  return model.tokenizer->decode(gpt2_generate(model.config, weights, {prompt}, options)[0]);
+}
+
+}  // namespace
+
+Knowledge knowledge_encode(const ReckoningModel& model, const std::vector<std::string>& facts) {
+  check(!facts.empty(), "knowledge", "at least one fact", "none");
+  Task t = question_task(model, facts, "?", "");
+  PromptOptions prompt = model.prompt();
+  prompt.method = Method::Reckoning;
+  prompt.control = Control::None;
+  prompt.distractors = 0;
+  EncodedTask encoded = encode_task(t, *model.tokenizer, prompt);
+  InnerResult adapted = inner_loop(model.config, model.weights, model.lrs, model.inner(), encoded.facts,
+                                   InnerMode::Evaluate, /*dropout=*/false);
+  Knowledge k;
+  k.facts = encoded.encoded_facts;  // encoding order: fact_i refers to k.facts[i]
+  k.weights = adapted.weights;
+  k.trace = adapted.trace;
+  return k;
+}
+
+std::string knowledge_answer(const ReckoningModel& model, const Knowledge& knowledge,
+                             const std::string& question, const GenerateOptions& options,
+                             const std::string& dataset) {
+  Task t = question_task(model, knowledge.facts, question, dataset);
+  PromptOptions prompt = model.prompt();
+  prompt.method = Method::Reckoning;
+  prompt.control = Control::None;
+  std::vector<int64_t> ids = model.tokenizer->encode(
+      prompt_text(t, static_cast<int64_t>(knowledge.facts.size()), prompt, knowledge.facts));
+  return generate_text(model, knowledge.weights, ids, options);
+}
+
+std::string model_fingerprint(const ReckoningModel& model) {
+  // FNV-1a over the configuration and every weight's bytes: any change to the base model changes it.
+  uint64_t h = 1469598103934665603ULL;
+  auto mix = [&](const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+  };
+  const std::string cfg = gpt2_config_to_json(model.config).dump();
+  mix(cfg.data(), cfg.size());
+  gpt2_visit(model.weights, [&](const std::string& name, const torch::Tensor& t) {
+    mix(name.data(), name.size());
+    torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    mix(c.data_ptr(), static_cast<size_t>(c.numel()) * sizeof(float));
+  });
+  torch::Tensor r = model.lrs.values.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  mix(r.data_ptr(), static_cast<size_t>(r.numel()) * sizeof(float));
+  char out[17];
+  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+  return out;
+}
+
+void knowledge_save(const ReckoningModel& model, const Knowledge& knowledge, const std::string& path) {
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+  std::vector<torch::Tensor> base = gpt2_flatten(model.weights);
+  size_t i = 0;
+  gpt2_visit(knowledge.weights, [&](const std::string& name, const torch::Tensor& t) {
+    if (!t.is_same(base[i++])) tensors.emplace_back(name, t.detach().to(torch::kFloat32));
+  });
+  nlohmann::json trace = nlohmann::json::array();
+  for (const auto& s : knowledge.trace) trace.push_back({{"loss", s.loss}, {"grad_norm", s.grad_norm}});
+  safetensors_save(path, tensors,
+                   {{"format", "reckoning-knowledge"},
+                    {"facts", nlohmann::json(knowledge.facts).dump()},
+                    {"trace", trace.dump()},
+                    {"model_fingerprint", model_fingerprint(model)}});
+}
+
+Knowledge knowledge_load(const ReckoningModel& model, const std::string& path) {
+  Safetensors file = safetensors_load(path, torch::kFloat32);
+  auto meta = [&](const char* key) {
+    auto it = file.metadata.find(key);
+    check(it != file.metadata.end(), str(path, ": metadata '", key, "'"), "present (a knowledge file)", "missing");
+    return it->second;
+  };
+  check(meta("format") == "reckoning-knowledge", str(path, ": metadata 'format'"), "'reckoning-knowledge'",
+        str("'", meta("format"), "'"));
+  check(meta("model_fingerprint") == model_fingerprint(model), str(path, ": metadata 'model_fingerprint'"),
+        str("'", model_fingerprint(model), "' (the model given)"),
+        str("'", meta("model_fingerprint"), "': this knowledge was encoded by a different model"));
+  Knowledge k;
+  try {
+    k.facts = nlohmann::json::parse(meta("facts")).get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception&) {
+    throw_error(str(path, ": metadata 'facts'"), "a JSON list of strings", meta("facts"));
+  }
+  k.weights = model.weights;
+  std::vector<WeightSpec> specs = gpt2_weight_specs(model.config);
+  size_t i = 0;
+  size_t used = 0;
+  gpt2_visit(k.weights, [&](const std::string& name, torch::Tensor& t) {
+    const WeightSpec& s = specs[i++];
+    if (const torch::Tensor* stored = file.find(name)) {
+      check(stored->sizes().vec() == s.shape, str(path, ": tensor '", name, "'"),
+            "the model's shape", reckoning::str(stored->sizes()));
+      t = stored->to(t.device());  // the model's device
+      ++used;
+    }
+  });
+  check(used == file.tensors.size(), path, "only tensors of the model", "unknown tensor names");
+  return k;
+}
+
+std::vector<std::string> facts_read(const std::string& path) {
+  const std::string text = read_file(path);
+  std::vector<std::string> facts;
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '[') {
+    try {
+      facts = nlohmann::json::parse(text).get<std::vector<std::string>>();
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(str(path, ": expected a JSON list of strings, got ", e.what()));
+    }
+  } else {
+    std::istringstream in(text);
+    std::string line;
+    for (int64_t n = 1; std::getline(in, line); ++n) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      if (line[line.find_first_not_of(" \t")] == '{') {
+        nlohmann::json j;
+        try {
+          j = nlohmann::json::parse(line);
+        } catch (const nlohmann::json::parse_error& e) {
+          throw Error(str(path, ":", n, ": invalid JSON (", e.what(), ")"));
+        }
+        const char* key = j.contains("fact") ? "fact" : "text";
+        check(j.contains(key) && j[key].is_string(), str(path, ":", n, ": field 'fact'"), "a string",
+              j.contains(key) ? j[key].dump() : "nothing");
+        facts.push_back(j[key].get<std::string>());
+      } else {
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+        facts.push_back(line);
+      }
+    }
+  }
+  check(!facts.empty(), path, "at least one fact", "none");
+  return facts;
+}
+
+}  // namespace reckoning

@@ -1,0 +1,200 @@
+// Evaluation; see evaluate.h.
+#include "reckoning/eval/evaluate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "reckoning/model/generate.h"
+
+namespace reckoning {
+
+double EvalGroup::chance_majority() const {
+  int64_t best = 0;
+  for (const auto& [answer, count] : answers) best = std::max(best, count);
+  return n ? static_cast<double>(best) / n : 0.0;
+}
+
+std::vector<std::string> fact_pool_of(const std::vector<Task>& tasks) {
+  std::vector<std::string> pool;
+  for (const Task& t : tasks) {
+    pool.insert(pool.end(), t.facts.begin(), t.facts.end());
+    pool.insert(pool.end(), t.distractors.begin(), t.distractors.end());
+  }
+  return pool;
+}
+
+namespace {
+
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+  return out;
+}
+
+// (label part, recalled-facts part) of a generated multi-task target.
+std::pair<std::string, std::string> split_because(const std::string& text) {
+  const size_t at = text.find(" because ");
+  if (at == std::string::npos) return {text, ""};
+  return {text.substr(0, at), text.substr(at + 9)};
+}
+
+// The ","-separated pieces of `text`, each normalised, sorted.
+std::vector<std::string> normalized_pieces(const std::string& text) {
+  std::vector<std::string> pieces;
+  size_t start = 0;
+  for (size_t comma = text.find(','); ; comma = text.find(',', start)) {
+    pieces.push_back(normalize_answer(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  std::sort(pieces.begin(), pieces.end());
+  return pieces;
+}
+
+}  // namespace
+
+RecallMatch recall_match(const std::string& recalled, const std::vector<std::string>& facts) {
+  const std::string gold = join(facts, ",");
+  RecallMatch m;
+  m.exact = normalize_answer(recalled) == normalize_answer(gold);
+  m.any_order = !facts.empty() && normalized_pieces(recalled) == normalized_pieces(gold);
+  return m;
+}
+
+TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const EvalOptions& options,
+                         const std::vector<std::string>& fact_pool) {
+  torch::NoGradGuard outer_no_grad;
+  const PromptOptions prompt = model.prompt();
+  EncodedTask encoded = encode_task(task, *model.tokenizer, prompt, fact_pool);
+  encoded_task_check_fits(encoded, task, model.config.n_ctx, /*with_target=*/false, "evaluation");
+  TaskResult r;
+  r.guid = task.guid;
+  r.hops = task.hops;
+  r.n_distractors = encoded.n_distractors;
+  r.target = encoded.target_text;
+  Gpt2Weights weights = model.weights;
+  if (encoded.facts.ids.defined()) {
+    torch::AutoGradMode enable(true);  // the inner loop differentiates the inner loss
+    InnerResult adapted = inner_loop(model.config, model.weights, model.lrs, model.inner(), encoded.facts,
+                                     InnerMode::Evaluate, /*dropout=*/false);
+    weights = adapted.weights;
+    for (const auto& step : adapted.trace) r.inner_losses.push_back(step.loss);
+    torch::NoGradGuard no_grad;
+    r.inner_losses.push_back(masked_lm_loss(model.config, weights, encoded.facts, false).item<double>());
+  }
+  GenerateOptions generate;
+  generate.num_beams = options.num_beams;
+  generate.max_new_tokens = generation_budget(model.config, encoded.prompt_ids.size(), options.max_new_tokens);
+  generate.eos_id = model.tokenizer->eos_id();
+  std::vector<int64_t> ids = gpt2_generate(model.config, weights, {encoded.prompt_ids}, generate)[0];
+  r.prediction = model.tokenizer->decode(ids);
+  r.exact_match = normalize_answer(r.prediction) == normalize_answer(r.target);
+  auto [label, recalled] = split_because(r.prediction);
+  r.label_correct = normalize_answer(label) == normalize_answer(encoded.answer_text);
+  if (prompt.multi_task) {
+    const RecallMatch m = recall_match(recalled, task.facts);
+    r.recall_correct = m.exact;
+    r.recall_any_order = m.any_order;
+  }
+  return r;
+}
+
+EvalReport evaluate(const ReckoningModel& model, const std::vector<Task>& tasks,
+                    const EvalOptions& options, const std::vector<std::string>& fact_pool) {
+  const auto start = std::chrono::steady_clock::now();
+  EvalReport report;
+  report.multi_task = model.run.multi_task;
+  const std::vector<Task> chosen = tasks_subsample(tasks, options.max_tasks);
+  for (const Task& task : chosen) {
+    TaskResult r = evaluate_task(model, task, options, fact_pool);
+    const std::string answer = answer_text(task);
+    for (EvalGroup* g : {&report.overall, &report.by_hops[r.hops], &report.by_distractors[r.n_distractors]}) {
+      ++g->n;
+      g->exact += r.exact_match;
+      g->label += r.label_correct;
+      g->recall += r.recall_correct;
+      g->recall_any_order += r.recall_any_order;
+      ++g->answers[answer];
+    }
+    report.tasks.push_back(std::move(r));
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+namespace {
+
+nlohmann::json group_json(const EvalGroup& g, bool multi_task) {
+  nlohmann::json j = {{"n", g.n},
+                      {"label_accuracy", g.label_accuracy()},
+                      {"exact_match", g.exact_match()},
+                      {"chance_uniform", g.chance_uniform()},
+                      {"chance_majority", g.chance_majority()}};
+  if (multi_task) {
+    j["knowledge_recall"] = g.recall_rate();
+    j["knowledge_recall_any_order"] = g.recall_any_order_rate();
+  }
+  return j;
+}
+
+}  // namespace
+
+nlohmann::json eval_report_to_json(const EvalReport& report, bool with_tasks) {
+  nlohmann::json j = {{"overall", group_json(report.overall, report.multi_task)},
+                      {"seconds", report.seconds},
+                      {"by_hops", nlohmann::json::object()},
+                      {"by_distractors", nlohmann::json::object()}};
+  for (const auto& [h, g] : report.by_hops) j["by_hops"][std::to_string(h)] = group_json(g, report.multi_task);
+  for (const auto& [d, g] : report.by_distractors) j["by_distractors"][std::to_string(d)] = group_json(g, report.multi_task);
+  if (with_tasks) {
+    j["tasks"] = nlohmann::json::array();
+    for (const TaskResult& r : report.tasks) {
+      j["tasks"].push_back({{"guid", r.guid}, {"hops", r.hops}, {"distractors", r.n_distractors},
+                            {"target", r.target}, {"prediction", r.prediction},
+                            {"exact_match", r.exact_match}, {"label_correct", r.label_correct},
+                            {"recall_correct", r.recall_correct}, {"recall_any_order", r.recall_any_order},
+                            {"inner_losses", r.inner_losses}});
+    }
+  }
+  return j;
+}
+
+std::string eval_report_table(const EvalReport& report) {
+  std::string out;
+  char line[256];
+  auto header = [&](const char* what) {
+    std::snprintf(line, sizeof line, "%-16s %6s %9s %9s %8s %8s%s\n", what, "n", "accuracy", "exact",
+                  "chance", "majority", report.multi_task ? "   recall  any order" : "");
+    out += line;
+  };
+  auto row = [&](const std::string& name, const EvalGroup& g) {
+    std::snprintf(line, sizeof line, "%-16s %6lld %8.1f%% %8.1f%% %7.1f%% %7.1f%%", name.c_str(),
+                  static_cast<long long>(g.n), 100 * g.label_accuracy(), 100 * g.exact_match(),
+                  100 * g.chance_uniform(), 100 * g.chance_majority());
+    out += line;
+    if (report.multi_task) {
+      std::snprintf(line, sizeof line, " %7.1f%% %9.1f%%", 100 * g.recall_rate(), 100 * g.recall_any_order_rate());
+      out += line;
+    }
+    out += "\n";
+  };
+  header("split");
+  row("overall", report.overall);
+  header("hops");
+  for (const auto& [h, g] : report.by_hops) row(std::to_string(h) + " hops", g);
+  if (report.by_distractors.size() > 1 || (!report.by_distractors.empty() && report.by_distractors.begin()->first != 0)) {
+    header("distractors");
+    for (const auto& [d, g] : report.by_distractors) row(std::to_string(d) + " distractors", g);
+  }
+  return out;
+}
+
+int64_t eval_generation_budget(const ReckoningModel& model, int64_t requested, int64_t longest_target) {
+  if (requested > 0) return requested;
+  if (model.run.eval_max_new_tokens > 0) return model.run.eval_max_new_tokens;
+  if (model.run.multi_task) return model.config.n_ctx;
+  return longest_target > 0 ? longest_target + 4 : 8;
+}
+
+}  // namespace reckoning

@@ -1,0 +1,173 @@
+// The inner loop; see inner_loop.h. Follows the semantics of higher's differentiable AdamW with
+// per-tensor learned rates (the authors' code), restated in RECKONING.md section 2.
+#include "reckoning/meta/inner_loop.h"
+
+#include <cmath>
+#include <memory>
+
+#include "reckoning/base/device.h"
+#include "reckoning/base/error.h"
+#include "reckoning/meta/inner_adamw.h"
+
+namespace reckoning {
+
+template <>
+const std::vector<EnumName<InnerOptimizer>>& enum_names<InnerOptimizer>() {
+  static const std::vector<EnumName<InnerOptimizer>> table{{InnerOptimizer::AdamW, "adamw"},
+                                                           {InnerOptimizer::Sgd, "sgd"}};
+  return table;
+}
+
+std::vector<bool> inner_adapted_mask(const Gpt2Config& config, const InnerLoopConfig& inner) {
+  std::vector<WeightSpec> specs = gpt2_weight_specs(config);
+  std::vector<bool> mask(specs.size(), true);
+  if (inner.adapt.empty()) return mask;
+  std::regex pattern;
+  try {
+    pattern = std::regex(inner.adapt);
+  } catch (const std::regex_error& e) {
+    throw_error("inner.adapt", "a valid regular expression", str("'", inner.adapt, "' (", e.what(), ")"));
+  }
+  bool any = false;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    mask[i] = std::regex_search(specs[i].name, pattern);
+    any = any || mask[i];
+  }
+  check(any, "inner.adapt", "a pattern matching at least one weight name (e.g. 'h\\.1\\.')",
+        str("'", inner.adapt, "', which matches none"));
+  return mask;
+}
+
+namespace {
+
+// sqrt with a zero gradient where x == 0 (instead of infinity), twice differentiable: the square
+// root is taken of 1 at those entries and the result multiplied by 0, so no gradient reaches x.
+torch::Tensor safe_sqrt(const torch::Tensor& x) {
+  torch::Tensor positive = x > 0;
+  return torch::where(positive, x, torch::ones_like(x)).sqrt() * positive.to(x.scalar_type());
+}
+
+struct OptimizerState {
+  std::vector<torch::Tensor> m, v;  // AdamW moments, or m = SGD momentum buffer
+};
+
+}  // namespace
+
+InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const InnerLrs& lrs,
+                       const InnerLoopConfig& inner, const LmBatch& facts, InnerMode mode,
+                       bool dropout) {
+  const std::vector<bool> adapted = inner_adapted_mask(config, inner);
+  std::vector<torch::Tensor> fast = gpt2_flatten(base);
+  TORCH_INTERNAL_ASSERT(lrs.group_of_tensor.size() == fast.size(), "inner_loop: rate table built for ",
+                        lrs.group_of_tensor.size(), " tensors, model has ", fast.size());
+  const bool keep_graph = mode != InnerMode::Evaluate;
+  const bool create_graph = mode == InnerMode::SecondOrder;
+  std::vector<size_t> idx;  // indices of adapted tensors
+  for (size_t i = 0; i < fast.size(); ++i) {
+    if (!adapted[i]) continue;
+    idx.push_back(i);
+    // Evaluation (or a base without grad): fast weights are fresh leaves, no meta-graph.
+    if (!keep_graph || !fast[i].requires_grad()) fast[i] = fast[i].detach().requires_grad_(true);
+  }
+  InnerResult result;
+  OptimizerState state;
+  std::vector<std::vector<torch::Tensor>> history;  // AdamW with a meta-graph: g_0..g_k per tensor
+  std::vector<AdamWMoments> moments;                // and the fused node's moments after them
+  const AdamWHyper hyper{inner.beta1, inner.beta2, inner.eps, inner.weight_decay};
+  // The rates' values for the trace, read to the host once; the update uses `rate_table`, connected.
+  const torch::Tensor host_rates = lrs.rates().to(torch::kCPU, torch::kFloat64).contiguous();
+  const auto rate_values = host_rates.accessor<double, 2>();
+  const std::vector<std::vector<torch::Tensor>> rate_table = lrs.table();
+  for (int64_t k = 0; k < lrs.steps(); ++k) {
+    InnerStepTrace trace;
+    torch::Tensor loss = masked_lm_loss(config, gpt2_unflatten(config, fast), facts, dropout);
+    trace.loss = loss.item<double>();
+    std::vector<torch::Tensor> inputs;
+    for (size_t i : idx) inputs.push_back(fast[i]);
+    std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, inputs, {}, /*retain_graph=*/create_graph,
+                                                             create_graph, /*allow_unused=*/true);
+    for (size_t j = 0; j < grads.size(); ++j) {
+      if (!grads[j].defined()) grads[j] = torch::zeros_like(inputs[j]);
+      if (mode == InnerMode::FirstOrder) grads[j] = grads[j].detach();
+    }
+    // Global gradient norm, and optional clipping (differentiable in second-order mode, where
+    // the norm itself is part of the graph).
+    trace.grad_norm = global_norm(grads);  // the norm enters the graph only when it clips (below)
+    if (inner.grad_clip > 0 && trace.grad_norm > inner.grad_clip) {
+      torch::Tensor sq = torch::zeros({}, loss.options());
+      for (const auto& g : grads) sq = sq + g.pow(2).sum();
+      torch::Tensor scale = inner.grad_clip / (safe_sqrt(sq) + 1e-6);
+      for (auto& g : grads) g = g * scale;
+    }
+    if (k == 0) {
+      const bool adamw = inner.optimizer == InnerOptimizer::AdamW;
+      for (const auto& g : grads) {
+        state.m.push_back(adamw ? torch::Tensor() : torch::zeros_like(g));
+        state.v.push_back(adamw ? torch::Tensor() : torch::zeros_like(g));
+      }
+      history.resize(grads.size());
+      moments.resize(grads.size());
+    }
+    const double bias1 = 1.0 - std::pow(inner.beta1, static_cast<double>(k + 1));
+    const double bias2 = 1.0 - std::pow(inner.beta2, static_cast<double>(k + 1));
+    double lr_sum = 0, lr_min = INFINITY, lr_max = -INFINITY;
+    std::unique_ptr<torch::NoGradGuard> guard;
+    if (!keep_graph) guard = std::make_unique<torch::NoGradGuard>();
+    for (size_t j = 0; j < idx.size(); ++j) {
+      const size_t i = idx[j];
+      torch::Tensor lr = rate_table[lrs.group_of_tensor[i]][k];  // 0-dim, connected to the table
+      if (!keep_graph) lr = lr.detach();
+      const double lr_value = rate_values[lrs.group_of_tensor[i]][k];
+      lr_sum += lr_value;
+      lr_min = std::min(lr_min, lr_value);
+      lr_max = std::max(lr_max, lr_value);
+      torch::Tensor p = fast[i];
+      const torch::Tensor& g = grads[j];
+      torch::Tensor next;
+      if (inner.optimizer == InnerOptimizer::AdamW && keep_graph && inner.fused) {
+        history[j].push_back(g);
+        AdamWStepResult step = adamw_step_fused(p, lr, moments[j], torch::TensorList(history[j]), hyper);
+        next = step.p;
+        moments[j] = k + 1 < lrs.steps() ? step.moments : AdamWMoments{};  // the last step's go unused
+      } else if (inner.optimizer == InnerOptimizer::AdamW && keep_graph) {
+        // The same update as plain differentiable ops (the reference for the fused node).
+        state.m[j] = k == 0 ? g * (1.0 - inner.beta1) : state.m[j] * inner.beta1 + g * (1.0 - inner.beta1);
+        state.v[j] = k == 0 ? g * g * (1.0 - inner.beta2) : state.v[j] * inner.beta2 + g * g * (1.0 - inner.beta2);
+        torch::Tensor denom = safe_sqrt(state.v[j]) / std::sqrt(bias2) + inner.eps;
+        next = p * (1.0 - lr * inner.weight_decay) - (lr / bias1) * (state.m[j] / denom);
+      } else if (inner.optimizer == InnerOptimizer::AdamW) {
+        // No meta-graph: the moments are updated in place (in the order the fused kernel accumulates them).
+        if (k == 0) {
+          state.m[j] = g * (1.0 - inner.beta1);
+          state.v[j] = g * g * (1.0 - inner.beta2);
+        } else {
+          state.m[j].mul_(inner.beta1).add_(g, 1.0 - inner.beta1);
+          state.v[j].mul_(inner.beta2).addcmul_(g, g, 1.0 - inner.beta2);
+        }
+        torch::Tensor denom = state.v[j].clamp_min(0).sqrt().div_(std::sqrt(bias2)).add_(inner.eps);
+        next = p * (1.0 - lr * inner.weight_decay) - (lr / bias1) * (state.m[j] / denom);
+      } else {
+        torch::Tensor d = inner.weight_decay != 0 ? g + p * inner.weight_decay : g;
+        if (inner.momentum != 0) {
+          state.m[j] = k == 0 ? d : state.m[j] * inner.momentum + d;
+          d = state.m[j];
+        }
+        next = p - lr * d;
+      }
+      fast[i] = keep_graph ? next : next.detach().requires_grad_(true);
+    }
+    guard.reset();
+    const double n = static_cast<double>(std::max<size_t>(1, idx.size()));
+    trace.lr_mean = lr_sum / n;
+    trace.lr_min = idx.empty() ? 0 : lr_min;
+    trace.lr_max = idx.empty() ? 0 : lr_max;
+    result.trace.push_back(trace);
+  }
+  if (!keep_graph) {
+    for (size_t i : idx) fast[i] = fast[i].detach();
+  }
+  result.weights = gpt2_unflatten(config, fast);
+  return result;
+}
+
+}  // namespace reckoning

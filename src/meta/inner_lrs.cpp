@@ -1,0 +1,90 @@
+// Learned inner learning rates; see inner_lrs.h.
+#include "reckoning/meta/inner_lrs.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "reckoning/base/error.h"
+#include "reckoning/model/gpt2_weights.h"
+
+namespace reckoning {
+
+template <>
+const std::vector<EnumName<LrMode>>& enum_names<LrMode>() {
+  static const std::vector<EnumName<LrMode>> table{
+      {LrMode::PerTensor, "per-tensor"}, {LrMode::PerLayer, "per-layer"}, {LrMode::Static, "static"}};
+  return table;
+}
+
+std::vector<std::vector<torch::Tensor>> InnerLrs::table() const {
+  std::vector<std::vector<torch::Tensor>> out;
+  for (const torch::Tensor& row : (log_space ? values.exp() : values).unbind(0)) out.push_back(row.unbind(0));
+  return out;
+}
+
+torch::Tensor InnerLrs::rates() const {
+  torch::Tensor v = values.detach();
+  return log_space ? v.exp() : v.clone();
+}
+
+namespace {
+
+// Group mapping and labels for a mode (independent of the values).
+void build_groups(const Gpt2Config& config, LrMode mode, std::vector<int64_t>& group_of_tensor,
+                  std::vector<std::string>& group_names) {
+  group_of_tensor.clear();
+  group_names.clear();
+  std::vector<WeightSpec> specs = gpt2_weight_specs(config);
+  switch (mode) {
+    case LrMode::PerTensor:
+      for (size_t i = 0; i < specs.size(); ++i) {
+        group_of_tensor.push_back(static_cast<int64_t>(i));
+        group_names.push_back(specs[i].name);
+      }
+      break;
+    case LrMode::PerLayer:
+      group_names.push_back("embeddings");
+      for (int64_t l = 0; l < config.n_layer; ++l) group_names.push_back(str("h.", l));
+      group_names.push_back("ln_f");
+      for (const WeightSpec& s : specs) group_of_tensor.push_back(s.layer_group);
+      break;
+    case LrMode::Static:
+      group_names.push_back("all");
+      group_of_tensor.assign(specs.size(), 0);
+      break;
+  }
+}
+
+}  // namespace
+
+InnerLrs inner_lrs_init(const Gpt2Config& config, LrMode mode, int64_t steps, double initial,
+                        bool log_space, torch::Dtype dtype) {
+  check(steps >= 0, "inner_lrs_init: inner steps", "a non-negative count", std::to_string(steps));
+  check(!log_space || initial > 0, "inner_lrs_init: initial rate",
+        "a positive rate in log-space mode", std::to_string(initial));
+  InnerLrs lrs;
+  lrs.mode = mode;
+  lrs.log_space = log_space;
+  build_groups(config, mode, lrs.group_of_tensor, lrs.group_names);
+  const double stored = log_space ? std::log(initial) : initial;
+  lrs.values = torch::full({static_cast<int64_t>(lrs.group_names.size()), steps}, stored,
+                           torch::dtype(dtype));
+  if (lrs.learned()) lrs.values.requires_grad_(true);
+  return lrs;
+}
+
+InnerLrs inner_lrs_from_values(const Gpt2Config& config, LrMode mode, bool log_space,
+                               torch::Tensor values, const std::string& where) {
+  InnerLrs lrs;
+  lrs.mode = mode;
+  lrs.log_space = log_space;
+  build_groups(config, mode, lrs.group_of_tensor, lrs.group_names);
+  check(values.dim() == 2 && values.size(0) == static_cast<int64_t>(lrs.group_names.size()), where,
+        str("a (", lrs.group_names.size(), ", steps) table of ", enum_name(mode), " rates"),
+        reckoning::str("shape ", values.sizes()));
+  lrs.values = values.detach().clone();
+  if (lrs.learned()) lrs.values.requires_grad_(true);
+  return lrs;
+}
+
+}  // namespace reckoning

@@ -1,0 +1,206 @@
+// Task -> token tensors for both loops; see prompts.h.
+#include "reckoning/meta/prompts.h"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <random>
+#include <sstream>
+
+#include "reckoning/base/error.h"
+
+namespace reckoning {
+
+template <>
+const std::vector<EnumName<Method>>& enum_names<Method>() {
+  static const std::vector<EnumName<Method>> table{{Method::Reckoning, "reckoning"}, {Method::FtIcr, "ft-icr"}};
+  return table;
+}
+
+template <>
+const std::vector<EnumName<Control>>& enum_names<Control>() {
+  static const std::vector<EnumName<Control>> table{{Control::None, "none"},
+                                                    {Control::NoFacts, "no-facts"},
+                                                    {Control::RandomFacts, "random-facts"},
+                                                    {Control::NoQuestion, "no-question"}};
+  return table;
+}
+
+std::string fact_key(int64_t index) { return str("fact_", index, ": "); }
+
+namespace {
+
+bool is_entailment_dataset(const std::string& dataset) {
+  return dataset == "proofwriter" || dataset == "folio";
+}
+
+std::string strip_final_period(std::string q) {
+  while (!q.empty() && (q.back() == ' ' || q.back() == '.')) q.pop_back();
+  return q;
+}
+
+std::string join(const std::vector<std::string>& parts, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+  return out;
+}
+
+// The facts a task encodes, in a deterministic per-task shuffled order.
+std::vector<std::string> encoded_facts(const Task& task, const PromptOptions& options,
+                                       const std::vector<std::string>& fact_pool,
+                                       int64_t* n_distractors) {
+  std::mt19937_64 rng(options.seed ^ std::hash<std::string>{}(task.guid));
+  std::vector<std::string> distractors = task.distractors;
+  std::shuffle(distractors.begin(), distractors.end(), rng);
+  if (options.distractors >= 0 && static_cast<int64_t>(distractors.size()) > options.distractors) {
+    distractors.resize(static_cast<size_t>(options.distractors));
+  }
+  *n_distractors = static_cast<int64_t>(distractors.size());
+  std::vector<std::string> facts = task.facts;
+  facts.insert(facts.end(), distractors.begin(), distractors.end());
+  if (options.control == Control::RandomFacts) {
+    check(!fact_pool.empty(), str("task '", task.guid, "'"), "a non-empty fact pool for random-facts",
+          "an empty pool");
+    std::uniform_int_distribution<size_t> pick(0, fact_pool.size() - 1);
+    for (auto& f : facts) f = fact_pool[pick(rng)];
+  }
+  std::shuffle(facts.begin(), facts.end(), rng);
+  return facts;
+}
+
+std::vector<int64_t> concat(std::vector<int64_t> a, const std::vector<int64_t>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+std::string answer_text(const Task& task) {
+  const std::string& dataset = task.dataset();
+  std::string a = task.answer;
+  std::transform(a.begin(), a.end(), a.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (is_entailment_dataset(dataset)) {
+    if (a == "true") return "yes";
+    if (a == "false") return "no";
+    if (a == "unknown" || a == "uncertain") return dataset == "proofwriter" ? "none" : "unknown";
+    throw_error(str("task '", task.guid, "': field 'answer'"), "true, false or unknown", str("'", task.answer, "'"));
+  }
+  return task.answer;
+}
+
+std::string prompt_text(const Task& task, int64_t n_facts, const PromptOptions& options,
+                        const std::vector<std::string>& facts) {
+  const bool entailment = is_entailment_dataset(task.dataset());
+  const std::string question = options.control == Control::NoQuestion ? std::string() : task.question;
+  if (options.method == Method::FtIcr || options.control == Control::NoFacts) {
+    std::string context = options.control == Control::NoFacts ? std::string() : join(facts, "\n") + "\n";
+    return context + question;
+  }
+  std::string keys;
+  for (int64_t i = 0; i < n_facts; ++i) keys += (i ? " fact_" : "fact_") + std::to_string(i);
+  if (options.control == Control::NoQuestion) return str("Based on ", keys, ",");
+  if (entailment) return str("Based on ", keys, ", can we conclude ", strip_final_period(question), "?");
+  return str("Based on ", keys, ", ", question);
+}
+
+EncodedTask encode_task(const Task& task, const Tokenizer& tokenizer, const PromptOptions& options,
+                        const std::vector<std::string>& fact_pool) {
+  EncodedTask out;
+  const int64_t eos = tokenizer.eos_id();
+  const bool inner_loop = options.method == Method::Reckoning && options.control != Control::NoFacts;
+  out.encoded_facts = encoded_facts(task, options, fact_pool, &out.n_distractors);
+  out.answer_text = answer_text(task);
+  out.target_text = options.multi_task ? out.answer_text + " because " + join(task.facts, ",")
+                                       : out.answer_text;
+
+  if (inner_loop) {
+    const int64_t n = static_cast<int64_t>(out.encoded_facts.size());
+    check(n > 0, str("task '", task.guid, "'"), "at least one fact to encode", "none");
+    std::vector<std::vector<int64_t>> seqs;
+    std::vector<size_t> key_lengths;
+    size_t longest = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      std::vector<int64_t> key = tokenizer.encode(fact_key(i));
+      std::vector<int64_t> fact = tokenizer.encode(out.encoded_facts[static_cast<size_t>(i)]);
+      key_lengths.push_back(key.size());
+      seqs.push_back(concat(key, fact));
+      longest = std::max(longest, seqs.back().size());
+    }
+    const int64_t T = static_cast<int64_t>(longest);
+    out.facts.ids = torch::full({n, T}, eos, torch::dtype(torch::kLong));
+    out.facts.attn_mask = torch::zeros({n, T}, torch::dtype(torch::kLong));
+    out.facts.target_mask = torch::zeros({n, T}, torch::dtype(torch::kBool));
+    for (int64_t i = 0; i < n; ++i) {
+      const auto& s = seqs[static_cast<size_t>(i)];
+      const int64_t len = static_cast<int64_t>(s.size());
+      out.facts.ids[i].slice(0, 0, len).copy_(torch::tensor(s, torch::dtype(torch::kLong)));
+      out.facts.attn_mask[i].slice(0, 0, len).fill_(1);
+      out.facts.target_mask[i].slice(0, static_cast<int64_t>(key_lengths[static_cast<size_t>(i)]), len).fill_(true);
+    }
+  }
+
+  const std::string prompt = prompt_text(task, static_cast<int64_t>(out.encoded_facts.size()), options,
+                                         out.encoded_facts);
+  out.prompt_ids = tokenizer.encode(prompt);
+  if (options.method == Method::FtIcr || options.control == Control::NoFacts) {
+    out.prompt_ids.insert(out.prompt_ids.begin(), eos);  // FT-ICR inputs start with EOS
+  }
+  std::vector<int64_t> target = tokenizer.encode(out.target_text);
+  target.push_back(eos);
+  std::vector<int64_t> ids = concat(out.prompt_ids, target);
+  const int64_t T = static_cast<int64_t>(ids.size());
+  out.question.ids = torch::tensor(ids, torch::dtype(torch::kLong)).view({1, T});
+  out.question.attn_mask = torch::ones({1, T}, torch::dtype(torch::kLong));
+  out.question.target_mask = torch::zeros({1, T}, torch::dtype(torch::kBool));
+  out.question.target_mask.slice(1, static_cast<int64_t>(out.prompt_ids.size())).fill_(true);
+  return out;
+}
+
+void encoded_task_check_fits(const EncodedTask& encoded, const Task& task, int64_t n_ctx,
+                             bool with_target, const std::string& where) {
+  const std::string at = str(where, ": task '", task.guid, "'");
+  const std::string raise = "; raise model.n_ctx (a model trained from scratch) or shorten the task";
+  if (encoded.facts.ids.defined()) {
+    const int64_t facts_len = encoded.facts.ids.size(1);
+    check(facts_len <= n_ctx, at, str("fact sequences of at most model.n_ctx = ", n_ctx, " tokens"),
+          str("one of ", facts_len, " tokens (key + fact)", raise));
+  }
+  const int64_t len = with_target ? encoded.question.ids.size(1) : static_cast<int64_t>(encoded.prompt_ids.size());
+  check(len <= n_ctx, at,
+        str(with_target ? "question prompt + target + EOS" : "question prompt", " of at most model.n_ctx = ", n_ctx, " tokens"),
+        str(len, " tokens", raise));
+}
+
+std::vector<std::string> prompt_corpus(const std::vector<Task>& tasks, const PromptOptions& options,
+                                       int64_t max_facts) {
+  std::vector<std::string> corpus;
+  for (int64_t i = 0; i < max_facts; ++i) corpus.push_back(fact_key(i));
+  for (const Task& task : tasks) {
+    std::vector<std::string> all = task.facts;
+    all.insert(all.end(), task.distractors.begin(), task.distractors.end());
+    for (const auto& f : all) corpus.push_back(f);
+    const int64_t n = static_cast<int64_t>(all.size());
+    corpus.push_back(prompt_text(task, n, options, all));
+    const std::string answer = answer_text(task);
+    corpus.push_back(answer);
+    corpus.push_back(answer + " because " + join(task.facts, ","));
+  }
+  return corpus;
+}
+
+std::string normalize_answer(const std::string& text) {
+  std::string lowered;
+  for (unsigned char c : text) {
+    if (std::ispunct(c) && c != '-') lowered += ' ';  // keep "son-in-law" intact
+    else lowered += static_cast<char>(std::tolower(c));
+  }
+  std::istringstream words(lowered);
+  std::string out;
+  for (std::string w; words >> w;) {
+    if (w == "a" || w == "an" || w == "the") continue;
+    out += (out.empty() ? "" : " ") + w;
+  }
+  return out;
+}
+
+}  // namespace reckoning

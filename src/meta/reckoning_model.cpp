@@ -1,0 +1,81 @@
+// RECKONING model directories; see reckoning_model.h.
+#include "reckoning/meta/reckoning_model.h"
+
+#include "reckoning/model/hf_checkpoint.h"
+#include "reckoning/base/error.h"
+#include "reckoning/base/io.h"
+#include "reckoning/base/safetensors.h"
+
+namespace reckoning {
+
+torch::Device ReckoningModel::device() const {
+  return device_check_usable(run.device, "configuration key 'device'");
+}
+
+void reckoning_model_to(ReckoningModel& model, const torch::Device& device) {
+  auto move = [&](const torch::Tensor& t) {
+    if (!t.defined() || t.device() == device) return t;
+    torch::Tensor moved = t.detach().to(device);
+    return t.requires_grad() ? moved.requires_grad_(true) : moved;
+  };
+  model.weights = gpt2_map(model.weights, move);
+  model.lrs.values = move(model.lrs.values);
+}
+
+ReckoningModel reckoning_model_load(const std::string& dir) {
+  check(is_directory(dir), dir, "a model directory", "no such directory");
+  ReckoningModel model;
+  const std::string settings = path_join(dir, "reckoning.json");
+  if (file_exists(settings)) model.run = run_config_from_json(read_json_file(settings), settings);
+  Gpt2Model gpt2 = gpt2_load_dir(dir, torch::kFloat32);
+  model.config = gpt2.config;
+  model.weights = gpt2_map(gpt2.weights, [](const torch::Tensor& t) { return t.requires_grad_(false); });
+  model.tokenizer = tokenizer_load(dir);
+  check(model.tokenizer->vocab_size() <= model.config.n_vocab, path_join(dir, "config.json"),
+        str("vocab_size >= the tokenizer's ", model.tokenizer->vocab_size(), " tokens"),
+        std::to_string(model.config.n_vocab));
+  const std::string lrs_path = path_join(dir, "inner_lrs.safetensors");
+  if (file_exists(lrs_path)) {
+    Safetensors file = safetensors_load(lrs_path, torch::kFloat32);
+    const torch::Tensor* values = file.find("inner_lrs");
+    check(values != nullptr, lrs_path, "a tensor 'inner_lrs'", "none");
+    auto meta = [&](const char* key) {
+      auto it = file.metadata.find(key);
+      check(it != file.metadata.end(), str(lrs_path, ": metadata '", key, "'"), "present", "missing");
+      return it->second;
+    };
+    LrMode mode = enum_parse<LrMode>(meta("mode"), str(lrs_path, ": metadata 'mode'"));
+    const std::string log_space = meta("log_space");
+    model.lrs = inner_lrs_from_values(model.config, mode, log_space == "true", *values, lrs_path);
+    model.lrs.values.requires_grad_(false);
+  } else {
+    model.lrs = inner_lrs_init(model.config, LrMode::Static, model.run.inner_steps, model.run.inner_lr, false);
+  }
+  return model;
+}
+
+void reckoning_model_write_files(const ReckoningModel& model, const std::string& dir) {
+  create_directories(dir);
+  Gpt2Model gpt2{model.config, gpt2_map(model.weights, [](const torch::Tensor& t) { return t.detach(); })};
+  gpt2_save_dir(gpt2, dir);
+  model.tokenizer->save(dir);
+  // Stored as parametrised (log(rate) in log-space mode); rows = groups, columns = inner steps.
+  safetensors_save(path_join(dir, "inner_lrs.safetensors"),
+                   {{"inner_lrs", model.lrs.values.detach().to(torch::kFloat32)}},
+                   {{"mode", enum_name(model.lrs.mode)},
+                    {"log_space", model.lrs.log_space ? "true" : "false"},
+                    {"rows", [&] {
+                       std::string g;
+                       for (const auto& n : model.lrs.group_names) g += (g.empty() ? "" : ",") + n;
+                       return g;
+                     }()}});
+  write_json_file_atomic(path_join(dir, "reckoning.json"), run_config_model_json(model.run));
+}
+
+void reckoning_model_save(const ReckoningModel& model, const std::string& dir) {
+  const std::string staging = staging_path(dir);
+  reckoning_model_write_files(model, staging);
+  replace_directory(staging, dir);
+}
+
+}  // namespace reckoning

@@ -1,0 +1,117 @@
+// GPT-2 forward pass; see gpt2.h. Follows the Hugging Face GPT2LMHeadModel computation exactly
+// (pre-LayerNorm blocks, scaled dot-product attention, tanh GELU, tied head). Matrix products go
+// through precision.h (bfloat16 when the caller asks for it).
+#include "reckoning/model/gpt2.h"
+
+#include <cmath>
+
+#include "reckoning/base/error.h"
+#include "reckoning/model/gelu.h"
+#include "reckoning/model/precision.h"
+
+namespace reckoning {
+
+void KvCache::select(const torch::Tensor& index) {
+  for (auto& t : k) t = t.index_select(0, index);
+  for (auto& t : v) t = t.index_select(0, index);
+  if (mask.defined()) mask = mask.index_select(0, index);
+}
+
+namespace {
+
+// x (B, T, in) @ w (in, out) + b (out) -> (B, T, out); Hugging Face Conv1D.
+torch::Tensor conv1d(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  return mixed_addmm(b, x.reshape({-1, x.size(-1)}), w).view({x.size(0), x.size(1), w.size(1)});
+}
+
+// Causal self-attention with a key-padding mask. x (B, T, C); key_ok (B, T_all) bool over past +
+// new positions; returns (B, T, C).
+torch::Tensor attention(const Gpt2Config& c, const Gpt2BlockWeights& b, const torch::Tensor& x,
+                        const torch::Tensor& key_ok, bool dropout, KvCache* cache, size_t layer) {
+  const int64_t B = x.size(0), T = x.size(1), C = c.n_embd, H = c.n_head, D = c.head_dim();
+  torch::Tensor qkv = conv1d(x, b.attn_c_attn_weight, b.attn_c_attn_bias);  // (B, T, 3C)
+  auto parts = qkv.split(C, 2);
+  torch::Tensor q = parts[0].view({B, T, H, D}).transpose(1, 2);  // (B, H, T, D)
+  torch::Tensor k = parts[1].view({B, T, H, D}).transpose(1, 2);  // (B, H, T, D)
+  torch::Tensor v = parts[2].view({B, T, H, D}).transpose(1, 2);  // (B, H, T, D)
+  if (cache != nullptr) {
+    if (cache->k.size() > layer) {
+      k = torch::cat({cache->k[layer], k}, 2);  // (B, H, T_all, D)
+      v = torch::cat({cache->v[layer], v}, 2);
+      cache->k[layer] = k;
+      cache->v[layer] = v;
+    } else {
+      cache->k.push_back(k);
+      cache->v.push_back(v);
+    }
+  }
+  const int64_t T_all = k.size(2), past = T_all - T;
+  torch::Tensor att = mixed_matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(D)));  // (B, H, T, T_all)
+  // Query t (absolute position past + t) may see key j iff j <= past + t and key j is real.
+  torch::Tensor causal = torch::ones({T, T_all}, torch::dtype(torch::kBool).device(x.device())).tril(past);  // (T, T_all)
+  torch::Tensor allowed = causal.unsqueeze(0).unsqueeze(0) & key_ok.view({B, 1, 1, T_all});
+  // A large finite negative instead of -inf: a fully masked row (a padding query) stays finite
+  // (and -1e30 stays finite in bfloat16 too).
+  att = att.masked_fill(allowed.logical_not(), -1e30);
+  att = torch::softmax(att, -1);
+  if (dropout && c.attn_pdrop > 0) att = torch::dropout(att, c.attn_pdrop, true);
+  torch::Tensor y = mixed_matmul(att, v);                  // (B, H, T, D)
+  y = y.transpose(1, 2).contiguous().view({B, T, C});       // (B, T, C)
+  return conv1d(y, b.attn_c_proj_weight, b.attn_c_proj_bias);
+}
+
+}  // namespace
+
+torch::Tensor gpt2_hidden(const Gpt2Config& c, const Gpt2Weights& w, const torch::Tensor& ids_in,
+                          const torch::Tensor& mask_in, bool dropout, KvCache* cache) {
+  TORCH_CHECK(ids_in.dim() == 2, "gpt2_hidden: ids must be (B, T), got ", ids_in.sizes());
+  const int64_t B = ids_in.size(0), T = ids_in.size(1);
+  // Inputs follow the weights' device (batches are built on the CPU; a no-op there).
+  const torch::Device device = w.wte.device();
+  const torch::Tensor ids = ids_in.to(device);
+  const auto long_on_device = torch::dtype(torch::kLong).device(device);
+  torch::Tensor mask = mask_in.defined() ? mask_in.to(device, torch::kLong) : torch::ones({B, T}, long_on_device);
+  TORCH_CHECK(mask.sizes() == ids.sizes(), "gpt2_hidden: mask ", mask.sizes(), " != ids ", ids.sizes());
+  // Positions count real tokens only (left padding shifts nothing); padding positions get 0.
+  torch::Tensor past_real = (cache != nullptr && cache->length() > 0)
+                                ? cache->mask.sum(1, /*keepdim=*/true)
+                                : torch::zeros({B, 1}, long_on_device);
+  torch::Tensor positions = (past_real + mask.cumsum(1) - 1).clamp_min(0);  // (B, T)
+  const int64_t past_len = cache != nullptr ? cache->length() : 0;
+  TORCH_CHECK(past_len + T <= c.n_ctx, "gpt2_hidden: sequence length ", past_len + T,
+              " exceeds n_ctx = ", c.n_ctx);
+  torch::Tensor key_ok = mask;
+  if (cache != nullptr) {
+    key_ok = past_len > 0 ? torch::cat({cache->mask, mask}, 1) : mask;
+    cache->mask = key_ok;
+  }
+  key_ok = key_ok.to(torch::kBool);  // (B, T_all)
+
+  torch::Tensor x = w.wte.index_select(0, ids.reshape(-1)).view({B, T, c.n_embd}) +
+                    w.wpe.index_select(0, positions.reshape(-1)).view({B, T, c.n_embd});  // (B, T, C)
+  if (dropout && c.embd_pdrop > 0) x = torch::dropout(x, c.embd_pdrop, true);
+  for (size_t i = 0; i < w.h.size(); ++i) {
+    const Gpt2BlockWeights& b = w.h[i];
+    torch::Tensor a = torch::layer_norm(x, {c.n_embd}, b.ln_1_weight, b.ln_1_bias, c.layer_norm_epsilon);
+    a = attention(c, b, a, key_ok, dropout, cache, i);
+    if (dropout && c.resid_pdrop > 0) a = torch::dropout(a, c.resid_pdrop, true);
+    x = x + a;  // (B, T, C)
+    torch::Tensor m = torch::layer_norm(x, {c.n_embd}, b.ln_2_weight, b.ln_2_bias, c.layer_norm_epsilon);
+    m = conv1d(gelu_tanh(conv1d(m, b.mlp_c_fc_weight, b.mlp_c_fc_bias)), b.mlp_c_proj_weight,
+               b.mlp_c_proj_bias);  // (B, T, C)
+    if (dropout && c.resid_pdrop > 0) m = torch::dropout(m, c.resid_pdrop, true);
+    x = x + m;
+  }
+  return torch::layer_norm(x, {c.n_embd}, w.ln_f_weight, w.ln_f_bias, c.layer_norm_epsilon);
+}
+
+torch::Tensor gpt2_logits(const Gpt2Weights& w, const torch::Tensor& hidden) {
+  return mixed_matmul(hidden, w.wte.t());  // (..., V)
+}
+
+torch::Tensor gpt2_forward(const Gpt2Config& c, const Gpt2Weights& w, const torch::Tensor& ids,
+                           const torch::Tensor& mask, bool dropout, KvCache* cache) {
+  return gpt2_logits(w, gpt2_hidden(c, w, ids, mask, dropout, cache));
+}
+
+}  // namespace reckoning

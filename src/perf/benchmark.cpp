@@ -1,0 +1,294 @@
+// Meta-step and answering benchmarks; see benchmark.h.
+#include "reckoning/perf/benchmark.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "reckoning/base/cpu_allocator.h"
+#include "reckoning/base/device.h"
+#include "reckoning/base/error.h"
+#include "reckoning/model/generate.h"
+#include "reckoning/meta/inner_loop.h"
+#include "reckoning/model/precision.h"
+#include "reckoning/meta/reckoning_model.h"
+#include "reckoning/base/resources.h"
+#include "reckoning/base/threads.h"
+#include "reckoning/train/trainer.h"
+
+namespace reckoning {
+
+namespace {
+
+// The caching CPU allocator's budget and counters (cpu_allocator.h), or null when not installed.
+nlohmann::json cpu_allocator_json() {
+  const CpuAllocatorStats a = cpu_allocator_stats();
+  if (!a.installed) return nullptr;
+  return {{"cache_budget_bytes", a.cache_budget_bytes}, {"large_allocations", a.large_allocations},
+          {"cache_hits", a.cache_hits}, {"peak_cached_bytes", a.peak_cached_bytes}, {"fallbacks", a.fallbacks},
+          {"peak_live_bytes", a.peak_live_bytes}};
+}
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+torch::Dtype dtype_parse(const std::string& text) {
+  if (text == "float32") return torch::kFloat32;
+  if (text == "float64") return torch::kFloat64;
+  if (text == "bfloat16") return torch::kBFloat16;
+  throw_error("bench: dtype", "one of float32, float64, bfloat16", str("'", text, "'"));
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Forward matmul FLOPs of GPT-2 over B sequences of T tokens with N logit positions.
+double forward_flops(const Gpt2Config& c, double B, double T, double N) {
+  const double C = static_cast<double>(c.n_embd);
+  const double per_layer = 2 * B * T * 12 * C * C  // c_attn (3C^2), c_proj (C^2), MLP (8C^2)
+                           + 4 * B * T * T * C;     // q k^T and att v over all heads
+  return static_cast<double>(c.n_layer) * per_layer + 2 * N * C * static_cast<double>(c.n_vocab);
+}
+
+Gpt2Config bench_gpt2_config(int64_t n_layer, int64_t n_embd, int64_t n_head, int64_t n_vocab,
+                             int64_t n_ctx) {
+  Gpt2Config c;
+  c.n_layer = n_layer;
+  c.n_embd = n_embd;
+  c.n_head = n_head;
+  c.n_vocab = n_vocab;
+  c.n_ctx = n_ctx;
+  c.bos_token_id = c.eos_token_id = n_vocab - 1;
+  c.validate("bench");
+  return c;
+}
+
+// Random ids (B, T) with the first `key_len` positions as conditioning and the rest as targets.
+LmBatch random_batch(const Gpt2Config& c, int64_t B, int64_t T, int64_t key_len) {
+  LmBatch batch;
+  batch.ids = torch::randint(c.n_vocab, {B, T}, torch::dtype(torch::kLong));       // (B, T)
+  batch.attn_mask = torch::ones({B, T}, torch::dtype(torch::kLong));               // (B, T)
+  batch.target_mask = torch::zeros({B, T}, torch::dtype(torch::kBool));            // (B, T)
+  batch.target_mask.slice(1, key_len).fill_(true);
+  return batch;
+}
+
+void check_positive(int64_t value, const char* field) {
+  check(value > 0, str("bench: ", field), "a positive number", std::to_string(value));
+}
+
+}  // namespace
+
+MetaStepFlops meta_step_flops(const MetaStepBenchConfig& b) {
+  Gpt2Config c;
+  c.n_layer = b.n_layer;
+  c.n_embd = b.n_embd;
+  c.n_vocab = b.n_vocab;
+  MetaStepFlops f;
+  f.fact_forward = forward_flops(c, static_cast<double>(b.facts), static_cast<double>(b.fact_len),
+                                 static_cast<double>(b.facts * (b.fact_len - b.key_len)));
+  f.question_forward = forward_flops(c, 1, static_cast<double>(b.question_len + b.answer_len),
+                                     static_cast<double>(b.answer_len));
+  const double per_inner = b.first_order ? 3 : 9;
+  f.total = static_cast<double>(b.inner_steps) * per_inner * f.fact_forward + 3 * f.question_forward;
+  return f;
+}
+
+double matmul_peak_gflops(const std::string& dtype, int64_t n, double seconds, const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  const torch::Dtype t = dtype_parse(dtype);
+  const auto options = torch::dtype(t).device(device);
+  torch::Tensor a = torch::randn({n, n}).to(options), b = torch::randn({n, n}).to(options);
+  torch::Tensor out = torch::empty({n, n}, options);
+  torch::mm_out(out, a, b);  // warm-up
+  device_synchronize(device);
+  double best = 0;
+  const auto start = Clock::now();
+  int reps = 0;
+  // A GPU product of n = 1024 takes microseconds: time batches of them.
+  const int batch = device.is_cpu() ? 1 : 50;
+  while (reps < 3 || seconds_since(start) < seconds) {
+    const auto t0 = Clock::now();
+    for (int i = 0; i < batch; ++i) torch::mm_out(out, a, b);
+    device_synchronize(device);
+    best = std::max(best, batch * 2.0 * n * n * n / seconds_since(t0) / 1e9);
+    ++reps;
+  }
+  return best;
+}
+
+nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
+  check_positive(b.facts, "facts");
+  check_positive(b.question_len, "question length");
+  check_positive(b.answer_len, "answer length");
+  check_positive(b.steps, "measured steps");
+  check(b.warmup >= 0, "bench: warm-up steps", "a non-negative number", std::to_string(b.warmup));
+  check(b.inner_steps >= 0, "bench: inner steps", "a non-negative number", std::to_string(b.inner_steps));
+  check(b.key_len >= 1 && b.key_len < b.fact_len, "bench: key length",
+        str("between 1 and fact length - 1 = ", b.fact_len - 1), std::to_string(b.key_len));
+  const int threads = configure_threads(b.threads);
+  const torch::Device device = device_parse(b.device, "bench: device");
+  const torch::Dtype dtype = dtype_parse(b.dtype);
+  const MatmulDtype matmul_dtype = b.matmul_dtype;
+  const MatmulDtypeScope matmul_scope(matmul_dtype);
+  torch::manual_seed(b.seed);
+
+  ReckoningModel model;
+  model.config = bench_gpt2_config(b.n_layer, b.n_embd, b.n_head, b.n_vocab,
+                                   std::max<int64_t>(1024, std::max(b.fact_len, b.question_len + b.answer_len)));
+  model.run.inner_optimizer = b.inner_optimizer;
+  model.run.inner_first_order = b.first_order;
+  model.run.inner_fused = b.fused;
+  model.run.inner_dropout = b.dropout;
+  model.weights = gpt2_map(gpt2_init(model.config, b.seed, dtype),
+                           [](const torch::Tensor& t) { return t.detach().requires_grad_(true); });
+  model.lrs = inner_lrs_init(model.config, b.lr_mode, b.inner_steps,
+                             1e-5, false, dtype);
+  reckoning_model_to(model, device);
+
+  std::vector<torch::Tensor> params = gpt2_flatten(model.weights);
+  if (model.lrs.learned()) params.push_back(model.lrs.values);
+  torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(1e-5).weight_decay(0.01));
+
+  EncodedTask task;
+  task.facts = random_batch(model.config, b.facts, b.fact_len, b.key_len);
+  task.question = random_batch(model.config, 1, b.question_len + b.answer_len, b.question_len);
+  const InnerMode mode = b.first_order ? InnerMode::FirstOrder : InnerMode::SecondOrder;
+
+  const int64_t rss_before = resident_memory_bytes();
+  device_reset_peak_memory(device);
+  std::vector<double> times;
+  std::vector<int64_t> rss_after;
+  double last_loss = 0;
+  for (int64_t s = 0; s < b.warmup + b.steps; ++s) {
+    const auto start = Clock::now();
+    release_gradients(optimizer);
+    torch::Tensor loss = task_loss(model, task, mode, b.dropout);
+    loss.backward();
+    if (b.outer_clip > 0) torch::nn::utils::clip_grad_norm_(params, b.outer_clip);
+    optimizer.step();
+    last_loss = loss.item<double>();
+    device_synchronize(device);
+    const double elapsed = seconds_since(start);
+    check(std::isfinite(last_loss), "bench: outer loss", "a finite number", std::to_string(last_loss));
+    if (s >= b.warmup) {
+      times.push_back(elapsed);
+      rss_after.push_back(resident_memory_bytes());
+    }
+  }
+  const MetaStepFlops flops = meta_step_flops(b);
+  const double t_median = median(times);
+  const double achieved = flops.total / t_median / 1e9;
+  // The peak of the dtype the products actually run in.
+  const double peak =
+      b.measure_peak ? matmul_peak_gflops(matmul_dtype == MatmulDtype::BFloat16 ? "bfloat16" : b.dtype,
+                                          device.is_cpu() ? 1024 : 8192, 1.0, device)
+                     : 0.0;
+  const int64_t device_peak = device_peak_memory_bytes(device);
+  nlohmann::json config = {
+      {"n_layer", b.n_layer}, {"n_embd", b.n_embd}, {"n_head", b.n_head}, {"n_vocab", b.n_vocab},
+      {"facts", b.facts}, {"fact_len", b.fact_len}, {"key_len", b.key_len},
+      {"question_len", b.question_len}, {"answer_len", b.answer_len}, {"inner_steps", b.inner_steps},
+      {"inner_optimizer", enum_name(b.inner_optimizer)}, {"lr_mode", enum_name(b.lr_mode)}, {"first_order", b.first_order}, {"fused", b.fused},
+      {"dtype", b.dtype}, {"matmul_dtype", enum_name(b.matmul_dtype)}, {"threads", threads}, {"warmup", b.warmup}, {"steps", b.steps},
+      {"dropout", b.dropout}, {"outer_clip", b.outer_clip}, {"seed", b.seed}, {"device", device_name(device)}};
+  nlohmann::json out = {
+      {"benchmark", "meta-step"},
+      {"config", config},
+      {"parameters", gpt2_parameter_count(model.weights)},
+      {"seconds_median", t_median},
+      {"seconds_min", *std::min_element(times.begin(), times.end())},
+      {"peak_rss_bytes", peak_resident_memory_bytes()},
+      {"device_peak_bytes", device_peak >= 0 ? nlohmann::json(device_peak) : nlohmann::json(nullptr)},
+      {"rss_before_bytes", rss_before},
+      {"rss_growth_bytes", rss_after.back() - rss_after.front()},
+      {"flops", flops.total},
+      {"gflops_per_s", achieved},
+      {"matmul_peak_gflops", peak},
+      {"peak_fraction", peak > 0 ? achieved / peak : 0.0},
+      {"loss", last_loss},
+      {"cpu_allocator", cpu_allocator_json()}};
+  return out;
+}
+
+nlohmann::json bench_answer(const AnswerBenchConfig& b) {
+  check(!b.questions.empty(), "bench answer: questions", "at least one count", "none");
+  for (int64_t q : b.questions) check_positive(q, "question count");
+  check_positive(b.facts, "facts");
+  check_positive(b.answer_len, "answer length");
+  check(b.key_len >= 1 && b.key_len < b.fact_len, "bench answer: key length",
+        str("between 1 and fact length - 1 = ", b.fact_len - 1), std::to_string(b.key_len));
+  const int64_t context_len = b.facts * b.fact_len + b.question_len + b.answer_len;
+  check(context_len <= b.n_ctx, "bench answer: facts x fact length + question + answer",
+        str("at most n_ctx = ", b.n_ctx, " tokens (in-context reading must fit)"), std::to_string(context_len));
+  const int threads = configure_threads(b.threads);
+  torch::manual_seed(b.seed);
+  const Gpt2Config config = bench_gpt2_config(b.n_layer, b.n_embd, b.n_head, b.n_vocab, b.n_ctx);
+  const Gpt2Weights weights = gpt2_init(config, b.seed);
+  const InnerLrs lrs = inner_lrs_init(config, LrMode::PerTensor, b.inner_steps, 1e-5, false);
+  const LmBatch facts = random_batch(config, b.facts, b.fact_len, b.key_len);
+  const int64_t q_max = *std::max_element(b.questions.begin(), b.questions.end());
+  const torch::Tensor questions = torch::randint(config.n_vocab, {q_max, b.question_len}, torch::dtype(torch::kLong));
+  GenerateOptions generate;
+  generate.max_new_tokens = b.answer_len;
+  generate.stop_at_eos = false;
+  auto to_vector = [](const torch::Tensor& t) {
+    return std::vector<int64_t>(t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel());
+  };
+
+  // RECKONING: encode once, then each question alone with the adapted weights.
+  auto start = Clock::now();
+  const Gpt2Weights adapted =
+      inner_loop(config, weights, lrs, InnerLoopConfig{}, facts, InnerMode::Evaluate, false).weights;
+  const double encode = seconds_since(start);
+  std::vector<double> reckoning_each, icr_each;
+  for (int64_t q = 0; q < q_max; ++q) {
+    start = Clock::now();
+    gpt2_generate(config, adapted, {to_vector(questions[q].contiguous())}, generate);
+    reckoning_each.push_back(seconds_since(start));
+  }
+  // In context: every fact (keys included, as the facts are laid out) then the question.
+  const torch::Tensor context = facts.ids.reshape({-1});  // (facts * fact_len)
+  for (int64_t q = 0; q < q_max; ++q) {
+    start = Clock::now();
+    gpt2_generate(config, weights, {to_vector(torch::cat({context, questions[q]}).contiguous())}, generate);
+    icr_each.push_back(seconds_since(start));
+  }
+
+  nlohmann::json rows = nlohmann::json::array();
+  for (int64_t q : b.questions) {
+    double reckoning = encode, icr = 0;
+    for (int64_t i = 0; i < q; ++i) {
+      reckoning += reckoning_each[static_cast<size_t>(i)];
+      icr += icr_each[static_cast<size_t>(i)];
+    }
+    rows.push_back({{"questions", q}, {"reckoning_seconds", reckoning}, {"icr_seconds", icr},
+                    {"speedup", icr / reckoning}});
+  }
+  const double per_reckoning = median(reckoning_each), per_icr = median(icr_each);
+  const double break_even = per_icr > per_reckoning ? encode / (per_icr - per_reckoning) : -1.0;
+  nlohmann::json cfg = {{"n_layer", b.n_layer}, {"n_embd", b.n_embd}, {"n_head", b.n_head},
+                        {"n_vocab", b.n_vocab}, {"n_ctx", b.n_ctx}, {"facts", b.facts},
+                        {"fact_len", b.fact_len}, {"key_len", b.key_len}, {"question_len", b.question_len},
+                        {"answer_len", b.answer_len}, {"inner_steps", b.inner_steps}, {"threads", threads},
+                        {"seed", b.seed}};
+  return {{"benchmark", "answer"},
+          {"config", cfg},
+          {"context_tokens", context_len - b.answer_len},
+          {"encode_seconds", encode},
+          {"reckoning_per_question_seconds", per_reckoning},
+          {"icr_per_question_seconds", per_icr},
+          {"by_questions", rows},
+          {"break_even_questions", break_even},
+          {"peak_rss_bytes", peak_resident_memory_bytes()}};
+}
+
+}  // namespace reckoning

@@ -1,0 +1,554 @@
+// The outer loop; see trainer.h.
+#include "reckoning/train/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "reckoning/base/device.h"
+#include "reckoning/base/error.h"
+#include "reckoning/base/io.h"
+#include "reckoning/base/resources.h"
+#include "reckoning/base/safetensors.h"
+#include "reckoning/base/threads.h"
+#include "reckoning/text/word_tokenizer.h"
+
+namespace reckoning {
+
+double lr_schedule(int64_t step, int64_t total_steps, double warmup_fraction) {
+  const int64_t warmup = static_cast<int64_t>(std::floor(warmup_fraction * static_cast<double>(total_steps)));
+  if (step < warmup) return static_cast<double>(step + 1) / static_cast<double>(warmup);
+  const int64_t decay = total_steps - warmup;
+  if (decay <= 0) return 1.0;
+  return std::max(0.0, static_cast<double>(total_steps - step) / static_cast<double>(decay));
+}
+
+torch::Tensor task_loss(const ReckoningModel& model, const EncodedTask& task, InnerMode mode,
+                        bool dropout, std::vector<InnerStepTrace>* trace) {
+  if (!task.facts.ids.defined()) return masked_lm_loss(model.config, model.weights, task.question, dropout);
+  InnerResult adapted = inner_loop(model.config, model.weights, model.lrs, model.inner(), task.facts, mode,
+                                   dropout && model.run.inner_dropout);
+  if (trace != nullptr) trace->insert(trace->end(), adapted.trace.begin(), adapted.trace.end());
+  return masked_lm_loss(model.config, adapted.weights, task.question, dropout);
+}
+
+void release_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
+  }
+}
+
+namespace {
+
+void make_trainable(ReckoningModel& model) {
+  model.weights = gpt2_map(model.weights, [](const torch::Tensor& t) {
+    return t.detach().clone().requires_grad_(true);
+  });
+}
+
+InnerLrs rates_for(const RunConfig& config, const Gpt2Config& gpt2) {
+  return inner_lrs_init(gpt2, config.inner_lr_mode, config.inner_steps,
+                        config.inner_lr, config.inner_log_space);
+}
+
+}  // namespace
+
+nlohmann::json inner_lrs_snapshot(const InnerLrs& lrs) {
+  torch::Tensor rates = lrs.rates().to(torch::kCPU, torch::kFloat64).contiguous();  // (G, N), host
+  nlohmann::json values = nlohmann::json::array();
+  for (int64_t g = 0; g < rates.size(0); ++g) {
+    torch::Tensor row = rates[g];
+    values.push_back(std::vector<double>(row.data_ptr<double>(), row.data_ptr<double>() + row.numel()));
+  }
+  return {{"mode", enum_name(lrs.mode)}, {"log_space", lrs.log_space}, {"rows", lrs.group_names},
+          {"values", values}};
+}
+
+ReckoningModel model_for_training(const RunConfig& config, const std::vector<Task>& corpus_tasks) {
+  ReckoningModel model;
+  if (!config.model_init.empty()) {
+    model = reckoning_model_load(config.model_init);
+    const bool same_rates = model.lrs.mode == config.inner_lr_mode &&
+                            model.lrs.steps() == config.inner_steps && model.lrs.log_space == config.inner_log_space &&
+                            model.lrs.learned();
+    model.run = config;
+    if (same_rates) {
+      model.lrs.values = model.lrs.values.detach().clone().requires_grad_(true);
+    } else {
+      model.lrs = rates_for(config, model.config);
+    }
+    make_trainable(model);
+    return model;
+  }
+  model.run = config;
+  if (config.model_tokenizer == "word") {
+    size_t max_facts = 1;
+    for (const Task& t : corpus_tasks) max_facts = std::max(max_facts, t.facts.size() + t.distractors.size());
+    model.tokenizer = word_tokenizer_build(
+        prompt_corpus(corpus_tasks, config.prompt_options(), static_cast<int64_t>(max_facts)), 1, 0);
+  } else {
+    model.tokenizer = tokenizer_load(config.model_tokenizer);
+  }
+  Gpt2Config& c = model.config;
+  c.n_vocab = model.tokenizer->vocab_size();
+  c.n_ctx = config.model_n_ctx;
+  c.n_embd = config.model_n_embd;
+  c.n_head = config.model_n_head;
+  c.n_layer = config.model_n_layer;
+  c.embd_pdrop = c.attn_pdrop = c.resid_pdrop = config.model_dropout;
+  c.bos_token_id = c.eos_token_id = model.tokenizer->eos_id();
+  c.validate("model configuration");
+  model.weights = gpt2_init(c, config.seed);
+  model.lrs = rates_for(config, c);
+  make_trainable(model);
+  return model;
+}
+
+namespace {
+
+struct TrainerState {
+  int64_t step = 0, epoch = 0, position = 0;
+  int64_t best_step = -1, bad_evals = 0, total_steps = 0;
+  double best_accuracy = -1;
+  nlohmann::json to_json() const {
+    return {{"step", step}, {"epoch", epoch}, {"position", position}, {"best_step", best_step},
+            {"bad_evals", bad_evals}, {"total_steps", total_steps}, {"best_accuracy", best_accuracy}};
+  }
+  static TrainerState from_json(const nlohmann::json& j, const std::string& where) {
+    TrainerState s;
+    try {
+      s.step = j.at("step");
+      s.epoch = j.at("epoch");
+      s.position = j.at("position");
+      s.best_step = j.at("best_step");
+      s.bad_evals = j.at("bad_evals");
+      s.total_steps = j.at("total_steps");
+      s.best_accuracy = j.at("best_accuracy");
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(str(where, ": expected a trainer state (step, epoch, position, ...), got ", e.what()));
+    }
+    return s;
+  }
+};
+
+// The order of training tasks: a fresh seeded permutation per epoch.
+class TaskOrder {
+ public:
+  TaskOrder(size_t n, uint64_t seed) : n_(n), seed_(seed) {}
+  size_t next(TrainerState& s) {
+    if (static_cast<size_t>(s.position) >= n_) {
+      ++s.epoch;
+      s.position = 0;
+    }
+    if (cached_epoch_ != s.epoch) {
+      perm_.resize(n_);
+      std::iota(perm_.begin(), perm_.end(), size_t{0});
+      std::mt19937_64 rng(seed_ * 1000003ULL + static_cast<uint64_t>(s.epoch));
+      std::shuffle(perm_.begin(), perm_.end(), rng);
+      cached_epoch_ = s.epoch;
+    }
+    return perm_[static_cast<size_t>(s.position++)];
+  }
+
+ private:
+  size_t n_;
+  uint64_t seed_;
+  int64_t cached_epoch_ = -1;
+  std::vector<size_t> perm_;
+};
+
+std::string format_duration(double seconds) {
+  const int64_t s = static_cast<int64_t>(seconds);
+  char out[32];
+  if (s >= 3600) std::snprintf(out, sizeof out, "%lldh%02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+  else std::snprintf(out, sizeof out, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+  return out;
+}
+
+// Keeps the metrics lines of steps <= `step` (a resumed run rewrites what followed its checkpoint).
+void truncate_metrics(const std::string& path, int64_t step) {
+  if (!file_exists(path)) return;
+  std::istringstream in(read_file(path));
+  std::string kept;
+  for (std::string line; std::getline(in, line);) {
+    try {
+      if (nlohmann::json::parse(line).at("step").get<int64_t>() <= step) kept += line + "\n";
+    } catch (const std::exception&) {
+      // a torn last line from an interrupted run: dropped
+    }
+  }
+  write_file_atomic(path, kept);
+}
+
+}  // namespace
+
+namespace {
+
+// Where a run writes (trainer.h).
+struct RunPaths {
+  std::string run_dir, last_dir, best_dir, metrics, evals;
+  explicit RunPaths(const std::string& dir)
+      : run_dir(dir),
+        last_dir(path_join(dir, "checkpoints/last")),
+        best_dir(path_join(dir, "checkpoints/best")),
+        metrics(path_join(dir, "metrics.jsonl")),
+        evals(path_join(dir, "eval.jsonl")) {}
+};
+
+// The tasks of a run and their fact pools (for the random-facts control).
+struct RunData {
+  std::vector<Task> train, valid;
+  std::vector<std::string> train_pool, valid_pool;
+};
+
+// What one optimizer step produced, for the metrics line and the summary.
+struct StepRecord {
+  double loss = 0, grad_norm = 0, lr_factor = 0, seconds = 0;
+  std::vector<InnerStepTrace> traces;
+};
+
+// The outer AdamW with three groups: decayed weights, undecayed biases and norms, the rates (own
+// learning rate, no decay); `base_lrs` are the groups' rates before the schedule's factor.
+struct OuterOptimizer {
+  std::unique_ptr<torch::optim::AdamW> adamw;
+  std::vector<double> base_lrs;
+  std::vector<torch::Tensor> params;  // every group's, in order (for clipping and norms)
+
+  void set_lr_factor(double factor) {
+    for (size_t g = 0; g < adamw->param_groups().size(); ++g) {
+      static_cast<torch::optim::AdamWOptions&>(adamw->param_groups()[g].options()).lr(base_lrs[g] * factor);
+    }
+  }
+};
+
+OuterOptimizer outer_optimizer_for(const ReckoningModel& model, const RunConfig& config) {
+  std::vector<torch::Tensor> decay, no_decay;
+  std::vector<WeightSpec> specs = gpt2_weight_specs(model.config);
+  std::vector<torch::Tensor> flat = gpt2_flatten(model.weights);
+  for (size_t i = 0; i < flat.size(); ++i) (specs[i].decays ? decay : no_decay).push_back(flat[i]);
+  auto group_options = [&](double lr, double wd) {
+    auto o = std::make_unique<torch::optim::AdamWOptions>(lr);
+    o->betas({config.outer_beta1, config.outer_beta2}).eps(config.outer_eps).weight_decay(wd);
+    return o;
+  };
+  const double lr_rates = config.outer_lr_rates >= 0 ? config.outer_lr_rates : config.outer_lr;
+  OuterOptimizer out;
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, group_options(config.outer_lr, config.outer_weight_decay));
+  groups.emplace_back(no_decay, group_options(config.outer_lr, 0.0));
+  out.base_lrs = {config.outer_lr, config.outer_lr};
+  if (model.lrs.learned()) {
+    groups.emplace_back(std::vector<torch::Tensor>{model.lrs.values}, group_options(lr_rates, 0.0));
+    out.base_lrs.push_back(lr_rates);
+  }
+  out.adamw = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(config.outer_lr));
+  for (auto& g : out.adamw->param_groups()) out.params.insert(out.params.end(), g.params().begin(), g.params().end());
+  return out;
+}
+
+// The metrics line of one step: inner loss per inner step (mean over the step's tasks), rate
+// statistics per inner step (read on the host), throughput, time and memory.
+nlohmann::json metrics_line(const TrainerState& state, const RunConfig& config, const InnerLrs& lrs,
+                            const StepRecord& record, int64_t tasks, double elapsed) {
+  const int64_t n_inner = lrs.steps();
+  std::vector<double> inner_loss(static_cast<size_t>(n_inner), 0.0);
+  for (size_t k = 0; k < record.traces.size(); ++k) inner_loss[k % static_cast<size_t>(n_inner)] += record.traces[k].loss;
+  if (!record.traces.empty()) {
+    for (auto& v : inner_loss) v /= static_cast<double>(record.traces.size() / static_cast<size_t>(n_inner));
+  }
+  torch::Tensor rates = lrs.rates().to(torch::kCPU, torch::kFloat64);
+  nlohmann::json rate_stats = nlohmann::json::object();
+  if (n_inner > 0) {
+    auto as_vector = [](const torch::Tensor& t) {
+      torch::Tensor c = t.contiguous();
+      return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    };
+    rate_stats["mean"] = as_vector(rates.mean(0));
+    rate_stats["min"] = as_vector(std::get<0>(rates.min(0)));
+    rate_stats["max"] = as_vector(std::get<0>(rates.max(0)));
+  }
+  return {{"step", state.step},
+          {"epoch", state.epoch},
+          {"loss", record.loss},
+          {"lr", config.outer_lr * record.lr_factor},
+          {"grad_norm", record.grad_norm},
+          {"inner_loss", record.traces.empty() ? nlohmann::json::array() : nlohmann::json(inner_loss)},
+          {"rates", rate_stats},
+          {"tasks_per_s", static_cast<double>(tasks) / record.seconds},
+          {"elapsed_s", elapsed},
+          {"rss_mb", static_cast<double>(resident_memory_bytes()) / (1 << 20)}};
+}
+
+// One training run, as named steps: set_up -> start_or_resume -> prepare -> (step -> report ->
+// validate / checkpoint)* -> finish.
+class Trainer {
+ public:
+  Trainer(const RunConfig& config, const TrainOptions& options)
+      : config_(config), options_(options), paths_(config.run_dir) {}
+
+  TrainSummary run() {
+    set_up();
+    start_or_resume();
+    prepare();
+    const auto start = std::chrono::steady_clock::now();
+    const int64_t first_step = state_.step;
+    while (state_.step < state_.total_steps) {
+      const StepRecord record = step();
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      report(record, elapsed, first_step);
+      const bool eval_due = state_.step % eval_every_ == 0 || state_.step == state_.total_steps;
+      const bool stop_now = options_.stop_after > 0 && state_.step >= options_.stop_after;
+      if (eval_due) {
+        if (validate_and_checkpoint()) {
+          summary_.early_stopped = true;
+          break;
+        }
+      } else if ((config_.checkpoint_every > 0 && state_.step % config_.checkpoint_every == 0) || stop_now) {
+        save_last();
+      }
+      if (stop_now) break;
+    }
+    return finish();
+  }
+
+ private:
+  // Validates the configuration, sets threads, precision and device, writes config.json and loads
+  // the data.
+  void set_up() {
+    run_config_validate_training(config_);
+    check(!config_.data_train.empty(), "configuration key 'data.train'", "a training file", "nothing");
+    if (config_.threads > 0) configure_threads(static_cast<int>(config_.threads));
+    if (options_.progress) std::cerr << "threads: " << thread_summary() << "\n";
+    matmul_scope_ = std::make_unique<MatmulDtypeScope>(config_.matmul_dtype);
+    device_check_usable(config_.device, "configuration key 'device'");  // refused before any work
+    create_directories(paths_.run_dir);
+    write_json_file_atomic(path_join(paths_.run_dir, "config.json"),
+                           {{"config", run_config_to_json(config_)},
+                            {"reckoning_version", RECKONING_VERSION},
+                            {"libtorch_version", TORCH_VERSION},
+                            {"threads", at::get_num_threads()},
+                            {"threads_why", thread_summary()},
+                            {"resumed", options_.resume}});
+    data_.train = tasks_subsample(tasks_load(config_.data_train), config_.data_max_train);
+    check(!data_.train.empty(), config_.data_train, "at least one training task", "none");
+    resolved_ = config_;
+    if (resolved_.data_dataset.empty()) resolved_.data_dataset = data_.train.front().dataset();
+    if (!config_.data_valid.empty()) data_.valid = tasks_subsample(tasks_load(config_.data_valid), config_.data_max_eval);
+    data_.train_pool = fact_pool_of(data_.train);
+    data_.valid_pool = fact_pool_of(data_.valid);
+  }
+
+  // A fresh model (seeded), or the last checkpoint's model and trainer state.
+  void start_or_resume() {
+    if (!options_.resume) {
+      torch::manual_seed(config_.seed);
+      std::vector<Task> corpus = data_.train;
+      corpus.insert(corpus.end(), data_.valid.begin(), data_.valid.end());
+      model_ = model_for_training(resolved_, corpus);
+      if (file_exists(paths_.metrics)) remove_file(paths_.metrics);
+      return;
+    }
+    check(is_directory(paths_.last_dir), paths_.last_dir, "a checkpoint to resume from", "no such directory");
+    model_ = reckoning_model_load(paths_.last_dir);
+    model_.run = resolved_;
+    make_trainable(model_);
+    if (model_.lrs.learned()) model_.lrs.values = model_.lrs.values.detach().clone().requires_grad_(true);
+    const std::string state_path = path_join(paths_.last_dir, "trainer_state.json");
+    state_ = TrainerState::from_json(read_json_file(state_path), state_path);
+    // A resume may lengthen (or shorten) the run: the schedule's warm-up and decay are recomputed
+    // for the new length from the current step on. Below the steps already done it is refused.
+    if (config_.outer_max_steps > 0 && state_.total_steps > 0 && config_.outer_max_steps != state_.total_steps) {
+      check(config_.outer_max_steps >= state_.step, "configuration key 'outer.max_steps' on resume",
+            str("at least ", state_.step, ", the steps the resumed run has done"), str(config_.outer_max_steps));
+      if (options_.progress) {
+        std::cerr << "resuming with outer.max_steps " << config_.outer_max_steps << " (the run was planned for "
+                  << state_.total_steps << "): the learning-rate schedule now ends there\n";
+      }
+      state_.total_steps = config_.outer_max_steps;
+    }
+    truncate_metrics(paths_.metrics, state_.step);
+  }
+
+  // Moves the model to its device, encodes the training tasks, plans the run (steps, generation
+  // budget, validation interval) and builds the outer optimizer (restoring its state and the RNG
+  // on resume).
+  void prepare() {
+    reckoning_model_to(model_, model_.device());
+    const PromptOptions prompt = model_.prompt();
+    encoded_.reserve(data_.train.size());
+    int64_t longest_target = 1;
+    for (const Task& t : data_.train) {
+      encoded_.push_back(encode_task(t, *model_.tokenizer, prompt, data_.train_pool));
+      encoded_task_check_fits(encoded_.back(), t, model_.config.n_ctx, /*with_target=*/true, "data.train");
+      longest_target = std::max<int64_t>(
+          longest_target, static_cast<int64_t>(model_.tokenizer->encode(encoded_.back().target_text).size()));
+    }
+    per_step_ = config_.outer_batch_tasks * config_.outer_grad_accum;
+    const auto n_train = static_cast<int64_t>(data_.train.size());
+    if (state_.total_steps == 0) {
+      state_.total_steps = config_.outer_max_steps > 0 ? config_.outer_max_steps
+                                                       : (config_.outer_epochs * n_train + per_step_ - 1) / per_step_;
+    }
+    eval_options_.num_beams = config_.eval_num_beams;
+    eval_options_.max_new_tokens = eval_generation_budget(model_, config_.eval_max_new_tokens, longest_target);
+    // Saved with every checkpoint, so that `reckoning eval` of this model uses the same budget.
+    model_.run.eval_max_new_tokens = eval_options_.max_new_tokens;
+    eval_every_ = config_.eval_every > 0 ? config_.eval_every : std::max<int64_t>(1, n_train / per_step_);
+
+    optimizer_ = outer_optimizer_for(model_, config_);
+    if (options_.resume) {
+      torch::load(*optimizer_.adamw, path_join(paths_.last_dir, "optimizer.pt"), model_.device());
+      const std::string rng_path = path_join(paths_.last_dir, "rng.safetensors");
+      Safetensors rng = safetensors_load(rng_path);
+      const torch::Tensor* state_tensor = rng.find("cpu_generator");
+      check(state_tensor != nullptr, rng_path, "tensor 'cpu_generator'", "none");
+      at::Generator generator = at::detail::getDefaultCPUGenerator();  // shares the global state
+      generator.set_state(*state_tensor);
+    }
+    order_ = std::make_unique<TaskOrder>(data_.train.size(), config_.seed);
+    summary_.eval_options = eval_options_;
+    summary_.best_dir = paths_.best_dir;
+    summary_.last_dir = paths_.last_dir;
+    tty_ = options_.progress && ::isatty(2);
+    metrics_.open(paths_.metrics, std::ios::app);
+  }
+
+  // One optimizer step: the scheduled learning rate, the tasks' losses through the inner loop
+  // (gradients accumulated), clipping, the update.
+  StepRecord step() {
+    const auto step_start = std::chrono::steady_clock::now();
+    StepRecord record;
+    record.lr_factor = lr_schedule(state_.step, state_.total_steps, config_.outer_warmup);
+    optimizer_.set_lr_factor(record.lr_factor);
+    release_gradients(*optimizer_.adamw);
+    for (int64_t i = 0; i < per_step_; ++i) {
+      const EncodedTask& task = encoded_[order_->next(state_)];
+      torch::Tensor loss =
+          task_loss(model_, task, config_.inner_mode(), /*dropout=*/true, &record.traces) / static_cast<double>(per_step_);
+      loss.backward();
+      record.loss += loss.item<double>();
+    }
+    if (config_.outer_clip > 0) {
+      record.grad_norm = torch::nn::utils::clip_grad_norm_(optimizer_.params, config_.outer_clip);
+    } else {
+      std::vector<torch::Tensor> grads;
+      for (const auto& p : optimizer_.params) grads.push_back(p.grad());
+      record.grad_norm = global_norm(grads);
+    }
+    optimizer_.adamw->step();
+    ++state_.step;
+    summary_.losses.push_back(record.loss);
+    record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
+    return record;
+  }
+
+  // The step's metrics line, and the progress line on a terminal (or every log.every steps).
+  void report(const StepRecord& record, double elapsed, int64_t first_step) {
+    const nlohmann::json line = metrics_line(state_, config_, model_.lrs, record, per_step_, elapsed);
+    metrics_ << line.dump() << "\n";
+    metrics_.flush();
+    if (!tty_ && state_.step % config_.log_every != 0) return;
+    const double eta = elapsed / static_cast<double>(state_.step - first_step) *
+                       static_cast<double>(state_.total_steps - state_.step);
+    const auto& inner_loss = line.at("inner_loss");
+    std::fprintf(stderr, "%sstep %lld/%lld  loss %.4f  inner %.3f->%.3f  %.2f tasks/s  ETA %s%s", tty_ ? "\r" : "",
+                 (long long)state_.step, (long long)state_.total_steps, record.loss,
+                 inner_loss.empty() ? 0.0 : inner_loss.front().get<double>(),
+                 inner_loss.empty() ? 0.0 : inner_loss.back().get<double>(),
+                 static_cast<double>(per_step_) / record.seconds, format_duration(eta).c_str(), tty_ ? "   " : "\n");
+  }
+
+  // Validation (eval.jsonl, checkpoints/best on improvement, patience) and checkpoints/last.
+  // Returns whether to stop early.
+  bool validate_and_checkpoint() {
+    bool stop = false;
+    if (!data_.valid.empty()) {
+      EvalReport report = evaluate(model_, data_.valid, eval_options_, data_.valid_pool);
+      const double acc = report.overall.label_accuracy();
+      nlohmann::json line = {{"step", state_.step},
+                             {"valid", eval_report_to_json(report, false)},
+                             {"inner_lrs", inner_lrs_snapshot(model_.lrs)}};
+      std::ofstream(paths_.evals, std::ios::app) << line.dump() << "\n";
+      if (acc > state_.best_accuracy) {
+        state_.best_accuracy = acc;
+        state_.best_step = state_.step;
+        state_.bad_evals = 0;
+        reckoning_model_save(model_, paths_.best_dir);
+      } else {
+        ++state_.bad_evals;
+      }
+      std::fprintf(stderr, "%svalidation at step %lld: label accuracy %.1f%% (best %.1f%% at step %lld)\n",
+                   tty_ ? "\n" : "", (long long)state_.step, 100 * acc, 100 * state_.best_accuracy,
+                   (long long)state_.best_step);
+      stop = config_.eval_patience > 0 && state_.bad_evals >= config_.eval_patience;
+    }
+    save_last();
+    return stop;
+  }
+
+  // checkpoints/last: the model, the outer optimizer, the RNG and the trainer state, replaced whole.
+  void save_last() {
+    const std::string staging = staging_path(paths_.last_dir);
+    reckoning_model_write_files(model_, staging);
+    torch::save(*optimizer_.adamw, path_join(staging, "optimizer.pt"));
+    torch::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
+    safetensors_save(path_join(staging, "rng.safetensors"), {{"cpu_generator", rng}});
+    write_json_file_atomic(path_join(staging, "trainer_state.json"), state_.to_json());
+    replace_directory(staging, paths_.last_dir);
+  }
+
+  TrainSummary finish() {
+    if (tty_) std::fprintf(stderr, "\n");
+    if (data_.valid.empty() && state_.step == state_.total_steps) {
+      reckoning_model_save(model_, paths_.best_dir);  // without validation the final model is the one to use
+      state_.best_step = state_.step;
+    }
+    summary_.steps = state_.step;
+    summary_.best_step = state_.best_step;
+    summary_.best_valid_accuracy = state_.best_accuracy;
+    return summary_;
+  }
+
+  const RunConfig config_;
+  const TrainOptions options_;
+  const RunPaths paths_;
+  RunConfig resolved_;  // config_ with what the data decide (data.dataset)
+  std::unique_ptr<MatmulDtypeScope> matmul_scope_;
+  RunData data_;
+  TrainerState state_;
+  ReckoningModel model_;
+  std::vector<EncodedTask> encoded_;
+  int64_t per_step_ = 1, eval_every_ = 1;
+  EvalOptions eval_options_;
+  OuterOptimizer optimizer_;
+  std::unique_ptr<TaskOrder> order_;
+  TrainSummary summary_;
+  bool tty_ = false;
+  std::ofstream metrics_;
+};
+
+}  // namespace
+
+TrainSummary train(const RunConfig& config, const TrainOptions& options) { return Trainer(config, options).run(); }
+
+std::optional<EvalReport> evaluate_test_set(const RunConfig& config, const TrainSummary& summary,
+                                            const TrainOptions& options) {
+  if (config.data_test.empty() || !file_exists(path_join(summary.best_dir, "config.json"))) return std::nullopt;
+  if (options.stop_after > 0 && summary.steps < options.stop_after) return std::nullopt;  // ended before it
+  ReckoningModel model = reckoning_model_load(summary.best_dir);
+  reckoning_model_to(model, model.device());
+  const MatmulDtypeScope matmul_scope(model.matmul_dtype());
+  std::vector<Task> test = tasks_subsample(tasks_load(config.data_test), config.data_max_eval);
+  EvalReport report = evaluate(model, test, summary.eval_options, fact_pool_of(test));
+  write_json_file_atomic(path_join(config.run_dir, "test_report.json"), eval_report_to_json(report, true));
+  return report;
+}
+
+}  // namespace reckoning

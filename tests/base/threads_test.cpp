@@ -1,0 +1,126 @@
+// Thread policy: the default thread count is the CPUs this process may use (affinity mask, cgroup
+// CPU quota), the executable makes OpenMP wait passively unless the user chose otherwise, and the
+// user's OpenMP environment is passed through untouched.
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "reckoning/base/io.h"
+#include "reckoning/base/threads.h"
+#include "support/test_util.h"
+
+using namespace reckoning;
+using reckoning::test::run_command;
+using reckoning::test::TempDir;
+using testing::HasSubstr;
+
+namespace {
+
+void write(const std::string& path, const std::string& text) {
+  create_directories(parent_path(path));
+  write_file_atomic(path, text);
+}
+
+// In a forked child restricted to the first `n` CPUs of this process's mask: default_thread_count().
+int default_threads_under_mask(int n) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    cpu_set_t mask, restricted;
+    CPU_ZERO(&restricted);
+    if (::sched_getaffinity(0, sizeof mask, &mask) != 0) ::_exit(200);
+    int kept = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && kept < n; ++cpu) {
+      if (CPU_ISSET(cpu, &mask)) {
+        CPU_SET(cpu, &restricted);
+        ++kept;
+      }
+    }
+    if (::sched_setaffinity(0, sizeof restricted, &restricted) != 0) ::_exit(201);
+    ::unsetenv("RECKONING_THREADS");
+    ::_exit(default_thread_count());
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int cpus_in_mask() {
+  cpu_set_t mask;
+  return ::sched_getaffinity(0, sizeof mask, &mask) == 0 ? CPU_COUNT(&mask) : 0;
+}
+
+nlohmann::json version(const std::string& environment) {
+  const auto r = run_command(environment + " " + RECKONING_CLI + " version 2>&1");
+  EXPECT_EQ(r.code, 0) << r.out;
+  return nlohmann::json::parse(r.out);
+}
+
+}  // namespace
+
+TEST(Threads, DefaultIsTheSizeOfTheAffinityMask) {
+  const int all = cpus_in_mask();
+  ASSERT_GT(all, 0);
+  EXPECT_EQ(default_threads_under_mask(1), 1);
+  EXPECT_EQ(default_threads_under_mask(all), cpu_budget().cpus);  // the whole mask, unless a quota caps it
+  if (all >= 2 && cpu_budget().quota == 0) EXPECT_EQ(default_threads_under_mask(2), 2);
+}
+
+TEST(Threads, TheExecutableUnderTasksetUsesOneThreadAndSaysWhy) {
+  if (run_command("command -v taskset >/dev/null").code != 0) GTEST_SKIP() << "no taskset";
+  const nlohmann::json v = version("env -u RECKONING_THREADS taskset -c 0");
+  EXPECT_EQ(v.at("threads"), 1);
+  EXPECT_EQ(v.at("interop_threads"), 1);
+  EXPECT_THAT(v.at("threads_why").get<std::string>(), HasSubstr("affinity mask of 1 of"));
+  EXPECT_EQ(v.at("cpus").at("affinity"), 1);
+}
+
+TEST(Threads, OpenMpWaitsPassivelyUnlessTheUserChose) {
+  const nlohmann::json ours = version("env -u OMP_WAIT_POLICY -u RECKONING_SET_OMP_WAIT_POLICY");
+  EXPECT_EQ(ours.at("omp_wait_policy"), "PASSIVE");
+  EXPECT_EQ(ours.at("omp_wait_policy_set_by"), "reckoning");
+  EXPECT_THAT(ours.at("threads_why").get<std::string>(), HasSubstr("OMP_WAIT_POLICY=PASSIVE, set by reckoning"));
+  // The user's OpenMP environment is left exactly as it is.
+  const nlohmann::json user =
+      version("env -u RECKONING_SET_OMP_WAIT_POLICY OMP_WAIT_POLICY=active OMP_NUM_THREADS=3 OMP_PROC_BIND=false");
+  EXPECT_EQ(user.at("omp_wait_policy"), "active");
+  EXPECT_EQ(user.at("omp_wait_policy_set_by"), "user");
+  EXPECT_EQ(user.at("omp_environment"),
+            nlohmann::json({{"OMP_WAIT_POLICY", "active"}, {"OMP_NUM_THREADS", "3"}, {"OMP_PROC_BIND", "false"}}));
+}
+
+TEST(Threads, RequestedAndEnvironmentCountsWin) {
+  EXPECT_EQ(version("RECKONING_THREADS=1").at("threads"), 1);
+  EXPECT_THAT(version("RECKONING_THREADS=1").at("threads_why").get<std::string>(), HasSubstr("RECKONING_THREADS"));
+  const auto bad = run_command(std::string("RECKONING_THREADS=two ") + RECKONING_CLI + " version 2>&1");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_THAT(bad.out, HasSubstr("environment variable RECKONING_THREADS: expected a positive integer, got 'two'"));
+}
+
+TEST(Threads, CgroupV2QuotaIsTheTightestAlongThePath) {
+  TempDir root("reckoning_cgroup_v2");
+  write(root.file("cpu.max"), "max 100000\n");
+  write(root.file("jobs/cpu.max"), "250000 100000\n");
+  write(root.file("jobs/job7/cpu.max"), "max 100000\n");
+  std::string source;
+  EXPECT_DOUBLE_EQ(cgroup_cpu_quota("0::/jobs/job7\n", root.path(), &source), 2.5);
+  EXPECT_EQ(source, root.file("jobs/cpu.max"));
+  write(root.file("jobs/job7/cpu.max"), "150000 100000\n");
+  EXPECT_DOUBLE_EQ(cgroup_cpu_quota("0::/jobs/job7\n", root.path()), 1.5);
+  EXPECT_DOUBLE_EQ(cgroup_cpu_quota("0::/\n", root.path()), 0.0);  // the root: no limit
+}
+
+TEST(Threads, CgroupV1QuotaFromTheCpuController) {
+  TempDir root("reckoning_cgroup_v1");
+  write(root.file("cpu,cpuacct/slurm/job1/cpu.cfs_quota_us"), "300000\n");
+  write(root.file("cpu,cpuacct/slurm/job1/cpu.cfs_period_us"), "100000\n");
+  write(root.file("cpu,cpuacct/cpu.cfs_quota_us"), "-1\n");
+  write(root.file("cpu,cpuacct/cpu.cfs_period_us"), "100000\n");
+  const std::string cgroup = "4:memory:/x\n3:cpu,cpuacct:/slurm/job1\n2:cpuset:/\n";
+  EXPECT_DOUBLE_EQ(cgroup_cpu_quota(cgroup, root.path()), 3.0);
+  EXPECT_DOUBLE_EQ(cgroup_cpu_quota("3:cpu,cpuacct:/\n", root.path()), 0.0);  // -1: unlimited
+  EXPECT_DOUBLE_EQ(cgroup_cpu_quota("", root.path()), 0.0);
+}

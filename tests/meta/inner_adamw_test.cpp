@@ -1,0 +1,78 @@
+// The fused AdamW node's two implementations (inner_adamw.h) - the CPU kernel and the tensor
+// operations other devices take - give the same outputs and the same gradients, in float64, over a
+// history of several steps with carried moments, at the real epsilon and with zero gradient entries
+// (where the safe square root's derivative is cut). tests/meta/inner_loop_test.cpp checks the kernel
+// against the update written as plain ops; tests/base/device_test.cpp the GPU against the CPU.
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include "reckoning/meta/inner_adamw.h"
+
+using namespace reckoning;
+
+namespace {
+
+struct StepsRun {
+  std::vector<torch::Tensor> outputs;    // p', m', v' of every step
+  std::vector<torch::Tensor> gradients;  // of a fixed functional, w.r.t. p_0, lr and every g_k
+};
+
+StepsRun run(AdamWImpl impl, int64_t steps, double weight_decay) {
+  torch::manual_seed(7);
+  const auto f64 = torch::dtype(torch::kFloat64);
+  torch::Tensor p0 = torch::randn({5, 7}, f64).requires_grad_(true);
+  torch::Tensor lr = torch::tensor(0.03, f64).requires_grad_(true);
+  std::vector<torch::Tensor> history;
+  std::vector<torch::Tensor> leaves{p0, lr};
+  const AdamWHyper hyper{0.9, 0.999, 1e-8, weight_decay};
+  AdamWMoments moments;
+  torch::Tensor p = p0;
+  StepsRun r;
+  torch::Tensor functional = torch::zeros({}, f64);
+  for (int64_t k = 0; k < steps; ++k) {
+    torch::Tensor g = torch::randn({5, 7}, f64);
+    g.index_put_({0}, 0.0);  // a row that never moves: v == 0 there
+    g.requires_grad_(true);
+    leaves.push_back(g);
+    history.push_back(g);
+    AdamWStepResult step = adamw_step_fused(p, lr, moments, torch::TensorList(history), hyper, impl);
+    for (const torch::Tensor& t : {step.p, step.moments.m, step.moments.v}) {
+      r.outputs.push_back(t.detach().clone());
+      functional = functional + (t * torch::randn_like(t)).sum();
+    }
+    p = step.p;
+    moments = step.moments;
+  }
+  r.gradients = torch::autograd::grad({functional}, leaves);
+  return r;
+}
+
+TEST(InnerAdamW, TensorOpsEqualTheKernel) {
+  for (int64_t steps : {1, 2, 4}) {
+    for (double wd : {0.0, 0.1}) {
+      const StepsRun kernel = run(AdamWImpl::Kernel, steps, wd), ops = run(AdamWImpl::TensorOps, steps, wd);
+      ASSERT_EQ(kernel.outputs.size(), ops.outputs.size());
+      for (size_t i = 0; i < kernel.outputs.size(); ++i) {
+        EXPECT_TRUE(torch::allclose(kernel.outputs[i], ops.outputs[i], 1e-12, 1e-14))
+            << steps << " steps, output " << i;
+      }
+      ASSERT_EQ(kernel.gradients.size(), ops.gradients.size());
+      for (size_t i = 0; i < kernel.gradients.size(); ++i) {
+        EXPECT_GT(kernel.gradients[i].abs().sum().item<double>(), 0.0) << "input " << i;
+        EXPECT_TRUE(torch::allclose(kernel.gradients[i], ops.gradients[i], 1e-10, 1e-12))
+            << steps << " steps, weight decay " << wd << ", input " << i << ", max difference "
+            << (kernel.gradients[i] - ops.gradients[i]).abs().max().item<double>();
+      }
+    }
+  }
+}
+
+TEST(InnerAdamW, AutoTakesTheKernelOnTheCpu) {
+  // Auto on CPU tensors is the kernel: bit-identical results.
+  const StepsRun a = run(AdamWImpl::Auto, 3, 0.1), k = run(AdamWImpl::Kernel, 3, 0.1);
+  for (size_t i = 0; i < a.outputs.size(); ++i) EXPECT_TRUE(torch::equal(a.outputs[i], k.outputs[i]));
+  for (size_t i = 0; i < a.gradients.size(); ++i) EXPECT_TRUE(torch::equal(a.gradients[i], k.gradients[i]));
+}
+
+}  // namespace

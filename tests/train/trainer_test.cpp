@@ -1,0 +1,334 @@
+// The outer loop end to end on a tiny model: resume equals uninterrupted training (to the bit),
+// memory is flat over 50 training steps, evaluation is deterministic, checkpoints and logs are
+// written, baselines run through the same trainer, the schedule is what trainer.h says.
+#include <gtest/gtest.h>
+#include <gmock/gmock.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "reckoning/base/device.h"
+#include "reckoning/base/error.h"
+#include "reckoning/base/io.h"
+#include "reckoning/base/threads.h"
+#include "reckoning/train/trainer.h"
+
+using namespace reckoning;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Tiny kinship-like tasks: "X Y r" facts, a two-hop question.
+std::vector<Task> tiny_tasks(int n, int offset) {
+  const std::vector<std::string> letters{"A", "B", "C", "D", "H", "J", "K", "L"};
+  const std::vector<std::string> rel{"son", "daughter", "father", "mother"};
+  std::vector<Task> tasks;
+  for (int i = 0; i < n; ++i) {
+    Task t;
+    const std::string& a = letters[(i + offset) % 8];
+    const std::string& b = letters[(i + offset + 3) % 8];
+    const std::string& c = letters[(i + offset + 5) % 8];
+    t.guid = "t" + std::to_string(i + offset);
+    t.facts = {b + " " + a + " " + rel[i % 4], c + " " + b + " " + rel[(i + 1) % 4]};
+    t.distractors = {a + " " + c + " " + rel[(i + 2) % 4]};
+    t.question = "How are " + a + " and " + c + " related to each other ?";
+    t.answer = rel[(i + 3) % 4];
+    t.hops = 2 + (i % 2);
+    t.source = {{"dataset", "clutrr-sg"}};
+    tasks.push_back(t);
+  }
+  return tasks;
+}
+
+struct TempRun {
+  std::string dir;
+  RunConfig config;
+  explicit TempRun(const std::string& name) {
+    dir = (fs::temp_directory_path() / ("reckoning_trainer_test_" + name + "_" + std::to_string(::getpid()))).string();
+    reckoning::remove_tree(dir);
+    fs::create_directories(dir);
+    tasks_save(path_join(dir, "train.jsonl"), tiny_tasks(12, 0));
+    tasks_save(path_join(dir, "valid.jsonl"), tiny_tasks(4, 20));
+    config.data_train = path_join(dir, "train.jsonl");
+    config.data_valid = path_join(dir, "valid.jsonl");
+    config.model_n_layer = 1;
+    config.model_n_embd = 16;
+    config.model_n_head = 2;
+    config.model_n_ctx = 48;
+    config.model_dropout = 0.1;  // so that resuming must restore the RNG
+    config.inner_steps = 2;
+    config.inner_lr = 1e-2;
+    config.outer_lr = 1e-3;
+    config.outer_batch_tasks = 2;
+    config.outer_grad_accum = 1;
+    config.outer_max_steps = 6;
+    config.eval_every = 3;
+    config.eval_max_new_tokens = 4;
+    config.run_dir = path_join(dir, "run");
+    config.threads = 1;
+  }
+  ~TempRun() { reckoning::remove_tree(dir); }
+};
+
+TrainOptions quiet() {
+  TrainOptions o;
+  o.progress = false;
+  return o;
+}
+
+}  // namespace
+
+TEST(Trainer, ResumeEqualsUninterruptedTraining) {
+  for (const LrMode lr_mode : {LrMode::PerLayer, LrMode::Static}) {
+    TempRun a("uninterrupted"), b("resumed");
+    a.config.inner_lr_mode = b.config.inner_lr_mode = lr_mode;
+    TrainSummary full = train(a.config, quiet());
+    ASSERT_EQ(full.losses.size(), 6u);
+    TrainOptions stop = quiet();
+    stop.stop_after = 4;  // not at a validation step: the checkpoint is written because of the stop
+    TrainSummary first = train(b.config, stop);
+    ASSERT_EQ(first.losses.size(), 4u);
+    torch::manual_seed(12345);  // a new process would start from another RNG state
+    TrainOptions resume = quiet();
+    resume.resume = true;
+    TrainSummary rest = train(b.config, resume);
+    ASSERT_EQ(rest.losses.size(), 2u);
+    for (size_t i = 0; i < 4; ++i) EXPECT_EQ(first.losses[i], full.losses[i]) << enum_name(lr_mode) << " step " << i + 1;
+    for (size_t i = 0; i < 2; ++i) EXPECT_EQ(rest.losses[i], full.losses[4 + i]) << enum_name(lr_mode) << " step " << i + 5;
+    EXPECT_EQ(rest.steps, 6);
+    // The final models are identical too.
+    ReckoningModel ma = reckoning_model_load(full.last_dir), mb = reckoning_model_load(rest.last_dir);
+    std::vector<torch::Tensor> wa = gpt2_flatten(ma.weights), wb = gpt2_flatten(mb.weights);
+    for (size_t i = 0; i < wa.size(); ++i) EXPECT_TRUE(torch::equal(wa[i], wb[i]));
+    EXPECT_TRUE(torch::equal(ma.lrs.values, mb.lrs.values));
+  }
+}
+
+TEST(Trainer, ResumeCanLengthenTheRunButNotEndBeforeIt) {
+  TempRun r("length");
+  TrainOptions stop = quiet();
+  stop.stop_after = 4;
+  train(r.config, stop);
+  TrainOptions resume = quiet();
+  resume.resume = true;
+  r.config.outer_max_steps = 3;  // 4 done already
+  try {
+    train(r.config, resume);
+    FAIL() << "a resume ending before the steps done was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("outer.max_steps"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("at least 4"));
+  }
+  r.config.outer_max_steps = 8;  // planned for 6
+  const TrainSummary longer = train(r.config, resume);
+  EXPECT_EQ(longer.steps, 8);
+  EXPECT_EQ(longer.losses.size(), 4u);
+  EXPECT_EQ(read_json_file(path_join(longer.last_dir, "trainer_state.json"))["total_steps"], 8);
+}
+
+TEST(Trainer, WritesCheckpointsMetricsAndResolvedConfig) {
+  TempRun r("outputs");
+  TrainSummary s = train(r.config, quiet());
+  EXPECT_TRUE(file_exists(path_join(s.best_dir, "model.safetensors")));
+  EXPECT_TRUE(file_exists(path_join(s.best_dir, "inner_lrs.safetensors")));
+  EXPECT_TRUE(file_exists(path_join(s.last_dir, "optimizer.pt")));
+  nlohmann::json config = read_json_file(path_join(r.config.run_dir, "config.json"));
+  EXPECT_EQ(config["config"]["inner.steps"], 2);
+  EXPECT_EQ(config["libtorch_version"], TORCH_VERSION);
+  std::ifstream metrics(path_join(r.config.run_dir, "metrics.jsonl"));
+  int lines = 0;
+  for (std::string line; std::getline(metrics, line); ++lines) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["step"], lines + 1);
+    EXPECT_EQ(j["inner_loss"].size(), 2u);
+    EXPECT_EQ(j["rates"]["mean"].size(), 2u);
+    EXPECT_TRUE(j["loss"].get<double>() > 0);
+  }
+  EXPECT_EQ(lines, 6);
+  // Each validation records the rate table (rate space) next to the accuracy breakdown.
+  std::ifstream evals(path_join(r.config.run_dir, "eval.jsonl"));
+  int eval_lines = 0;
+  for (std::string line; std::getline(evals, line); ++eval_lines) {
+    nlohmann::json j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["step"], 3 * (eval_lines + 1));
+    EXPECT_TRUE(j["valid"].contains("by_hops"));
+    EXPECT_EQ(j["inner_lrs"]["mode"], "per-layer");
+    EXPECT_EQ(j["inner_lrs"]["rows"], nlohmann::json({"embeddings", "h.0", "ln_f"}));
+    ASSERT_EQ(j["inner_lrs"]["values"].size(), 3u);
+    EXPECT_EQ(j["inner_lrs"]["values"][0].size(), 2u);
+  }
+  EXPECT_EQ(eval_lines, 2);
+  // The learned rates moved away from their initial value.
+  ReckoningModel m = reckoning_model_load(s.last_dir);
+  EXPECT_EQ(m.lrs.mode, LrMode::PerLayer);
+  EXPECT_FALSE(torch::allclose(m.lrs.values, torch::full_like(m.lrs.values, 1e-2)));
+}
+
+TEST(Trainer, SavesTheGenerationBudgetItEvaluatedWith) {
+  // eval.max_new_tokens 0 = derived (single-task: the longest training target + 4); the models it
+  // saves carry the derived budget, which `reckoning eval` then uses.
+  TempRun r("budget");
+  r.config.eval_max_new_tokens = 0;
+  r.config.outer_max_steps = 2;
+  r.config.eval_every = 2;
+  const TrainSummary s = train(r.config, quiet());
+  const ReckoningModel best = reckoning_model_load(s.best_dir), last = reckoning_model_load(s.last_dir);
+  const int64_t answer_tokens = static_cast<int64_t>(best.tokenizer->encode(" son").size());
+  EXPECT_EQ(best.run.eval_max_new_tokens, answer_tokens + 4);  // the longest answer and 4 more
+  EXPECT_EQ(last.run.eval_max_new_tokens, best.run.eval_max_new_tokens);
+}
+
+TEST(Trainer, AModelDirectoryKeepsOnlyTheModelsSettings) {
+  TempRun r("model-settings");
+  r.config.outer_max_steps = 2;
+  r.config.eval_every = 2;
+  const TrainSummary s = train(r.config, quiet());
+  const nlohmann::json kept = read_json_file(path_join(s.best_dir, "reckoning.json"));
+  EXPECT_EQ(kept.at("inner.steps"), 2);
+  EXPECT_EQ(kept.at("method"), "reckoning");
+  for (const char* run_only : {"data.train", "data.valid", "outer.lr", "run_dir", "model.n_layer", "threads"}) {
+    EXPECT_FALSE(kept.contains(run_only)) << run_only;
+  }
+  EXPECT_EQ(reckoning_model_load(s.best_dir).run.inner_lr, r.config.inner_lr);
+}
+
+TEST(Trainer, TheTestSetIsEvaluatedWithTheBestCheckpoint) {
+  TempRun r("test-set");
+  r.config.outer_max_steps = 4;
+  r.config.eval_every = 2;
+  TrainOptions stop = quiet();
+  stop.stop_after = 2;
+  const TrainSummary partial = train(r.config, stop);
+  EXPECT_FALSE(evaluate_test_set(r.config, partial, stop).has_value());  // no data.test
+  r.config.data_test = r.config.data_valid;
+  EXPECT_TRUE(evaluate_test_set(r.config, partial, stop).has_value()) << "stopped where --stop-after asked";
+  TrainSummary short_of_it = partial;
+  short_of_it.steps = 1;  // ended (early stopping) before the step --stop-after named
+  EXPECT_FALSE(evaluate_test_set(r.config, short_of_it, stop).has_value());
+  TrainOptions resume = quiet();
+  resume.resume = true;
+  const TrainSummary full = train(r.config, resume);
+  const std::optional<EvalReport> report = evaluate_test_set(r.config, full, resume);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->overall.n, 4);
+  const nlohmann::json written = read_json_file(path_join(r.config.run_dir, "test_report.json"));
+  EXPECT_EQ(written.at("overall").at("n"), 4);
+  EXPECT_EQ(written.at("tasks").size(), 4u);
+}
+
+TEST(Trainer, OneGenerationBudgetRule) {
+  ReckoningModel m;
+  m.config.n_ctx = 77;
+  EXPECT_EQ(eval_generation_budget(m, 5, 3), 5);   // asked for
+  EXPECT_EQ(eval_generation_budget(m, 0, 3), 7);   // the longest training target + 4
+  EXPECT_EQ(eval_generation_budget(m, 0), 8);      // unknown targets
+  m.run.multi_task = true;
+  EXPECT_EQ(eval_generation_budget(m, 0, 3), 77);  // a fact list to recall: the whole context
+  m.run.eval_max_new_tokens = 12;                  // what the trainer saved with the model
+  EXPECT_EQ(eval_generation_budget(m, 0, 3), 12);
+  EXPECT_EQ(eval_generation_budget(m, 6, 3), 6);
+}
+
+TEST(Trainer, MemoryIsFlatOver50Steps) {
+  TempRun r("memory");
+  r.config.outer_max_steps = 50;
+  r.config.eval_every = 0;
+  r.config.data_valid.clear();
+  train(r.config, quiet());
+  std::ifstream metrics(path_join(r.config.run_dir, "metrics.jsonl"));
+  std::vector<double> rss;
+  for (std::string line; std::getline(metrics, line);) rss.push_back(nlohmann::json::parse(line)["rss_mb"]);
+  ASSERT_EQ(rss.size(), 50u);
+  // After warm-up (allocator pools filled), 40 more steps may not grow the resident set.
+  EXPECT_LT(rss[49] - rss[9], 8.0) << "RSS at step 10: " << rss[9] << " MB, at step 50: " << rss[49] << " MB";
+}
+
+TEST(Trainer, EvaluationIsDeterministic) {
+  TempRun r("eval");
+  TrainSummary s = train(r.config, quiet());
+  ReckoningModel m = reckoning_model_load(s.best_dir);
+  m.run.model_dropout = 0.5;  // irrelevant: evaluation never uses dropout
+  std::vector<Task> tasks = tiny_tasks(6, 30);
+  EvalOptions o;
+  o.max_new_tokens = 4;
+  EvalReport x = evaluate(m, tasks, o), y = evaluate(m, tasks, o);
+  ASSERT_EQ(x.tasks.size(), 6u);
+  for (size_t i = 0; i < x.tasks.size(); ++i) {
+    EXPECT_EQ(x.tasks[i].prediction, y.tasks[i].prediction);
+    EXPECT_EQ(x.tasks[i].inner_losses, y.tasks[i].inner_losses);
+    ASSERT_EQ(x.tasks[i].inner_losses.size(), 3u);
+    EXPECT_LT(x.tasks[i].inner_losses.back(), x.tasks[i].inner_losses.front());  // facts were written
+  }
+  EXPECT_EQ(x.by_hops.size(), 2u);
+  EXPECT_EQ(x.overall.n, 6);
+}
+
+TEST(Trainer, BaselinesRunThroughTheSameTrainer) {
+  for (const char* setting : {"method=ft-icr", "control=no-facts", "control=random-facts", "control=no-question",
+                              "multi_task=true", "inner.first_order=true", "inner.optimizer=sgd"}) {
+    TempRun r("baseline");
+    r.config.outer_max_steps = 2;
+    run_config_set(r.config, setting, "test");
+    TrainSummary s = train(r.config, quiet());
+    EXPECT_EQ(s.steps, 2) << setting;
+    for (double l : s.losses) EXPECT_TRUE(std::isfinite(l)) << setting;
+  }
+}
+
+TEST(Trainer, ScheduleWarmsUpThenDecaysLinearly) {
+  EXPECT_DOUBLE_EQ(lr_schedule(0, 100, 0.1), 0.1);
+  EXPECT_DOUBLE_EQ(lr_schedule(9, 100, 0.1), 1.0);
+  EXPECT_DOUBLE_EQ(lr_schedule(10, 100, 0.1), 1.0);
+  EXPECT_DOUBLE_EQ(lr_schedule(55, 100, 0.1), 0.5);
+  EXPECT_DOUBLE_EQ(lr_schedule(99, 100, 0.1), 1.0 / 90);
+  EXPECT_DOUBLE_EQ(lr_schedule(0, 10, 0.0), 1.0);
+}
+
+TEST(Trainer, InvalidConfigurationIsRefusedBeforeWork) {
+  TempRun r("invalid");
+  // A wrong name is refused when the configuration is read (the keys are typed)...
+  EXPECT_THAT([&] { run_config_set(r.config, "inner.lr_mode=per-head", "--set"); },
+              testing::ThrowsMessage<Error>(testing::HasSubstr("--set: key 'inner.lr_mode': expected one of per-tensor, per-layer, static, got 'per-head'")));
+  // ... and an invalid value by train() before it writes anything.
+  r.config.inner_steps = -1;
+  EXPECT_THAT([&] { train(r.config, quiet()); },
+              testing::ThrowsMessage<Error>(testing::HasSubstr("configuration key 'inner.steps': expected a non-negative integer, got -1")));
+  EXPECT_FALSE(fs::exists(r.config.run_dir));
+  TempRun q("resume-missing");
+  TrainOptions o = quiet();
+  o.resume = true;
+  EXPECT_THAT([&] { train(q.config, o); },
+              testing::ThrowsMessage<Error>(testing::HasSubstr("expected a checkpoint to resume from")));
+}
+
+// Where LibTorch has CUDA and a GPU (the GPU machine, not CI): a whole training run on the GPU -
+// steps, metrics (read back to the host), validation, checkpoints, a stop and a resume - follows the
+// CPU run. No dropout, so neither draws anything at random; float32 on both, so they agree to
+// rounding at the first step, and later within a percent (this tiny model amplifies rounding: on
+// the CPU alone, the fused AdamW node and plain ops differ by 5e-4 at step 5).
+TEST(Trainer, TrainsOnTheGpuLikeOnTheCpu) {
+  if (!cuda_available()) GTEST_SKIP() << "no GPU: GPU training is checked on the GPU machine";
+  TempRun cpu("cpu"), gpu("gpu");
+  cpu.config.model_dropout = gpu.config.model_dropout = 0.0;
+  gpu.config.device = torch::Device(torch::kCUDA);
+  const TrainSummary a = train(cpu.config, quiet());
+  TrainOptions stop = quiet();
+  stop.stop_after = 4;
+  const TrainSummary first = train(gpu.config, stop);
+  TrainOptions resume = quiet();
+  resume.resume = true;
+  const TrainSummary rest = train(gpu.config, resume);
+  EXPECT_EQ(rest.steps, 6);
+  std::vector<double> b = first.losses;
+  b.insert(b.end(), rest.losses.begin(), rest.losses.end());
+  ASSERT_EQ(a.losses.size(), b.size());
+  EXPECT_NEAR(b[0], a.losses[0], 1e-5 * std::abs(a.losses[0]));
+  for (size_t i = 0; i < b.size(); ++i) {
+    EXPECT_NEAR(b[i], a.losses[i], 1e-2 * std::abs(a.losses[i])) << "step " << i + 1;
+  }
+  EXPECT_TRUE(file_exists(path_join(rest.last_dir, "optimizer.pt")));
+  std::ifstream metrics(path_join(gpu.config.run_dir, "metrics.jsonl"));
+  int lines = 0;
+  for (std::string line; std::getline(metrics, line);) lines += nlohmann::json::parse(line)["rates"]["mean"].size() == 2u;
+  EXPECT_EQ(lines, 6);
+}
