@@ -2,6 +2,7 @@
 #include "reckoning/base/device.h"
 
 #include <cmath>
+#include <limits>
 
 #include <torch/cuda.h>
 
@@ -35,6 +36,10 @@ torch::Device device_from_name(const std::string& text, const std::string& where
     check(!digits.empty() && digits.size() < 6 && digits.find_first_not_of("0123456789") == std::string::npos,
           where, expected, str("'", text, "'"));
     index = std::stoll(digits);
+    // c10::DeviceIndex is a small integer (int8_t in LibTorch 1.13): a larger index would wrap.
+    check(index <= std::numeric_limits<c10::DeviceIndex>::max(), where,
+          str("a device index up to ", static_cast<int>(std::numeric_limits<c10::DeviceIndex>::max())),
+          str("'", text, "'"));
   }
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
 }

@@ -191,8 +191,11 @@ void prepare_thread_environment(char** argv) {
   ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
   ::setenv(kSetByUs, "1", 1);
   ::execv("/proc/self/exe", argv);
-  // Not fatal: this process keeps libgomp's default (spinning) wait policy.
+  // Not fatal: this process keeps libgomp's default (spinning) wait policy, and says so
+  // (omp_wait_policy() must not report a setting the runtime never read).
   std::perror("reckoning: re-executing with OMP_WAIT_POLICY=PASSIVE failed");
+  ::unsetenv("OMP_WAIT_POLICY");
+  ::unsetenv(kSetByUs);
 }
 
 }  // namespace reckoning

@@ -45,6 +45,7 @@ TEST(Device, NamesParseWithoutTheDeviceAndUseIsCheckedApart) {
   EXPECT_EQ(device_from_name("cuda:2", "k"), torch::Device(torch::kCUDA, 2));
   EXPECT_EQ(device_name(device_from_name("cuda", "k")), "cuda");
   EXPECT_EQ(device_name(device_from_name("cuda:1", "k")), "cuda:1");
+  EXPECT_THAT(error_of("cuda:300"), HasSubstr("expected a device index up to 127, got 'cuda:300'"));
   EXPECT_TRUE(device_check_usable(torch::Device(torch::kCPU), "k").is_cpu());
   if (cuda_available()) return;
   EXPECT_THROW(device_check_usable(torch::Device(torch::kCUDA, 0), "k"), Error);
