@@ -1,9 +1,11 @@
-// `reckoning bench meta-step` and `reckoning bench answer`: thin wrappers over benchmark.h, one
-// JSON line each on stdout.
+// `reckoning bench meta-step`, `reckoning bench answer` and `reckoning bench meta-grad`: thin
+// wrappers over benchmark.h and meta_grad.h, one JSON line each on stdout.
 #include <iostream>
 
 #include "command.h"
+#include "reckoning/base/io.h"
 #include "reckoning/perf/benchmark.h"
+#include "reckoning/perf/meta_grad.h"
 
 namespace {
 
@@ -32,12 +34,16 @@ const cli::RegisterCommand meta_step_command(
       cli::add_enum_option(app, "--lr-mode", c->lr_mode, "Learned-rate mode");
       app.add_flag("--first-order", c->first_order, "First-order meta-gradient (default: second order)");
       app.add_flag("--no-fused{false}", c->fused, "Inner AdamW as plain ops (the reference) instead of the fused node");
+      app.add_option("--eps-root", c->eps_root, "Inner AdamW epsilon inside the square root (inner.eps_root)")
+          ->check(CLI::NonNegativeNumber);
+      app.add_flag("--float64-update", c->float64_update,
+                   "Inner AdamW update and its derivatives in float64 (inner.float64_update)");
       app.add_option("--dtype", c->dtype, "Weights and compute dtype")
           ->check(CLI::IsMember({"float32", "float64", "bfloat16"}));
       app.add_option("--device", c->device, "cpu, cuda or cuda:N (a CUDA LibTorch build)");
       cli::add_enum_option(app, "--matmul-dtype", c->matmul_dtype,
                            "Matrix products only: bfloat16 = mixed precision (float32 weights, states, norms, losses)");
-      app.add_option("--threads", c->threads, "Intra-op threads (default: RECKONING_THREADS or all cores)")
+      app.add_option("--threads", c->threads, "Intra-op threads (default: RECKONING_THREADS or the CPUs this process may use)")
           ->check(CLI::NonNegativeNumber);
       app.add_option("--warmup", c->warmup, "Unmeasured warm-up steps")->check(CLI::NonNegativeNumber);
       app.add_option("--steps", c->steps, "Measured steps")->check(CLI::PositiveNumber);
@@ -74,6 +80,42 @@ const cli::RegisterCommand answer_command(
       app.add_option("--seed", c->seed, "Seed");
       return [c] {
         std::cout << bench_answer(*c).dump() << std::endl;
+        return 0;
+      };
+    });
+
+struct MetaGradArgs {
+  std::string config, out;
+  std::vector<std::string> sets;
+  int64_t steps = 100, top = 3;
+};
+
+const cli::RegisterCommand meta_grad_command(
+    "bench meta-grad",
+    "Train a recipe's first steps and compare every task's meta-gradient in float32 against float64; one JSON line",
+    902, [](CLI::App& app) -> std::function<int()> {
+      auto a = std::make_shared<MetaGradArgs>();
+      app.add_option("--config", a->config, "YAML configuration of the run (keys: docs/TRAINING.md)")
+          ->required()
+          ->check(CLI::ExistingFile);
+      app.add_option("--set", a->sets, "Override a key: --set inner.float64_update=true (repeatable)");
+      app.add_option("--steps", a->steps, "Optimizer steps to train and diagnose")->check(CLI::PositiveNumber);
+      app.add_option("--top", a->top, "Tensors listed per task (largest shares)")->check(CLI::NonNegativeNumber);
+      app.add_option("--out", a->out, "Also write one JSON line per step (every task's comparison) to this file");
+      return [a] {
+        MetaGradBenchConfig c;
+        c.run = run_config_load(a->config);
+        for (const auto& s : a->sets) run_config_set(c.run, s, "--set");
+        c.steps = a->steps;
+        c.top = a->top;
+        std::string lines;
+        const nlohmann::json summary = bench_meta_grad(c, [&](const nlohmann::json& line) {
+          lines += line.dump() + "\n";
+          std::cerr << "step " << line.at("step").get<int64_t>() << "  max float32 error "
+                    << 100 * line.at("max_rel_error").get<double>() << " %\n";
+        });
+        if (!a->out.empty()) write_file_atomic(a->out, lines);
+        std::cout << summary.dump() << std::endl;
         return 0;
       };
     });

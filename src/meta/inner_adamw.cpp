@@ -17,6 +17,8 @@ namespace {
 constexpr int64_t kBlock = 256;   // elements per inner block (moments kept in registers/L1)
 constexpr int64_t kGrain = 1 << 15;  // elements per parallel task
 
+// The kernel's arithmetic type: float64 for float64 tensors or when AdamWHyper::float64 asks for
+// it, float32 otherwise (bfloat16 tensors too).
 template <typename T>
 using Acc = std::conditional_t<std::is_same_v<T, double>, double, float>;
 
@@ -31,12 +33,22 @@ template <typename A>
 struct StepConstants {
   A b1, c1, b2, c2;          // beta1, 1 - beta1, beta2, 1 - beta2
   A inv_sqrt_bias2, eps;     // 1 / sqrt(1 - beta2^n), eps
+  A inv_bias2, eps_root;     // 1 / (1 - beta2^n), eps_root
   A decay, step;             // 1 - lr wd, lr / (1 - beta1^n)
   StepConstants(const AdamWHyper& h, int64_t n, double lr)
       : b1(static_cast<A>(h.beta1)), c1(static_cast<A>(1.0 - h.beta1)), b2(static_cast<A>(h.beta2)),
         c2(static_cast<A>(1.0 - h.beta2)),
         inv_sqrt_bias2(static_cast<A>(reckoning::inv_sqrt_bias2(h, n))), eps(static_cast<A>(h.eps)),
+        inv_bias2(static_cast<A>(1.0 / (1.0 - std::pow(h.beta2, static_cast<double>(n))))),
+        eps_root(static_cast<A>(h.eps_root)),
         decay(static_cast<A>(1.0 - lr * h.weight_decay)), step(static_cast<A>(lr / bias1(h, n))) {}
+
+  // The square root of Adam's denominator: sqrt(v / (1 - beta2^n) + eps_root). Without eps_root
+  // it is written sqrt(v) / sqrt(1 - beta2^n), the order torch's AdamW rounds in.
+  A root(A v) const {
+    const A positive = std::max(v, A(0));
+    return eps_root == A(0) ? std::sqrt(positive) * inv_sqrt_bias2 : std::sqrt(positive * inv_bias2 + eps_root);
+  }
 };
 
 // Moments of elements [i, i + len) after g_1..g_n into m, v (the plain recurrence's order).
@@ -74,11 +86,10 @@ const T* data_or_null(const torch::Tensor& t) {
 
 // p' from p, and the moments after g_n from those after g_1..g_{n-1} (m_in, v_in; nullptr for
 // n = 1): the plain recurrence, in its order, so the moments equal moments() over the history.
-template <typename T>
+template <typename T, typename A>
 void forward_kernel(const torch::Tensor& p, const torch::Tensor& m_in, const torch::Tensor& v_in,
-                    const torch::Tensor& g_n, const StepConstants<Acc<T>>& c, torch::Tensor& out,
+                    const torch::Tensor& g_n, const StepConstants<A>& c, torch::Tensor& out,
                     torch::Tensor& m_out, torch::Tensor& v_out) {
-  using A = Acc<T>;
   const T* pp = p.data_ptr<T>();
   const T* mi = data_or_null<T>(m_in);
   const T* vi = data_or_null<T>(v_in);
@@ -93,7 +104,7 @@ void forward_kernel(const torch::Tensor& p, const torch::Tensor& m_in, const tor
       const A v = vi ? static_cast<A>(vi[i]) * c.b2 + x * x * c.c2 : x * x * c.c2;
       mo[i] = static_cast<T>(m);
       vo[i] = static_cast<T>(v);
-      const A denom = std::sqrt(std::max(v, A(0))) * c.inv_sqrt_bias2 + c.eps;
+      const A denom = c.root(v) + c.eps;
       o[i] = static_cast<T>(static_cast<A>(pp[i]) * c.decay - c.step * (m / denom));
     }
   });
@@ -112,12 +123,11 @@ struct BackwardOut {
 // step; undefined when it did not use them); returns (sum p * go, sum u * go) for the rate's
 // gradient, summed per parallel task in double and then in task order (deterministic for a given
 // thread count).
-template <typename T>
+template <typename T, typename A>
 std::pair<double, double> backward_kernel(const torch::Tensor& p, const std::vector<torch::Tensor>& grads,
                                           const torch::Tensor& go, const torch::Tensor& dm_in,
-                                          const torch::Tensor& dv_in, const StepConstants<Acc<T>>& c,
+                                          const torch::Tensor& dv_in, const StepConstants<A>& c,
                                           BackwardOut& out) {
-  using A = Acc<T>;
   const T* pp = p.data_ptr<T>();
   const T* gop = go.data_ptr<T>();
   const T* dmi = data_or_null<T>(dm_in);
@@ -129,6 +139,7 @@ std::pair<double, double> backward_kernel(const torch::Tensor& p, const std::vec
   T* dmo = out.dm.defined() ? out.dm.data_ptr<T>() : nullptr;
   T* dvo = out.dv.defined() ? out.dv.data_ptr<T>() : nullptr;
   const A half_inv_sqrt_bias2 = c.inv_sqrt_bias2 / A(2);
+  const A half_inv_bias2 = c.inv_bias2 / A(2);
   const A two_c2 = A(2) * c.c2;
   std::mutex mutex;
   std::vector<std::tuple<int64_t, double, double>> partial;
@@ -141,16 +152,19 @@ std::pair<double, double> backward_kernel(const torch::Tensor& p, const std::vec
       A block_p = 0, block_u = 0;
       for (int64_t e = 0; e < len; ++e) {
         const A o = static_cast<A>(gop[i + e]);
-        const A root = std::sqrt(std::max(v[e], A(0)));
-        const A denom = root * c.inv_sqrt_bias2 + c.eps;
+        const A root = c.root(v[e]);
+        const A denom = root + c.eps;
         const A u = m[e] / denom;  // the Adam direction
         dpp[i + e] = static_cast<T>(o * c.decay);
         block_p += static_cast<A>(pp[i + e]) * o;
         block_u += u * o;
         if (!dgp) continue;
         A dm = -o * c.step / denom;
-        // Through the denominator; zero where v == 0 (the safe square root's gradient).
-        A dv = v[e] > A(0) ? o * c.step * u / denom * half_inv_sqrt_bias2 / root : A(0);
+        // Through the denominator. Without eps_root: zero where v == 0 (the safe square root's
+        // gradient), the factor d root / d v = 1 / (2 sqrt(1 - b2^n) sqrt(v)) written as before.
+        A dv = c.eps_root != A(0)     ? o * c.step * u / denom * half_inv_bias2 / root
+               : v[e] > A(0) ? o * c.step * u / denom * half_inv_sqrt_bias2 / std::sqrt(v[e])
+                             : A(0);
         if (dmi) dm += static_cast<A>(dmi[i + e]);
         if (dvi) dv += static_cast<A>(dvi[i + e]);
         dgp[i + e] = static_cast<T>(dm * c.c1 + dv * static_cast<A>(gn[i + e]) * two_c2);
@@ -186,10 +200,12 @@ torch::Tensor contiguous_or_undefined(const torch::Tensor& t) {
 // `lr` is 0-dim on p's device, so nothing is read to the host.
 struct TensorConstants {
   double b1, c1, b2, c2, inv_sqrt_bias2, eps, bias1;  // as StepConstants, and 1 - beta1^n
+  double inv_bias2, eps_root;
   torch::Tensor decay, step, neg_step;  // 1 - lr wd, lr / (1 - b1^n), its negative: 0-dim, lr's dtype
   TensorConstants(const AdamWHyper& h, int64_t n, const torch::Tensor& lr)
       : b1(h.beta1), c1(1.0 - h.beta1), b2(h.beta2), c2(1.0 - h.beta2),
-        inv_sqrt_bias2(reckoning::inv_sqrt_bias2(h, n)), eps(h.eps), bias1(reckoning::bias1(h, n)) {
+        inv_sqrt_bias2(reckoning::inv_sqrt_bias2(h, n)), eps(h.eps), bias1(reckoning::bias1(h, n)),
+        inv_bias2(1.0 / (1.0 - std::pow(h.beta2, static_cast<double>(n)))), eps_root(h.eps_root) {
     const torch::Tensor r = lr.detach();
     decay = 1.0 - r * h.weight_decay;
     step = r / bias1;
@@ -209,9 +225,15 @@ void moments_ops(const torch::Tensor& g, const TensorConstants& c, torch::Tensor
   }
 }
 
-// sqrt(max(v, 0)) / sqrt(1 - b2^n) + eps: Adam's denominator.
+// The square root of Adam's denominator, as StepConstants::root.
+torch::Tensor root_ops(const torch::Tensor& v, const TensorConstants& c) {
+  if (c.eps_root == 0) return v.clamp_min(0).sqrt_().mul_(c.inv_sqrt_bias2);
+  return v.clamp_min(0).mul_(c.inv_bias2).add_(c.eps_root).sqrt_();
+}
+
+// root + eps: Adam's denominator.
 torch::Tensor denominator_ops(const torch::Tensor& v, const TensorConstants& c) {
-  return v.clamp_min(0).sqrt_().mul_(c.inv_sqrt_bias2).add_(c.eps);
+  return root_ops(v, c).add_(c.eps);
 }
 
 void forward_ops(const torch::Tensor& p, const torch::Tensor& m_in, const torch::Tensor& v_in,
@@ -230,7 +252,8 @@ torch::Tensor backward_ops(const torch::Tensor& p, const std::vector<torch::Tens
                            double weight_decay, bool need_g, BackwardOut& out) {
   torch::Tensor m, v;
   for (const torch::Tensor& gj : g) moments_ops(gj, c, m, v);
-  const torch::Tensor denom = denominator_ops(v, c);
+  const torch::Tensor root = root_ops(v, c);
+  const torch::Tensor denom = root + c.eps;
   const torch::Tensor u = m / denom;
   out.dp = go * c.decay;
   const torch::Tensor sum_p = (p * go).sum(torch::kFloat64), sum_u = (u * go).sum(torch::kFloat64);
@@ -239,8 +262,13 @@ torch::Tensor backward_ops(const torch::Tensor& p, const std::vector<torch::Tens
     // (the safe square root's gradient), as in the kernel.
     torch::Tensor dm = (go * c.neg_step).div_(denom);
     if (dm_in.defined()) dm.add_(dm_in);
-    torch::Tensor dv = (go * u).div_(denom).mul_(c.step).mul_(c.inv_sqrt_bias2 / 2).div_(v.clamp_min(0).sqrt());
-    dv = torch::where(v > 0, dv, torch::zeros({}, dv.options()));
+    torch::Tensor dv;
+    if (c.eps_root == 0) {
+      dv = (go * u).div_(denom).mul_(c.step).mul_(c.inv_sqrt_bias2 / 2).div_(v.clamp_min(0).sqrt());
+      dv = torch::where(v > 0, dv, torch::zeros({}, dv.options()));
+    } else {  // d root / d v = 1 / (2 (1 - b2^n) root), root >= sqrt(eps_root) > 0
+      dv = (go * u).div_(denom).mul_(c.step).mul_(c.inv_bias2 / 2).div_(root);
+    }
     if (dv_in.defined()) dv.add_(dv_in);
     out.dg = torch::addcmul(dm * c.c1, dv, g.back(), 2 * c.c2);
     if (g.size() > 1) {
@@ -249,6 +277,12 @@ torch::Tensor backward_ops(const torch::Tensor& p, const std::vector<torch::Tens
     }
   }
   return -(weight_decay * sum_p + sum_u / c.bias1);
+}
+
+// A tensor in the type the tensor-operation path computes in: float64 when hyper.float64 asks for
+// it, its own type otherwise (undefined stays undefined).
+torch::Tensor in_compute_type(const torch::Tensor& t, const AdamWHyper& h) {
+  return h.float64 && t.defined() ? t.to(torch::kFloat64) : t;
 }
 
 // Inputs: p, lr, {m, v} (empty for the first step: LibTorch 1.13 takes no undefined inputs), g_1..g_n. Outputs: p', m', v'. Saves p, lr
@@ -270,12 +304,19 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
     const int64_t n = static_cast<int64_t>(grads_in.size());
     torch::Tensor next, m_next, v_next;
     if (tensor_ops) {
-      forward_ops(p, m, v, g_n, TensorConstants(h, n, lr), next, m_next, v_next);
+      forward_ops(in_compute_type(p, h), in_compute_type(m, h), in_compute_type(v, h), in_compute_type(g_n, h),
+                  TensorConstants(h, n, in_compute_type(lr, h)), next, m_next, v_next);
+      next = next.to(p.scalar_type()), m_next = m_next.to(p.scalar_type()), v_next = v_next.to(p.scalar_type());
     } else {
       const double lr_value = lr.item<double>();
       next = torch::empty_like(p), m_next = torch::empty_like(p), v_next = torch::empty_like(p);
       AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused", [&] {
-        forward_kernel<scalar_t>(p, m, v, g_n, StepConstants<Acc<scalar_t>>(h, n, lr_value), next, m_next, v_next);
+        if (h.float64) {
+          forward_kernel<scalar_t, double>(p, m, v, g_n, StepConstants<double>(h, n, lr_value), next, m_next, v_next);
+        } else {
+          forward_kernel<scalar_t, Acc<scalar_t>>(p, m, v, g_n, StepConstants<Acc<scalar_t>>(h, n, lr_value), next,
+                                                  m_next, v_next);
+        }
       });
     }
     std::vector<torch::Tensor> saved{p_in, lr};
@@ -285,6 +326,8 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
     ctx->saved_data["beta2"] = h.beta2;
     ctx->saved_data["eps"] = h.eps;
     ctx->saved_data["weight_decay"] = h.weight_decay;
+    ctx->saved_data["eps_root"] = h.eps_root;
+    ctx->saved_data["float64"] = h.float64;
     bool grads_need = false;
     for (const auto& t : grads_in) grads_need = grads_need || t.requires_grad();
     ctx->saved_data["grads_need"] = grads_need;
@@ -310,15 +353,23 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
     const torch::Tensor& lr = saved[1];
     go = go.defined() ? go.contiguous() : torch::zeros_like(p);
     const std::vector<torch::Tensor> g = contiguous(torch::TensorList(saved).slice(2));
-    const AdamWHyper h{ctx->saved_data["beta1"].toDouble(), ctx->saved_data["beta2"].toDouble(),
-                       ctx->saved_data["eps"].toDouble(), ctx->saved_data["weight_decay"].toDouble()};
+    const AdamWHyper h{ctx->saved_data["beta1"].toDouble(),        ctx->saved_data["beta2"].toDouble(),
+                       ctx->saved_data["eps"].toDouble(),          ctx->saved_data["weight_decay"].toDouble(),
+                       ctx->saved_data["eps_root"].toDouble(),     ctx->saved_data["float64"].toBool()};
     const bool need_g = ctx->saved_data["grads_need"].toBool();
     BackwardOut grads;
     const auto shape = saved[0].sizes();
     if (ctx->saved_data["tensor_ops"].toBool()) {
-      out[1] = backward_ops(p, g, go, dm_in, dv_in, TensorConstants(h, n, lr), h.weight_decay, need_g, grads)
+      std::vector<torch::Tensor> g_compute;
+      for (const auto& t : g) g_compute.push_back(in_compute_type(t, h));
+      out[1] = backward_ops(in_compute_type(p, h), g_compute, in_compute_type(go, h), in_compute_type(dm_in, h),
+                            in_compute_type(dv_in, h), TensorConstants(h, n, in_compute_type(lr, h)), h.weight_decay,
+                            need_g, grads)
                    .to(lr.scalar_type())
                    .view(lr.sizes());
+      for (torch::Tensor* t : {&grads.dp, &grads.dg, &grads.dm, &grads.dv}) {
+        if (t->defined()) *t = t->to(p.scalar_type());
+      }
     } else {
       grads.dp = torch::empty_like(p);
       if (need_g) {
@@ -331,7 +382,12 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
       const double lr_value = lr.item<double>();
       std::pair<double, double> sums;
       AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused_backward", [&] {
-        sums = backward_kernel<scalar_t>(p, g, go, dm_in, dv_in, StepConstants<Acc<scalar_t>>(h, n, lr_value), grads);
+        if (h.float64) {
+          sums = backward_kernel<scalar_t, double>(p, g, go, dm_in, dv_in, StepConstants<double>(h, n, lr_value), grads);
+        } else {
+          sums = backward_kernel<scalar_t, Acc<scalar_t>>(p, g, go, dm_in, dv_in,
+                                                          StepConstants<Acc<scalar_t>>(h, n, lr_value), grads);
+        }
       });
       out[1] = torch::full(lr.sizes(), -(h.weight_decay * sums.first + sums.second / bias1(h, n)), lr.options());
     }

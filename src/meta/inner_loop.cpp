@@ -47,6 +47,11 @@ torch::Tensor safe_sqrt(const torch::Tensor& x) {
   return torch::where(positive, x, torch::ones_like(x)).sqrt() * positive.to(x.scalar_type());
 }
 
+// A tensor in the type the AdamW update is computed in (inner.float64_update: float64).
+torch::Tensor in_update_type(const torch::Tensor& t, const InnerLoopConfig& inner) {
+  return inner.float64_update ? t.to(torch::kFloat64) : t;
+}
+
 struct OptimizerState {
   std::vector<torch::Tensor> m, v;  // AdamW moments, or m = SGD momentum buffer
 };
@@ -73,7 +78,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
   OptimizerState state;
   std::vector<std::vector<torch::Tensor>> history;  // AdamW with a meta-graph: g_0..g_k per tensor
   std::vector<AdamWMoments> moments;                // and the fused node's moments after them
-  const AdamWHyper hyper{inner.beta1, inner.beta2, inner.eps, inner.weight_decay};
+  const AdamWHyper hyper{inner.beta1, inner.beta2, inner.eps, inner.weight_decay, inner.eps_root, inner.float64_update};
   // The rates' values for the trace, read to the host once; the update uses `rate_table`, connected.
   const torch::Tensor host_rates = lrs.rates().to(torch::kCPU, torch::kFloat64).contiguous();
   const auto rate_values = host_rates.accessor<double, 2>();
@@ -131,21 +136,27 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
         moments[j] = k + 1 < lrs.steps() ? step.moments : AdamWMoments{};  // the last step's go unused
       } else if (inner.optimizer == InnerOptimizer::AdamW && keep_graph) {
         // The same update as plain differentiable ops (the reference for the fused node).
-        state.m[j] = k == 0 ? g * (1.0 - inner.beta1) : state.m[j] * inner.beta1 + g * (1.0 - inner.beta1);
-        state.v[j] = k == 0 ? g * g * (1.0 - inner.beta2) : state.v[j] * inner.beta2 + g * g * (1.0 - inner.beta2);
-        torch::Tensor denom = safe_sqrt(state.v[j]) / std::sqrt(bias2) + inner.eps;
-        next = p * (1.0 - lr * inner.weight_decay) - (lr / bias1) * (state.m[j] / denom);
+        const torch::Tensor gc = in_update_type(g, inner), pc = in_update_type(p, inner);
+        const torch::Tensor lrc = in_update_type(lr, inner);
+        state.m[j] = k == 0 ? gc * (1.0 - inner.beta1) : state.m[j] * inner.beta1 + gc * (1.0 - inner.beta1);
+        state.v[j] = k == 0 ? gc * gc * (1.0 - inner.beta2) : state.v[j] * inner.beta2 + gc * gc * (1.0 - inner.beta2);
+        torch::Tensor denom = inner.eps_root == 0 ? safe_sqrt(state.v[j]) / std::sqrt(bias2) + inner.eps
+                                                  : (state.v[j] / bias2 + inner.eps_root).sqrt() + inner.eps;
+        next = (pc * (1.0 - lrc * inner.weight_decay) - (lrc / bias1) * (state.m[j] / denom)).to(p.scalar_type());
       } else if (inner.optimizer == InnerOptimizer::AdamW) {
-        // No meta-graph: the moments are updated in place (in the order the fused kernel accumulates them).
-        if (k == 0) {
-          state.m[j] = g * (1.0 - inner.beta1);
-          state.v[j] = g * g * (1.0 - inner.beta2);
-        } else {
-          state.m[j].mul_(inner.beta1).add_(g, 1.0 - inner.beta1);
-          state.v[j].mul_(inner.beta2).addcmul_(g, g, 1.0 - inner.beta2);
-        }
-        torch::Tensor denom = state.v[j].clamp_min(0).sqrt().div_(std::sqrt(bias2)).add_(inner.eps);
-        next = p * (1.0 - lr * inner.weight_decay) - (lr / bias1) * (state.m[j] / denom);
+        // No meta-graph: the moments are updated in place (in the order the fused kernel
+        // accumulates them, and in float64 when it computes in float64, stored in p's type).
+        const torch::Tensor gc = in_update_type(g, inner);
+        torch::Tensor m = k == 0 ? gc * (1.0 - inner.beta1) : in_update_type(state.m[j], inner).mul_(inner.beta1).add_(gc, 1.0 - inner.beta1);
+        torch::Tensor v = k == 0 ? gc * gc * (1.0 - inner.beta2)
+                                 : in_update_type(state.v[j], inner).mul_(inner.beta2).addcmul_(gc, gc, 1.0 - inner.beta2);
+        torch::Tensor denom = inner.eps_root == 0
+                                  ? v.clamp_min(0).sqrt().div_(std::sqrt(bias2)).add_(inner.eps)
+                                  : v.clamp_min(0).div_(bias2).add_(inner.eps_root).sqrt_().add_(inner.eps);
+        const torch::Tensor lrc = in_update_type(lr, inner);
+        next = (in_update_type(p, inner) * (1.0 - lrc * inner.weight_decay) - (lrc / bias1) * (m / denom)).to(p.scalar_type());
+        state.m[j] = m.to(p.scalar_type());
+        state.v[j] = v.to(p.scalar_type());
       } else {
         torch::Tensor d = inner.weight_decay != 0 ? g + p * inner.weight_decay : g;
         if (inner.momentum != 0) {

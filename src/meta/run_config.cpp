@@ -89,6 +89,8 @@ const std::vector<Field>& fields() {
       {"inner.beta1", &RunConfig::inner_beta1, "inner AdamW beta1", kModel},
       {"inner.beta2", &RunConfig::inner_beta2, "inner AdamW beta2", kModel},
       {"inner.eps", &RunConfig::inner_eps, "inner AdamW epsilon", kModel},
+      {"inner.eps_root", &RunConfig::inner_eps_root, "inner AdamW epsilon inside the square root: sqrt(v_hat + eps_root) + eps (0 = torch's AdamW)", kModel},
+      {"inner.float64_update", &RunConfig::inner_float64_update, "compute the inner AdamW update and its derivatives in float64 (tensors stay in their type)", kModel},
       {"inner.momentum", &RunConfig::inner_momentum, "inner SGD momentum", kModel},
       {"inner.grad_clip", &RunConfig::inner_grad_clip, "inner gradient-norm clip (0 = off)", kModel},
       {"inner.adapt", &RunConfig::inner_adapt, "regex of adapted weight names (empty = all)", kModel},
@@ -106,6 +108,7 @@ const std::vector<Field>& fields() {
       {"outer.batch_tasks", &RunConfig::outer_batch_tasks, "tasks per micro-batch", kRun},
       {"outer.grad_accum", &RunConfig::outer_grad_accum, "micro-batches per optimizer step", kRun},
       {"outer.clip", &RunConfig::outer_clip, "global gradient-norm clip (0 = off)", kRun},
+      {"outer.task_clip", &RunConfig::outer_task_clip, "clip each task's meta-gradient norm to this before the tasks are averaged (0 = off)", kRun},
       {"eval.every", &RunConfig::eval_every, "steps between validations (0 = each epoch)", kRun},
       {"eval.patience", &RunConfig::eval_patience, "validations without improvement before stopping (0 = never)", kRun},
       {"eval.num_beams", &RunConfig::eval_num_beams, "beams for answer generation (1 = greedy)", kModel},
@@ -114,7 +117,7 @@ const std::vector<Field>& fields() {
       {"log.every", &RunConfig::log_every, "steps between progress lines", kRun},
       {"run_dir", &RunConfig::run_dir, "output directory of the run", kRun},
       {"seed", &RunConfig::seed, "seed of everything random", kModel},
-      {"threads", &RunConfig::threads, "intra-op threads (0 = $RECKONING_THREADS or all cores)", kRun},
+      {"threads", &RunConfig::threads, "intra-op threads (0 = $RECKONING_THREADS or the CPUs this process may use: affinity mask, cgroup quota)", kRun},
       {"matmul_dtype", &RunConfig::matmul_dtype, "precision of the matrix products (bfloat16: products only, the rest float32)", kModel},
       {"device", &RunConfig::device, "cpu, cuda or cuda:N: where the model trains and answers (needs a CUDA LibTorch)", kModel},
   };
@@ -273,6 +276,7 @@ void run_config_validate(const RunConfig& c) {
   check(c.inner_beta1 >= 0 && c.inner_beta1 < 1, key("inner.beta1"), "a number in [0, 1)", value_string(c.inner_beta1));
   check(c.inner_beta2 >= 0 && c.inner_beta2 < 1, key("inner.beta2"), "a number in [0, 1)", value_string(c.inner_beta2));
   check(c.inner_eps > 0, key("inner.eps"), "a positive number", value_string(c.inner_eps));
+  non_negative("inner.eps_root", c.inner_eps_root);
   non_negative("inner.momentum", c.inner_momentum);
   non_negative("inner.grad_clip", c.inner_grad_clip);
   non_negative("inner.weight_decay", c.inner_weight_decay);
@@ -287,6 +291,7 @@ void run_config_validate(const RunConfig& c) {
   positive("outer.batch_tasks", c.outer_batch_tasks);
   positive("outer.grad_accum", c.outer_grad_accum);
   non_negative("outer.clip", c.outer_clip);
+  non_negative("outer.task_clip", c.outer_task_clip);
   non_negative("eval.every", static_cast<double>(c.eval_every));
   non_negative("eval.patience", static_cast<double>(c.eval_patience));
   positive("eval.num_beams", c.eval_num_beams);
@@ -345,6 +350,8 @@ InnerLoopConfig RunConfig::inner_loop() const {
   inner.beta1 = inner_beta1;
   inner.beta2 = inner_beta2;
   inner.eps = inner_eps;
+  inner.eps_root = inner_eps_root;
+  inner.float64_update = inner_float64_update;
   inner.weight_decay = inner_weight_decay;
   inner.momentum = inner_momentum;
   inner.grad_clip = inner_grad_clip;

@@ -147,6 +147,8 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   model.run.inner_optimizer = b.inner_optimizer;
   model.run.inner_first_order = b.first_order;
   model.run.inner_fused = b.fused;
+  model.run.inner_eps_root = b.eps_root;
+  model.run.inner_float64_update = b.float64_update;
   model.run.inner_dropout = b.dropout;
   model.weights = gpt2_map(gpt2_init(model.config, b.seed, dtype),
                            [](const torch::Tensor& t) { return t.detach().requires_grad_(true); });
@@ -198,6 +200,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
       {"facts", b.facts}, {"fact_len", b.fact_len}, {"key_len", b.key_len},
       {"question_len", b.question_len}, {"answer_len", b.answer_len}, {"inner_steps", b.inner_steps},
       {"inner_optimizer", enum_name(b.inner_optimizer)}, {"lr_mode", enum_name(b.lr_mode)}, {"first_order", b.first_order}, {"fused", b.fused},
+      {"eps_root", b.eps_root}, {"float64_update", b.float64_update},
       {"dtype", b.dtype}, {"matmul_dtype", enum_name(b.matmul_dtype)}, {"threads", threads}, {"warmup", b.warmup}, {"steps", b.steps},
       {"dropout", b.dropout}, {"outer_clip", b.outer_clip}, {"seed", b.seed}, {"device", device_name(device)}};
   nlohmann::json out = {

@@ -211,6 +211,7 @@ struct RunData {
 // What one optimizer step produced, for the metrics line and the summary.
 struct StepRecord {
   double loss = 0, grad_norm = 0, lr_factor = 0, seconds = 0;
+  double task_grad_norm_max = -1;  // the longest task meta-gradient (outer.task_clip only)
   std::vector<InnerStepTrace> traces;
 };
 
@@ -274,7 +275,7 @@ nlohmann::json metrics_line(const TrainerState& state, const RunConfig& config, 
     rate_stats["min"] = as_vector(std::get<0>(rates.min(0)));
     rate_stats["max"] = as_vector(std::get<0>(rates.max(0)));
   }
-  return {{"step", state.step},
+  nlohmann::json line{{"step", state.step},
           {"epoch", state.epoch},
           {"loss", record.loss},
           {"lr", config.outer_lr * record.lr_factor},
@@ -284,6 +285,8 @@ nlohmann::json metrics_line(const TrainerState& state, const RunConfig& config, 
           {"tasks_per_s", static_cast<double>(tasks) / record.seconds},
           {"elapsed_s", elapsed},
           {"rss_mb", static_cast<double>(resident_memory_bytes()) / (1 << 20)}};
+  if (record.task_grad_norm_max >= 0) line["task_grad_norm_max"] = record.task_grad_norm_max;
+  return line;
 }
 
 // One training run, as named steps: set_up -> start_or_resume -> prepare -> (step -> report ->
@@ -420,6 +423,29 @@ class Trainer {
     metrics_.open(paths_.metrics, std::ios::app);
   }
 
+  // outer.task_clip: adds the gradient of one task's share of the step's loss (its loss / tasks per
+  // step) to the parameters' gradients, its norm clipped to outer.task_clip / tasks per step first,
+  // so that no single task's meta-gradient can be longer than the clip; returns that task's
+  // meta-gradient norm (of its own loss, before clipping).
+  double add_clipped_task_gradient(const torch::Tensor& share) {
+    std::vector<torch::Tensor> grads =
+        torch::autograd::grad({share}, optimizer_.params, {}, /*retain_graph=*/false, /*create_graph=*/false,
+                              /*allow_unused=*/true);
+    const double norm = global_norm(grads) * static_cast<double>(per_step_);
+    const double scale = norm > config_.outer_task_clip ? config_.outer_task_clip / norm : 1.0;
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < grads.size(); ++i) {
+      if (!grads[i].defined()) continue;
+      torch::Tensor& grad = optimizer_.params[i].mutable_grad();
+      if (grad.defined()) {
+        grad.add_(grads[i], scale);
+      } else {
+        grad = scale == 1.0 ? grads[i] : grads[i] * scale;
+      }
+    }
+    return norm;
+  }
+
   // One optimizer step: the scheduled learning rate, the tasks' losses through the inner loop
   // (gradients accumulated), clipping, the update.
   StepRecord step() {
@@ -428,11 +454,17 @@ class Trainer {
     record.lr_factor = lr_schedule(state_.step, state_.total_steps, config_.outer_warmup);
     optimizer_.set_lr_factor(record.lr_factor);
     release_gradients(*optimizer_.adamw);
-    for (int64_t i = 0; i < per_step_; ++i) {
-      const EncodedTask& task = encoded_[order_->next(state_)];
+    std::vector<const EncodedTask*> tasks;
+    for (int64_t i = 0; i < per_step_; ++i) tasks.push_back(&encoded_[order_->next(state_)]);
+    if (options_.before_step) options_.before_step(model_, tasks, state_.step);
+    for (const EncodedTask* task : tasks) {
       torch::Tensor loss =
-          task_loss(model_, task, config_.inner_mode(), /*dropout=*/true, &record.traces) / static_cast<double>(per_step_);
-      loss.backward();
+          task_loss(model_, *task, config_.inner_mode(), /*dropout=*/true, &record.traces) / static_cast<double>(per_step_);
+      if (config_.outer_task_clip > 0) {
+        record.task_grad_norm_max = std::max(record.task_grad_norm_max, add_clipped_task_gradient(loss));
+      } else {
+        loss.backward();
+      }
       record.loss += loss.item<double>();
     }
     if (config_.outer_clip > 0) {

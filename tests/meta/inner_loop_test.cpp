@@ -101,8 +101,11 @@ InnerLrs shifted(const InnerLrs& r, const torch::Tensor& dir, double eps) {
   return out;
 }
 
-void expect_meta_gradient_matches_finite_differences(InnerOptimizer optimizer, LrMode mode) {
+void expect_meta_gradient_matches_finite_differences(InnerOptimizer optimizer, LrMode mode,
+                                                     double eps = 1e-3, double eps_root = 0) {
   MetaProblem p(optimizer, mode, 3, 0.05);
+  p.inner.eps = eps;
+  p.inner.eps_root = eps_root;
   torch::Tensor loss = p.outer_loss(p.base, p.lrs, InnerMode::SecondOrder);
   std::vector<torch::Tensor> params = gpt2_flatten(p.base);
   params.push_back(p.lrs.values);
@@ -110,18 +113,18 @@ void expect_meta_gradient_matches_finite_differences(InnerOptimizer optimizer, L
 
   torch::manual_seed(3);
   std::vector<torch::Tensor> dir;
-  // Directions on the weights' own scale (init std 0.02), so that eps = 1e-5 stays in the
+  // Directions on the weights' own scale (init std 0.02), so that h = 1e-5 stays in the
   // region where the central difference's truncation error is below the tolerance.
   for (size_t i = 0; i + 1 < params.size(); ++i) dir.push_back(torch::randn_like(params[i]) * 0.02);
   torch::Tensor lr_dir = torch::randn_like(p.lrs.values) * 0.05;
-  const double eps = 1e-5;
+  const double h = 1e-5;
   torch::NoGradGuard no_grad;  // the inner loop still needs grad internally: re-enable below
   auto eval = [&](double e) {
     torch::AutoGradMode enable(true);
     return p.outer_loss(shifted(p.base, dir, e), shifted(p.lrs, lr_dir, e), InnerMode::Evaluate)
         .item<double>();
   };
-  const double numeric = (eval(eps) - eval(-eps)) / (2 * eps);
+  const double numeric = (eval(h) - eval(-h)) / (2 * h);
   double analytic = 0;
   for (size_t i = 0; i < dir.size(); ++i) analytic += (grads[i] * dir[i]).sum().item<double>();
   analytic += (grads.back() * lr_dir).sum().item<double>();
@@ -133,7 +136,7 @@ void expect_meta_gradient_matches_finite_differences(InnerOptimizer optimizer, L
     torch::AutoGradMode enable(true);
     return p.outer_loss(p.base, shifted(p.lrs, lr_dir, e), InnerMode::Evaluate).item<double>();
   };
-  const double numeric_lr = (eval_lr(eps) - eval_lr(-eps)) / (2 * eps);
+  const double numeric_lr = (eval_lr(h) - eval_lr(-h)) / (2 * h);
   const double analytic_lr = (grads.back() * lr_dir).sum().item<double>();
   EXPECT_NEAR(analytic_lr, numeric_lr, 1e-6 * std::max(1.0, std::abs(numeric_lr)));
   EXPECT_GT(std::abs(analytic_lr), 1e-6);
@@ -147,6 +150,14 @@ TEST(InnerLoop, MetaGradientMatchesFiniteDifferencesAdamWPerTensor) {
 
 TEST(InnerLoop, MetaGradientMatchesFiniteDifferencesAdamWPerLayer) {
   expect_meta_gradient_matches_finite_differences(InnerOptimizer::AdamW, LrMode::PerLayer);
+}
+
+TEST(InnerLoop, MetaGradientMatchesFiniteDifferencesWithEpsilonInsideTheRoot) {
+  // inner.eps_root makes the update smooth where the gradient is tiny, so the real epsilon (1e-8)
+  // can be differenced; sqrt(1e-4) = 1e-2 is of the order of this tiny model's inner gradients,
+  // so the root's new term shapes most elements' updates.
+  expect_meta_gradient_matches_finite_differences(InnerOptimizer::AdamW, LrMode::PerLayer, 1e-8, 1e-4);
+  expect_meta_gradient_matches_finite_differences(InnerOptimizer::AdamW, LrMode::PerTensor, 1e-8, 1e-4);
 }
 
 TEST(InnerLoop, MetaGradientMatchesFiniteDifferencesSgdPerTensor) {
@@ -185,6 +196,36 @@ TEST(InnerLoop, FusedAdamWEqualsPlainOps) {
       EXPECT_TRUE(torch::allclose(fused[i], plain[i], 1e-9, 1e-12))
           << "tensor " << i << ", max difference " << (fused[i] - plain[i]).abs().max().item<double>();
     }
+  }
+}
+
+TEST(InnerLoop, FusedAdamWEqualsPlainOpsWithTheStabilityOptions) {
+  // eps_root in float64; the float64 update on float32 tensors (where both compute in float64 and
+  // store float32, so they agree to float32's precision).
+  MetaProblem p(InnerOptimizer::AdamW, LrMode::PerLayer, 4, 0.03);
+  p.inner.eps = 1e-8;
+  p.inner.eps_root = 1e-8;
+  p.inner.fused = true;
+  std::vector<torch::Tensor> fused = p.meta_gradient(InnerMode::SecondOrder);
+  p.inner.fused = false;
+  std::vector<torch::Tensor> plain = p.meta_gradient(InnerMode::SecondOrder);
+  for (size_t i = 0; i < fused.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(fused[i], plain[i], 1e-9, 1e-12))
+        << "eps_root, tensor " << i << ", max difference " << (fused[i] - plain[i]).abs().max().item<double>();
+  }
+  p.inner.eps_root = 0;
+  p.inner.eps = 1e-3;  // well-conditioned: the fused node rounds its moments to float32 between steps, plain ops do not
+  p.inner.float64_update = true;
+  p.base = gpt2_map(p.base, [](const torch::Tensor& t) { return t.detach().to(torch::kFloat32).requires_grad_(true); });
+  p.lrs.values = p.lrs.values.detach().to(torch::kFloat32).requires_grad_(true);
+  p.inner.fused = true;
+  fused = p.meta_gradient(InnerMode::SecondOrder);
+  p.inner.fused = false;
+  plain = p.meta_gradient(InnerMode::SecondOrder);
+  for (size_t i = 0; i < fused.size(); ++i) {
+    EXPECT_EQ(fused[i].scalar_type(), torch::kFloat32);
+    EXPECT_LT(((fused[i] - plain[i]).norm() / plain[i].norm()).item<double>(), 1e-4)
+        << "float64 update, tensor " << i;
   }
 }
 

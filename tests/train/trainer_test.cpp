@@ -12,63 +12,13 @@
 #include "reckoning/base/io.h"
 #include "reckoning/base/threads.h"
 #include "reckoning/train/trainer.h"
+#include "support/tiny_run.h"
 
 using namespace reckoning;
+using namespace reckoning::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Tiny kinship-like tasks: "X Y r" facts, a two-hop question.
-std::vector<Task> tiny_tasks(int n, int offset) {
-  const std::vector<std::string> letters{"A", "B", "C", "D", "H", "J", "K", "L"};
-  const std::vector<std::string> rel{"son", "daughter", "father", "mother"};
-  std::vector<Task> tasks;
-  for (int i = 0; i < n; ++i) {
-    Task t;
-    const std::string& a = letters[(i + offset) % 8];
-    const std::string& b = letters[(i + offset + 3) % 8];
-    const std::string& c = letters[(i + offset + 5) % 8];
-    t.guid = "t" + std::to_string(i + offset);
-    t.facts = {b + " " + a + " " + rel[i % 4], c + " " + b + " " + rel[(i + 1) % 4]};
-    t.distractors = {a + " " + c + " " + rel[(i + 2) % 4]};
-    t.question = "How are " + a + " and " + c + " related to each other ?";
-    t.answer = rel[(i + 3) % 4];
-    t.hops = 2 + (i % 2);
-    t.source = {{"dataset", "clutrr-sg"}};
-    tasks.push_back(t);
-  }
-  return tasks;
-}
-
-struct TempRun {
-  std::string dir;
-  RunConfig config;
-  explicit TempRun(const std::string& name) {
-    dir = (fs::temp_directory_path() / ("reckoning_trainer_test_" + name + "_" + std::to_string(::getpid()))).string();
-    reckoning::remove_tree(dir);
-    fs::create_directories(dir);
-    tasks_save(path_join(dir, "train.jsonl"), tiny_tasks(12, 0));
-    tasks_save(path_join(dir, "valid.jsonl"), tiny_tasks(4, 20));
-    config.data_train = path_join(dir, "train.jsonl");
-    config.data_valid = path_join(dir, "valid.jsonl");
-    config.model_n_layer = 1;
-    config.model_n_embd = 16;
-    config.model_n_head = 2;
-    config.model_n_ctx = 48;
-    config.model_dropout = 0.1;  // so that resuming must restore the RNG
-    config.inner_steps = 2;
-    config.inner_lr = 1e-2;
-    config.outer_lr = 1e-3;
-    config.outer_batch_tasks = 2;
-    config.outer_grad_accum = 1;
-    config.outer_max_steps = 6;
-    config.eval_every = 3;
-    config.eval_max_new_tokens = 4;
-    config.run_dir = path_join(dir, "run");
-    config.threads = 1;
-  }
-  ~TempRun() { reckoning::remove_tree(dir); }
-};
 
 TrainOptions quiet() {
   TrainOptions o;
@@ -331,4 +281,59 @@ TEST(Trainer, TrainsOnTheGpuLikeOnTheCpu) {
   int lines = 0;
   for (std::string line; std::getline(metrics, line);) lines += nlohmann::json::parse(line)["rates"]["mean"].size() == 2u;
   EXPECT_EQ(lines, 6);
+}
+
+namespace {
+
+std::vector<nlohmann::json> metrics_of(const RunConfig& config) {
+  std::vector<nlohmann::json> lines;
+  std::ifstream in(path_join(config.run_dir, "metrics.jsonl"));
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+}  // namespace
+
+TEST(Trainer, PerTaskClippingBoundsEveryTasksShare) {
+  // A clip no task reaches leaves training as it was (the same gradients, summed in the same order).
+  TempRun plain("task-clip-off"), loose("task-clip-loose"), tight("task-clip-tight");
+  const TrainSummary p = train(plain.config, quiet());
+  loose.config.outer_task_clip = 1e9;
+  const TrainSummary l = train(loose.config, quiet());
+  ASSERT_EQ(p.losses.size(), l.losses.size());
+  for (size_t i = 0; i < p.losses.size(); ++i) EXPECT_NEAR(p.losses[i], l.losses[i], 1e-6) << "step " << i + 1;
+  // A tight one: the step's averaged meta-gradient (recorded before the global clip) is no longer
+  // than the per-task clip, while the tasks' own meta-gradients (task_grad_norm_max) are.
+  tight.config.outer_task_clip = 0.05;
+  tight.config.outer_clip = 0;
+  train(tight.config, quiet());
+  const std::vector<nlohmann::json> lines = metrics_of(tight.config), plain_lines = metrics_of(plain.config);
+  ASSERT_EQ(lines.size(), 6u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const double task_max = lines[i].at("task_grad_norm_max").get<double>();
+    EXPECT_GT(task_max, 0.05) << "step " << i + 1 << ": the clip should bind";
+    EXPECT_LE(lines[i].at("grad_norm").get<double>(), 0.05 * (1 + 1e-5)) << "step " << i + 1;
+    EXPECT_FALSE(plain_lines[i].contains("task_grad_norm_max"));
+  }
+  EXPECT_GT(plain_lines[0].at("grad_norm").get<double>(), 0.05);
+}
+
+TEST(Trainer, TheStepHookSeesEachStepsTasksAndChangesNothing) {
+  TempRun a("hook-off"), b("hook-on");
+  const TrainSummary without = train(a.config, quiet());
+  TrainOptions options = quiet();
+  std::vector<int64_t> steps;
+  size_t tasks_seen = 0;
+  options.before_step = [&](const ReckoningModel& model, const std::vector<const EncodedTask*>& tasks, int64_t step) {
+    steps.push_back(step);
+    tasks_seen += tasks.size();
+    // Work with the model the way the diagnostic does: its own forward passes, gradients of copies.
+    torch::Tensor loss = masked_lm_loss(model.config, model.weights, tasks.front()->question, false);
+    ASSERT_TRUE(std::isfinite(loss.item<double>()));
+  };
+  const TrainSummary with = train(b.config, options);
+  EXPECT_EQ(steps, (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(tasks_seen, 12u);
+  ASSERT_EQ(with.losses.size(), without.losses.size());
+  for (size_t i = 0; i < with.losses.size(); ++i) EXPECT_EQ(with.losses[i], without.losses[i]) << "step " << i + 1;
 }

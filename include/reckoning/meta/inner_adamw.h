@@ -12,7 +12,7 @@
 // backward each run as one pass over the elements (a blocked loop the compiler vectorises, split
 // over LibTorch's intra-op threads) instead of one tensor op per term. The backward is first order:
 // the outer loss is differentiated once, no inner gradient is ever taken through an update.
-// float32, float64 and bfloat16 (computed in float32) tensors.
+// float32, float64 and bfloat16 (computed in float32, or float64 with AdamWHyper::float64) tensors.
 //
 // On other devices (a GPU) the same node runs as tensor operations: the same saved tensors and
 // moment carrying (so the same memory), and the rate stays a device tensor (no host read, so no
@@ -23,8 +23,16 @@
 
 namespace reckoning {
 
+// eps_root: Adam's denominator is sqrt(v / (1 - beta2^n) + eps_root) + eps (optax's eps_root); 0
+// is torch's AdamW. A positive eps_root bounds the update's derivative w.r.t. a tiny gradient by
+// about 1 / sqrt(eps_root) instead of 1 / eps, and keeps it smooth where the gradient is zero.
+// float64: compute the update and its derivatives in float64 whatever the tensors' type (they are
+// stored in it): the derivative's two large terms, which cancel for elements whose gradient is
+// much larger than eps, no longer leave float32 rounding as the result (docs/TRAINING.md).
 struct AdamWHyper {
   double beta1, beta2, eps, weight_decay;
+  double eps_root = 0;
+  bool float64 = false;
 };
 
 // Adam's moments of one tensor after some steps; undefined before the first.

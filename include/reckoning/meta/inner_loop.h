@@ -38,6 +38,11 @@ struct InnerLoopConfig {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
+  // AdamW's denominator sqrt(v_hat + eps_root) + eps (optax's eps_root; 0 = torch's AdamW): bounds
+  // the update's derivative for elements with a tiny gradient (inner_adamw.h).
+  double eps_root = 0;
+  // Compute AdamW's update and its derivatives in float64 while storing the tensors' type.
+  bool float64_update = false;
   double weight_decay = 0.01;  // AdamW: decoupled; SGD: coupled L2
   double momentum = 0.0;       // SGD only
   double grad_clip = 0.0;      // clip the inner gradient's global norm to this; 0 = off

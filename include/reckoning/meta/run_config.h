@@ -53,6 +53,8 @@ struct RunConfig {
   double inner_beta1 = 0.9;
   double inner_beta2 = 0.999;
   double inner_eps = 1e-8;
+  double inner_eps_root = 0;              // AdamW denominator sqrt(v_hat + eps_root) + eps
+  bool inner_float64_update = false;      // AdamW update and its derivatives computed in float64
   double inner_momentum = 0.0;
   double inner_grad_clip = 0.0;
   std::string inner_adapt = "";           // regex over weight names; empty = all
@@ -71,6 +73,7 @@ struct RunConfig {
   int64_t outer_batch_tasks = 1;          // tasks per micro-batch
   int64_t outer_grad_accum = 2;           // micro-batches per optimizer step
   double outer_clip = 0.1;                // global gradient-norm clip; 0 = off
+  double outer_task_clip = 0;             // clip each task's meta-gradient norm before averaging; 0 = off
   // evaluation and checkpoints
   int64_t eval_every = 200;               // optimizer steps between validations; 0 = per epoch
   int64_t eval_patience = 5;              // validations without improvement before stopping; 0 = never
@@ -81,7 +84,7 @@ struct RunConfig {
   // run
   std::string run_dir = "runs/run";
   uint64_t seed = 1;
-  int64_t threads = 0;                    // 0 = $RECKONING_THREADS or all cores
+  int64_t threads = 0;                    // 0 = $RECKONING_THREADS or the usable CPUs (threads.h)
   MatmulDtype matmul_dtype = MatmulDtype::Float32;  // matrix products only (precision.h)
   torch::Device device = torch::kCPU;     // cpu | cuda | cuda:N (device.h; usability checked on use)
 

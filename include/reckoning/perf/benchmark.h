@@ -40,6 +40,8 @@ struct MetaStepBenchConfig {
   LrMode lr_mode = LrMode::PerTensor;
   bool first_order = false;
   bool fused = true;                      // the fused AdamW node (false: plain ops, the reference)
+  double eps_root = 0;                    // inner.eps_root
+  bool float64_update = false;            // inner.float64_update
   std::string dtype = "float32";          // float32 | float64 | bfloat16 (weights and compute)
   MatmulDtype matmul_dtype = MatmulDtype::Float32;  // matrix products only (precision.h)
   int threads = 0;                        // 0 = threads.h policy

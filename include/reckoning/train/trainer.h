@@ -6,7 +6,8 @@
 //   micro-batches of an optimizer step are averaged (the reference sums; see docs/TRAINING.md).
 // - Outer AdamW with three groups: decayed weights, undecayed biases/norms, and the rates (their own
 //   learning rate, no decay); linear warm-up over outer.warmup x steps then linear decay to 0;
-//   global gradient-norm clipping; gradient accumulation.
+//   global gradient-norm clipping (and, with outer.task_clip, each task's meta-gradient clipped
+//   before the tasks are averaged, so no single task sets the step); gradient accumulation.
 // - Validation every eval.every steps on label accuracy: checkpoints/best keeps the best model,
 //   checkpoints/last the latest state (model, rates, optimizer, schedule, RNG, data position);
 //   early stopping after eval.patience validations without improvement.
@@ -41,6 +42,10 @@ struct TrainOptions {
   bool resume = false;      // continue from run_dir/checkpoints/last
   int64_t stop_after = 0;   // stop (with a checkpoint) after this many steps in total (0 = run to the end)
   bool progress = true;     // progress line on a terminal
+  // Called at every optimizer step before its losses, with the model as it stands, the step's
+  // tasks and the 0-based step (the meta-gradient diagnostic, perf/meta_grad.h, looks here). It
+  // must leave the model and the global random state as it found them.
+  std::function<void(const ReckoningModel&, const std::vector<const EncodedTask*>&, int64_t)> before_step;
 };
 
 TrainSummary train(const RunConfig& config, const TrainOptions& options = {});
