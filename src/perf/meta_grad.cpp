@@ -40,6 +40,9 @@ std::vector<torch::Tensor> meta_gradient(const ReckoningModel& model, const Enco
 
 double squared(const torch::Tensor& t) { return t.square().sum().item<double>(); }
 
+// eps_root = (1000 eps)^2: bounds AdamW's derivative at about 1 / (1000 eps).
+double bounded_eps_root(double eps) { return (1000 * eps) * (1000 * eps); }
+
 // The `top` entries of (name, value) by value, as [{tensor, share}] with share = value / total.
 nlohmann::json top_shares(const std::vector<std::string>& names, const std::vector<double>& values, double total,
                           int64_t top) {
@@ -95,6 +98,18 @@ nlohmann::json meta_grad_compare(const ReckoningModel& model, const EncodedTask&
                      {"top_norm", top_shares(names, norm_parts, sq64, top)},
                      {"top_error", top_shares(names, error_parts, sq_error, top)}};
   if (!task.facts.ids.defined()) return out;
+  // The counterfactual: the float64 meta-gradient at the same weights with the update's derivative
+  // bounded (an epsilon inside the root that only changes elements with |g| below 1000 x eps).
+  // Its norm against norm64 says how much of this task's meta-gradient the steep region makes:
+  // the amplification starts at the small elements but lands on the weights their inner
+  // gradients depend on (through the Hessian), so the bands below cannot show it.
+  if (model.run.inner_eps_root < bounded_eps_root(model.run.inner_eps)) {
+    ReckoningModel bounded = m64;
+    bounded.run.inner_eps_root = bounded_eps_root(model.run.inner_eps);
+    double sq = 0;
+    for (const torch::Tensor& g : meta_gradient(bounded, task)) sq += squared(g);
+    out["norm64_bounded"] = std::sqrt(sq);
+  }
   // The first inner gradient in float64, and the adapted elements where it is below 1, 10, 100
   // and 1000 x epsilon: bands where AdamW's first update has a derivative of about 1 / eps,
   // 1 / (100 eps), 1 / (10^4 eps), 1 / (10^6 eps) (eps / (|g| + eps)^2).

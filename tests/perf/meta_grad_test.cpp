@@ -48,6 +48,9 @@ TEST(MetaGrad, ComparesATasksFloat32MetaGradientWithFloat64) {
     previous = entry.at("share").get<double>();
   }
   EXPECT_GT(smooth.at("adapted_elements").get<int64_t>(), 0);
+  // eps 1e-3: the bounded counterfactual (eps_root = 1) changes the maths, so its norm differs.
+  EXPECT_GT(smooth.at("norm64_bounded").get<double>(), 0);
+  EXPECT_NE(smooth.at("norm64_bounded").get<double>(), smooth.at("norm64").get<double>());
   ASSERT_EQ(smooth.at("small").size(), 4u);
   int64_t previous_elements = 0;
   for (const auto& band : smooth.at("small")) {  // nested bands: each holds the one before

@@ -31,8 +31,12 @@ namespace reckoning {
 
 // One task's meta-gradient in float32 against float64, at the model as it stands. Returns
 // {norm32, norm64, rel_error, top_norm: [{tensor, share}], top_error: [{tensor, share}],
-//  adapted_elements, small: [{below_eps_times, elements, norm_share, error_share}]} (shares of the
-// squared norms; adapted_elements and small are absent without facts).
+//  adapted_elements, small: [{below_eps_times, elements, norm_share, error_share}], norm64_bounded}
+// (shares of the squared norms; adapted_elements, small and norm64_bounded are absent without
+// facts). norm64_bounded: the float64 meta-gradient's norm at the same weights with
+// inner.eps_root = (1000 eps)^2, which changes only elements with |g| below about 1000 eps - when
+// it is far below norm64, the steep derivative at those elements makes this task's meta-gradient
+// (the amplification lands on the weights their inner gradients depend on, not on them).
 nlohmann::json meta_grad_compare(const ReckoningModel& model, const EncodedTask& task, int64_t top = 3);
 
 struct MetaGradBenchConfig {
