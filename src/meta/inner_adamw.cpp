@@ -27,6 +27,7 @@ double bias1(const AdamWHyper& h, int64_t n) { return 1.0 - std::pow(h.beta1, st
 double inv_sqrt_bias2(const AdamWHyper& h, int64_t n) {
   return 1.0 / std::sqrt(1.0 - std::pow(h.beta2, static_cast<double>(n)));
 }
+double inv_bias2(const AdamWHyper& h, int64_t n) { return 1.0 / (1.0 - std::pow(h.beta2, static_cast<double>(n))); }
 
 // Constants of step n (the history length), in the accumulation type.
 template <typename A>
@@ -39,7 +40,7 @@ struct StepConstants {
       : b1(static_cast<A>(h.beta1)), c1(static_cast<A>(1.0 - h.beta1)), b2(static_cast<A>(h.beta2)),
         c2(static_cast<A>(1.0 - h.beta2)),
         inv_sqrt_bias2(static_cast<A>(reckoning::inv_sqrt_bias2(h, n))), eps(static_cast<A>(h.eps)),
-        inv_bias2(static_cast<A>(1.0 / (1.0 - std::pow(h.beta2, static_cast<double>(n))))),
+        inv_bias2(static_cast<A>(reckoning::inv_bias2(h, n))),
         eps_root(static_cast<A>(h.eps_root)),
         decay(static_cast<A>(1.0 - lr * h.weight_decay)), step(static_cast<A>(lr / bias1(h, n))) {}
 
@@ -205,7 +206,7 @@ struct TensorConstants {
   TensorConstants(const AdamWHyper& h, int64_t n, const torch::Tensor& lr)
       : b1(h.beta1), c1(1.0 - h.beta1), b2(h.beta2), c2(1.0 - h.beta2),
         inv_sqrt_bias2(reckoning::inv_sqrt_bias2(h, n)), eps(h.eps), bias1(reckoning::bias1(h, n)),
-        inv_bias2(1.0 / (1.0 - std::pow(h.beta2, static_cast<double>(n)))), eps_root(h.eps_root) {
+        inv_bias2(reckoning::inv_bias2(h, n)), eps_root(h.eps_root) {
     const torch::Tensor r = lr.detach();
     decay = 1.0 - r * h.weight_decay;
     step = r / bias1;

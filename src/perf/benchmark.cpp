@@ -44,12 +44,6 @@ torch::Dtype dtype_parse(const std::string& text) {
   throw_error("bench: dtype", "one of float32, float64, bfloat16", str("'", text, "'"));
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 // Forward matmul FLOPs of GPT-2 over B sequences of T tokens with N logit positions.
 double forward_flops(const Gpt2Config& c, double B, double T, double N) {
   const double C = static_cast<double>(c.n_embd);
@@ -86,6 +80,13 @@ void check_positive(int64_t value, const char* field) {
 }
 
 }  // namespace
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
 MetaStepFlops meta_step_flops(const MetaStepBenchConfig& b) {
   Gpt2Config c;

@@ -8,6 +8,7 @@
 
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
+#include "reckoning/perf/benchmark.h"
 #include "reckoning/train/trainer.h"
 
 namespace reckoning {
@@ -54,13 +55,6 @@ nlohmann::json top_shares(const std::vector<std::string>& names, const std::vect
     out.push_back({{"tensor", names[order[r]]}, {"share", total > 0 ? values[order[r]] / total : 0.0}});
   }
   return out;
-}
-
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 std::string make_temp_directory() {

@@ -72,6 +72,9 @@ MetaStepFlops meta_step_flops(const MetaStepBenchConfig& config);
 // matmul_peak_gflops and peak_fraction. Throws reckoning::Error for bad settings.
 nlohmann::json bench_meta_step(const MetaStepBenchConfig& config);
 
+// The median of `values` (the mean of the two middle ones for an even count; 0 for none).
+double median(std::vector<double> values);
+
 // The best of a few timed (n x n) @ (n x n) products in `dtype` on the current threads, GFLOP/s.
 double matmul_peak_gflops(const std::string& dtype, int64_t n = 1024, double seconds = 1.0,
                           const torch::Device& device = torch::Device(torch::kCPU));
