@@ -77,7 +77,17 @@ const cli::RegisterCommand convert_command(
           o.skip_invalid = a->skip_invalid;
           ClutrrConvertOptions c;
           c.letters = a->letters;
-          for (const ClutrrRow& row : clutrr_read(a->in, o, &report)) tasks.push_back(clutrr_to_task(row, c));
+          size_t noise = 0, unread = 0;
+          for (const ClutrrRow& row : clutrr_read(a->in, o, &report)) {
+            tasks.push_back(clutrr_to_task(row, c));
+            noise += tasks.back().distractors.size();
+            unread += row.unread_noise.size();
+          }
+          if (noise + unread > 0) {
+            std::cout << "noise facts: " << noise << " read from their story sentences (distractors), "
+                      << unread << " left out (their sentence does not determine the relation; "
+                      << "listed in source.noise_unread)\n";
+          }
         } else if (a->from == "clutrr-sg") {
           TaskReadOptions o;
           o.skip_invalid = a->skip_invalid;

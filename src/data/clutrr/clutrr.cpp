@@ -9,6 +9,7 @@
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
 #include "reckoning/base/python_literal.h"
+#include "reckoning/data/clutrr/clutrr_noise.h"
 
 namespace reckoning {
 
@@ -89,8 +90,11 @@ ClutrrRow parse_row(const CsvRecord& rec, const Columns& c, size_t n_columns,
   PyValue types = py_literal_parse(rec.fields[c.edge_types], where("edge_types"));
   const auto& edge_items = py_as_sequence(edges, -1, where("story_edges"));
   const auto& type_items = py_as_sequence(types, -1, where("edge_types"));
-  check(edge_items.size() == type_items.size(), where("edge_types"),
-        str(edge_items.size(), " types (one per story edge)"), str(type_items.size()));
+  // The noisy sets (tasks 2.x-4.x) type only the chain: the first edge_types.size() edges; the
+  // rest are noise edges whose relation is read from the story (clutrr_noise.h).
+  check(type_items.size() <= edge_items.size(), where("edge_types"),
+        str("at most ", edge_items.size(), " types (one per story edge)"), str(type_items.size()));
+  check(!type_items.empty(), where("edge_types"), "at least one type (the chain's)", "[]");
   check(!edge_items.empty(), where("story_edges"), "at least one edge", "[]");
   for (size_t i = 0; i < edge_items.size(); ++i) {
     const std::string w = str(row.where, ": field 'story_edges[", i, "]'");
@@ -102,6 +106,19 @@ ClutrrRow parse_row(const CsvRecord& rec, const Columns& c, size_t n_columns,
     check(e.from >= 0 && e.from < n && e.to >= 0 && e.to < n, w,
           str("node indices in [0, ", n, ") (the names in 'genders')"),
           str("(", e.from, ", ", e.to, ")"));
+    if (i >= type_items.size()) {
+      StatedRelation stated = clutrr_stated_relation(row.story, row.names[e.from], row.genders[e.from],
+                                                     row.names[e.to], row.genders[e.to]);
+      if (!stated.word) {
+        row.unread_noise.push_back(
+            str(row.names[e.from], " -> ", row.names[e.to], ": ", stated.reason));
+        continue;
+      }
+      e.word = *stated.word;
+      e.chain = false;
+      row.edges.push_back(e);
+      continue;
+    }
     const std::string tw = str(row.where, ": field 'edge_types[", i, "]'");
     e.word = py_as_string(type_items[i], tw);
     check(kin_word_parse(e.word).has_value(), tw, "one of the 22 relation words",
@@ -229,6 +246,7 @@ Task clutrr_to_task(const ClutrrRow& row, const ClutrrConvertOptions& options) {
               {"noise", clutrr_noise_type(row.task_name)},
               {"story", row.story}};
   if (options.letters) t.source["letters"] = true;
+  if (!row.unread_noise.empty()) t.source["noise_unread"] = row.unread_noise;
   return t;
 }
 

@@ -124,6 +124,23 @@ const std::vector<std::string>& kin_words() {
   return words;
 }
 
+Kin kin_inverse(Kin kin) {
+  switch (kin) {
+    case Kin::child: return Kin::inv_child;
+    case Kin::inv_child: return Kin::child;
+    case Kin::grand: return Kin::inv_grand;
+    case Kin::inv_grand: return Kin::grand;
+    case Kin::in_law: return Kin::inv_in_law;
+    case Kin::inv_in_law: return Kin::in_law;
+    case Kin::un: return Kin::inv_un;
+    case Kin::inv_un: return Kin::un;
+    case Kin::so:
+    case Kin::sibling:
+    case Kin::sibling_in_law: return kin;
+  }
+  return kin;
+}
+
 std::optional<Kin> kin_compose(Kin r1, Kin r2, bool clutrr_only) {
   int8_t r = table(clutrr_only).compose[static_cast<int>(r1)][static_cast<int>(r2)];
   if (r < 0) return std::nullopt;

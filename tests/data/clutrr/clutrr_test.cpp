@@ -167,3 +167,10 @@ TEST(ClutrrRead, MalformedFilesNameFileLineAndField) {
   ASSERT_EQ(report.skipped.size(), 1u);
   EXPECT_THAT(report.skipped[0], HasSubstr("mixed.csv:3: field 'target'"));
 }
+
+TEST(ClutrrRead, MoreTypesThanEdgesIsAnError) {
+  std::string bad = write_temp("types.csv", kHeader + row("('A', 'C')", "grandson", "[(0, 1), (1, 2)]",
+                                                          "['son', 'son', 'son']", "A:male,B:male,C:male"));
+  EXPECT_THAT(error_of([&] { clutrr_read(bad); }),
+              HasSubstr("types.csv:2: field 'edge_types': expected at most 2 types (one per story edge), got 3"));
+}

@@ -43,3 +43,15 @@ TEST(Kinship, ChainCompositionUsesAnyBracketing) {
   EXPECT_FALSE(kin_chain_relation(chain).has_value());
   EXPECT_TRUE(kin_compose_chain(chain) >> static_cast<int>(Kin::sibling) & 1);
 }
+
+TEST(Kinship, InverseIsTheConverse) {
+  EXPECT_EQ(kin_inverse(Kin::child), Kin::inv_child);
+  EXPECT_EQ(kin_inverse(Kin::un), Kin::inv_un);
+  EXPECT_EQ(kin_inverse(Kin::so), Kin::so);
+  for (int i = 0; i < kKinCount; ++i) {
+    const Kin k = static_cast<Kin>(i);
+    EXPECT_EQ(kin_inverse(kin_inverse(k)), k) << kin_name(k);
+  }
+  // A's sibling's sibling (another of them) is A's sibling.
+  EXPECT_EQ(kin_compose(Kin::sibling, kin_inverse(Kin::sibling)), Kin::sibling);
+}

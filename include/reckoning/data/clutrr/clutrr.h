@@ -7,7 +7,10 @@
 // the relation of query[1] to query[0].
 // Chain vs noise: the chain edges are the leaves of proof_state (the story triples the proof uses);
 // every other story edge is noise (tasks 2.x-4.x) and becomes a distractor. Without a proof_state,
-// every edge is a chain edge.
+// every edge is a chain edge. In the noisy release files `edge_types` types only the chain (the
+// first edges of `story_edges`); each noise edge's relation is then read from the story sentence
+// that states it (clutrr_noise.h), and a noise edge whose sentence does not determine it is left
+// out and listed (ClutrrRow::unread_noise; the task's source "noise_unread").
 // Not here: composition (kinship.h), generation (clutrr_generator.h).
 #pragma once
 
@@ -36,6 +39,9 @@ struct ClutrrRow {
   std::vector<std::string> names;   // node index -> name (order of `genders`)
   std::vector<Gender> genders;      // node index -> gender
   std::vector<ClutrrEdge> edges;    // story order
+  // Noise edges left out because the story does not determine their relation (clutrr_noise.h):
+  // "Marsha -> Helen: several relation words".
+  std::vector<std::string> unread_noise;
 };
 
 struct ClutrrReadOptions {

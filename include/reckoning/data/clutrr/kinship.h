@@ -40,6 +40,9 @@ std::optional<KinWord> kin_word_parse(const std::string& word);
 // The 22 words, in the order of DATASETS.md.
 const std::vector<std::string>& kin_words();
 
+// The converse: (A, r, B) <=> (B, kin_inverse(r), A); child <-> inv-child, SO <-> SO, ...
+Kin kin_inverse(Kin kin);
+
 // The rule base: r1.r2 = r3 for (A, r1, B), (B, r2, C) => (A, r3, C); nullopt where undefined.
 // clutrr_only: only CLUTRR's 16 rules (how the CLUTRR release was generated).
 std::optional<Kin> kin_compose(Kin r1, Kin r2, bool clutrr_only = false);
