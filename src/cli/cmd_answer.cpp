@@ -17,6 +17,8 @@ struct AnswerArgs {
   bool interactive = false, json = false;
   int64_t beams = 1, max_new_tokens = 48;
   std::string device;  // empty: the model's
+  std::string labels;
+  bool labels_given = false;  // else the model's eval.labels
 };
 
 int run_answer(const AnswerArgs& a) {
@@ -35,9 +37,23 @@ int run_answer(const AnswerArgs& a) {
   GenerateOptions options;
   options.num_beams = a.beams;
   options.max_new_tokens = a.max_new_tokens;
+  const std::string label_spec = a.labels_given ? (a.labels == "none" ? "" : a.labels) : model.run.eval_labels;
+  check(label_spec != "auto", "--labels", "a comma-separated list ('auto' is resolved when a model trains)", "'auto'");
+  const std::vector<std::string> labels = labels_resolve(label_spec, {}, "--labels");
   auto respond = [&](const std::string& q) {
-    const std::string answer = knowledge_answer(model, knowledge, q, options, a.dataset);
-    if (a.json) std::cout << nlohmann::json{{"question", q}, {"answer", answer}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    nlohmann::json out{{"question", q}};
+    std::string answer;
+    if (labels.empty()) {
+      answer = knowledge_answer(model, knowledge, q, options, a.dataset);
+    } else {
+      const LabelChoice choice = knowledge_choose(model, knowledge, q, labels, a.dataset);
+      answer = labels[choice.index];
+      nlohmann::json scores = nlohmann::json::object();
+      for (size_t i = 0; i < labels.size(); ++i) scores[labels[i]] = choice.log_likelihood[i];
+      out["log_likelihood"] = scores;
+    }
+    out["answer"] = answer;
+    if (a.json) std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     else std::cout << answer << "\n";
     std::cout.flush();
   };
@@ -69,8 +85,14 @@ const cli::RegisterCommand answer_command(
       app.add_option("--beams", a->beams, "Beam width (1 = greedy)")->check(CLI::PositiveNumber);
       app.add_option("--max-new-tokens", a->max_new_tokens, "Answer length limit")->check(CLI::PositiveNumber);
       app.add_option("--device", a->device, "cpu, cuda or cuda:N (default: the model's `device`)");
-      app.add_flag("--json", a->json, "Print {\"question\", \"answer\"} JSON lines");
-      return [a] { return run_answer(*a); };
+      CLI::Option* labels = app.add_option("--labels", a->labels,
+                     "Constrained answering: the most likely of these comma-separated labels "
+                     "(default: the model's eval.labels; 'none' = generate freely)");
+      app.add_flag("--json", a->json, "Print {\"question\", \"answer\"} JSON lines (with each label's log-likelihood when constrained)");
+      return [a, labels] {
+        a->labels_given = labels->count() > 0;
+        return run_answer(*a);
+      };
     });
 
 }  // namespace

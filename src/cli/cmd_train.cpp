@@ -3,6 +3,7 @@
 
 #include "command.h"
 #include "reckoning/eval/evaluate.h"
+#include "reckoning/eval/labels.h"
 #include "reckoning/base/io.h"
 #include "reckoning/train/trainer.h"
 
@@ -87,6 +88,8 @@ int run_eval(const EvalArgs& a) {
   eo.num_beams = a.beams;
   eo.max_tasks = a.max_tasks;
   eo.max_new_tokens = eval_generation_budget(model, a.max_new_tokens);  // the budget the trainer used
+  // The model's label set (eval.labels; --set eval.labels=... overrides; "auto" = these tasks' answers).
+  eo.labels = labels_resolve(model.run.eval_labels, tasks, "eval.labels");
   EvalReport report = evaluate(model, tasks, eo, fact_pool_of(tasks));
   std::cout << eval_report_table(report);
   if (!a.out.empty()) write_json_file_atomic(a.out, eval_report_to_json(report, a.tasks));
@@ -104,7 +107,8 @@ const cli::RegisterCommand eval_command(
       app.add_option("--beams", a->beams, "Beam width (1 = greedy)")->check(CLI::PositiveNumber);
       app.add_option("--max-new-tokens", a->max_new_tokens, "Generation budget")->check(CLI::NonNegativeNumber);
       app.add_option("--max-tasks", a->max_tasks, "Evaluate at most this many tasks")->check(CLI::NonNegativeNumber);
-      app.add_option("--set", a->sets, "Override a setting of the model, e.g. --set data.distractors=2");
+      app.add_option("--set", a->sets, "Override a setting of the model, e.g. --set data.distractors=2, "
+                                        "--set eval.labels=yes,no,none (constrained answering)");
       return [a] { return run_eval(*a); };
     });
 

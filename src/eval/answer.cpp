@@ -51,16 +51,30 @@ Knowledge knowledge_encode(const ReckoningModel& model, const std::vector<std::s
   return k;
 }
 
-std::string knowledge_answer(const ReckoningModel& model, const Knowledge& knowledge,
-                             const std::string& question, const GenerateOptions& options,
-                             const std::string& dataset) {
+namespace {
+
+std::vector<int64_t> question_prompt(const ReckoningModel& model, const Knowledge& knowledge,
+                                     const std::string& question, const std::string& dataset) {
   Task t = question_task(model, knowledge.facts, question, dataset);
   PromptOptions prompt = model.prompt();
   prompt.method = Method::Reckoning;
   prompt.control = Control::None;
-  std::vector<int64_t> ids = model.tokenizer->encode(
+  return model.tokenizer->encode(
       prompt_text(t, static_cast<int64_t>(knowledge.facts.size()), prompt, knowledge.facts));
-  return generate_text(model, knowledge.weights, ids, options);
+}
+
+}  // namespace
+
+std::string knowledge_answer(const ReckoningModel& model, const Knowledge& knowledge,
+                             const std::string& question, const GenerateOptions& options,
+                             const std::string& dataset) {
+  return generate_text(model, knowledge.weights, question_prompt(model, knowledge, question, dataset), options);
+}
+
+LabelChoice knowledge_choose(const ReckoningModel& model, const Knowledge& knowledge,
+                             const std::string& question, const std::vector<std::string>& labels,
+                             const std::string& dataset) {
+  return label_choose(model, knowledge.weights, question_prompt(model, knowledge, question, dataset), labels);
 }
 
 std::string model_fingerprint(const ReckoningModel& model) {

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
+#include "reckoning/eval/labels.h"
 #include "reckoning/model/generate.h"
 
 namespace reckoning {
@@ -83,6 +85,15 @@ TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const Ev
     torch::NoGradGuard no_grad;
     r.inner_losses.push_back(masked_lm_loss(model.config, weights, encoded.facts, false).item<double>());
   }
+  std::optional<std::string> chosen;
+  if (!options.labels.empty()) {
+    chosen = options.labels[label_choose(model, weights, encoded.prompt_ids, options.labels).index];
+    if (!prompt.multi_task) {  // the label is the whole answer: nothing to generate
+      r.prediction = r.label = *chosen;
+      r.exact_match = r.label_correct = normalize_answer(*chosen) == normalize_answer(encoded.answer_text);
+      return r;
+    }
+  }
   GenerateOptions generate;
   generate.num_beams = options.num_beams;
   generate.max_new_tokens = generation_budget(model.config, encoded.prompt_ids.size(), options.max_new_tokens);
@@ -90,8 +101,12 @@ TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const Ev
   std::vector<int64_t> ids = gpt2_generate(model.config, weights, {encoded.prompt_ids}, generate)[0];
   r.prediction = model.tokenizer->decode(ids);
   r.exact_match = normalize_answer(r.prediction) == normalize_answer(r.target);
-  auto [label, recalled] = split_because(r.prediction);
-  r.label_correct = normalize_answer(label) == normalize_answer(encoded.answer_text);
+  // Only a multi-task model's target is "{answer} because {facts}": a single-task answer that
+  // happens to contain " because " is scored whole.
+  auto [label, recalled] = prompt.multi_task ? split_because(r.prediction)
+                                             : std::pair<std::string, std::string>{r.prediction, ""};
+  r.label = chosen ? *chosen : label;
+  r.label_correct = normalize_answer(r.label) == normalize_answer(encoded.answer_text);
   if (prompt.multi_task) {
     const RecallMatch m = recall_match(recalled, task.facts);
     r.recall_correct = m.exact;
@@ -151,7 +166,7 @@ nlohmann::json eval_report_to_json(const EvalReport& report, bool with_tasks) {
     j["tasks"] = nlohmann::json::array();
     for (const TaskResult& r : report.tasks) {
       j["tasks"].push_back({{"guid", r.guid}, {"hops", r.hops}, {"distractors", r.n_distractors},
-                            {"target", r.target}, {"prediction", r.prediction},
+                            {"target", r.target}, {"prediction", r.prediction}, {"label", r.label},
                             {"exact_match", r.exact_match}, {"label_correct", r.label_correct},
                             {"recall_correct", r.recall_correct}, {"recall_any_order", r.recall_any_order},
                             {"inner_losses", r.inner_losses}});

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "reckoning/base/error.h"
@@ -59,10 +61,30 @@ std::vector<std::string> encoded_facts(const Task& task, const PromptOptions& op
   std::vector<std::string> facts = task.facts;
   facts.insert(facts.end(), distractors.begin(), distractors.end());
   if (options.control == Control::RandomFacts) {
-    check(!fact_pool.empty(), str("task '", task.guid, "'"), "a non-empty fact pool for random-facts",
-          "an empty pool");
-    std::uniform_int_distribution<size_t> pick(0, fact_pool.size() - 1);
-    for (auto& f : facts) f = fact_pool[pick(rng)];
+    // Facts drawn from the pool (the split's facts) that are not this task's own: the control
+    // asks what the model does with knowledge unrelated to the question.
+    const std::set<std::string> own(facts.begin(), facts.end());
+    std::vector<size_t> others;  // filled only if rejection sampling keeps hitting own facts
+    std::uniform_int_distribution<size_t> pick(0, fact_pool.empty() ? 0 : fact_pool.size() - 1);
+    for (auto& f : facts) {
+      std::optional<size_t> chosen;
+      for (int attempt = 0; attempt < 64 && !chosen && !fact_pool.empty(); ++attempt) {
+        const size_t i = pick(rng);
+        if (!own.count(fact_pool[i])) chosen = i;
+      }
+      if (!chosen) {
+        if (others.empty()) {
+          for (size_t i = 0; i < fact_pool.size(); ++i) {
+            if (!own.count(fact_pool[i])) others.push_back(i);
+          }
+        }
+        check(!others.empty(), str("task '", task.guid, "'"),
+              "a fact pool for random-facts with facts other than the task's own",
+              str(fact_pool.size(), " facts, all the task's own"));
+        chosen = others[std::uniform_int_distribution<size_t>(0, others.size() - 1)(rng)];
+      }
+      f = fact_pool[*chosen];
+    }
   }
   std::shuffle(facts.begin(), facts.end(), rng);
   return facts;

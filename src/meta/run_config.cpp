@@ -83,21 +83,21 @@ const std::vector<Field>& fields() {
       {"inner.optimizer", &RunConfig::inner_optimizer, "inner-loop optimizer", kModel},
       {"inner.lr_mode", &RunConfig::inner_lr_mode, "learned rates per layer and step, per tensor and step, or one static rate", kModel},
       {"inner.lr", &RunConfig::inner_lr, "initial (or static) inner learning rate", kModel},
-      {"inner.log_space", &RunConfig::inner_log_space, "parametrise rates as exp(value)", kModel},
+      {"inner.log_space", &RunConfig::inner_log_space, "parametrise rates as exp(value): always positive, changed multiplicatively", kModel},
       {"inner.first_order", &RunConfig::inner_first_order, "first-order meta-gradient", kModel},
-      {"inner.weight_decay", &RunConfig::inner_weight_decay, "inner weight decay", kModel},
+      {"inner.weight_decay", &RunConfig::inner_weight_decay, "inner weight decay (< 0 = by optimizer: adamw 0.01, sgd 0)", kModel},
       {"inner.beta1", &RunConfig::inner_beta1, "inner AdamW beta1", kModel},
       {"inner.beta2", &RunConfig::inner_beta2, "inner AdamW beta2", kModel},
       {"inner.eps", &RunConfig::inner_eps, "inner AdamW epsilon", kModel},
       {"inner.eps_root", &RunConfig::inner_eps_root, "inner AdamW epsilon inside the square root: sqrt(v_hat + eps_root) + eps (0 = torch's AdamW)", kModel},
       {"inner.float64_update", &RunConfig::inner_float64_update, "compute the inner AdamW update and its derivatives in float64 (tensors stay in their type)", kModel},
-      {"inner.momentum", &RunConfig::inner_momentum, "inner SGD momentum", kModel},
+      {"inner.momentum", &RunConfig::inner_momentum, "inner SGD momentum (< 0 = 0.9, the authors')", kModel},
       {"inner.grad_clip", &RunConfig::inner_grad_clip, "inner gradient-norm clip (0 = off)", kModel},
       {"inner.adapt", &RunConfig::inner_adapt, "regex of adapted weight names (empty = all)", kModel},
       {"inner.fused", &RunConfig::inner_fused, "fused differentiable AdamW node (false = plain ops, the reference): a CPU kernel, tensor operations on a GPU", kModel},
       {"inner.dropout", &RunConfig::inner_dropout, "dropout in the inner loop while training", kModel},
       {"outer.lr", &RunConfig::outer_lr, "outer AdamW learning rate", kRun},
-      {"outer.lr_rates", &RunConfig::outer_lr_rates, "learning rate of the inner rates (< 0 = outer.lr)", kRun},
+      {"outer.lr_rates", &RunConfig::outer_lr_rates, "learning rate of the inner rates (< 0 = 1e-2 with inner.log_space, else outer.lr)", kRun},
       {"outer.weight_decay", &RunConfig::outer_weight_decay, "outer weight decay (not on biases, norms, rates)", kRun},
       {"outer.beta1", &RunConfig::outer_beta1, "outer AdamW beta1", kRun},
       {"outer.beta2", &RunConfig::outer_beta2, "outer AdamW beta2", kRun},
@@ -112,6 +112,7 @@ const std::vector<Field>& fields() {
       {"eval.every", &RunConfig::eval_every, "steps between validations (0 = each epoch)", kRun},
       {"eval.patience", &RunConfig::eval_patience, "validations without improvement before stopping (0 = never)", kRun},
       {"eval.num_beams", &RunConfig::eval_num_beams, "beams for answer generation (1 = greedy)", kModel},
+      {"eval.labels", &RunConfig::eval_labels, "constrained answering: the most likely of these comma-separated labels ('auto' = the training tasks' answers; empty = generate freely)", kModel},
       {"eval.max_new_tokens", &RunConfig::eval_max_new_tokens, "generation budget (0 = multi-task: until EOS or a full context; single-task: longest training target + 4)", kModel},
       {"checkpoint.every", &RunConfig::checkpoint_every, "steps between 'last' checkpoints (0 = at validations)", kRun},
       {"log.every", &RunConfig::log_every, "steps between progress lines", kRun},
@@ -277,9 +278,8 @@ void run_config_validate(const RunConfig& c) {
   check(c.inner_beta2 >= 0 && c.inner_beta2 < 1, key("inner.beta2"), "a number in [0, 1)", value_string(c.inner_beta2));
   check(c.inner_eps > 0, key("inner.eps"), "a positive number", value_string(c.inner_eps));
   non_negative("inner.eps_root", c.inner_eps_root);
-  non_negative("inner.momentum", c.inner_momentum);
+  check(c.inner_momentum < 1, key("inner.momentum"), "a number below 1 (< 0 = the default)", value_string(c.inner_momentum));
   non_negative("inner.grad_clip", c.inner_grad_clip);
-  non_negative("inner.weight_decay", c.inner_weight_decay);
   check(c.outer_lr > 0, key("outer.lr"), "a positive number", value_string(c.outer_lr));
   non_negative("outer.weight_decay", c.outer_weight_decay);
   check(c.outer_beta1 >= 0 && c.outer_beta1 < 1, key("outer.beta1"), "a number in [0, 1)", value_string(c.outer_beta1));
@@ -300,10 +300,6 @@ void run_config_validate(const RunConfig& c) {
   positive("log.every", c.log_every);
   check(!c.run_dir.empty(), key("run_dir"), "a directory", "an empty string");
   non_negative("threads", static_cast<double>(c.threads));
-  if (c.method == Method::FtIcr) {
-    check(c.control != Control::RandomFacts, key("control"), "none, no-facts or no-question with method ft-icr",
-          "'random-facts' (a RECKONING control)");
-  }
 }
 
 void run_config_validate_training(const RunConfig& c) {
@@ -352,12 +348,18 @@ InnerLoopConfig RunConfig::inner_loop() const {
   inner.eps = inner_eps;
   inner.eps_root = inner_eps_root;
   inner.float64_update = inner_float64_update;
-  inner.weight_decay = inner_weight_decay;
-  inner.momentum = inner_momentum;
+  const bool sgd = inner_optimizer == InnerOptimizer::Sgd;
+  inner.weight_decay = inner_weight_decay >= 0 ? inner_weight_decay : (sgd ? 0.0 : 0.01);
+  inner.momentum = inner_momentum >= 0 ? inner_momentum : 0.9;
   inner.grad_clip = inner_grad_clip;
   inner.adapt = inner_adapt;
   inner.fused = inner_fused;
   return inner;
+}
+
+double RunConfig::rates_lr() const {
+  if (outer_lr_rates >= 0) return outer_lr_rates;
+  return inner_log_space ? 1e-2 : outer_lr;
 }
 
 PromptOptions RunConfig::prompt_options() const {

@@ -18,6 +18,8 @@
 #include "reckoning/base/resources.h"
 #include "reckoning/base/safetensors.h"
 #include "reckoning/base/threads.h"
+#include "reckoning/eval/labels.h"
+#include "reckoning/train/outer_optimizer.h"
 #include "reckoning/text/word_tokenizer.h"
 
 namespace reckoning {
@@ -56,6 +58,19 @@ void make_trainable(ReckoningModel& model) {
 InnerLrs rates_for(const RunConfig& config, const Gpt2Config& gpt2) {
   return inner_lrs_init(gpt2, config.inner_lr_mode, config.inner_steps,
                         config.inner_lr, config.inner_log_space);
+}
+
+// A resumed run continues its checkpoint's rates and outer-optimizer state: a changed method,
+// inner optimizer, rate mode, step count or parametrisation would silently reinterpret (or
+// reshape) them, so it is refused, naming the key.
+void refuse_changed_rates(const RunConfig& saved, const RunConfig& now, const std::string& checkpoint) {
+  const nlohmann::json a = run_config_to_json(saved), b = run_config_to_json(now);
+  for (const char* key : {"method", "inner.optimizer", "inner.lr_mode", "inner.steps", "inner.log_space"}) {
+    check(a.at(key) == b.at(key), str("configuration key '", key, "' on resume"),
+          str(a.at(key).dump(), " as in the checkpoint ", checkpoint,
+              " (start a new run_dir to change it)"),
+          b.at(key).dump());
+  }
 }
 
 }  // namespace
@@ -215,44 +230,6 @@ struct StepRecord {
   std::vector<InnerStepTrace> traces;
 };
 
-// The outer AdamW with three groups: decayed weights, undecayed biases and norms, the rates (own
-// learning rate, no decay); `base_lrs` are the groups' rates before the schedule's factor.
-struct OuterOptimizer {
-  std::unique_ptr<torch::optim::AdamW> adamw;
-  std::vector<double> base_lrs;
-  std::vector<torch::Tensor> params;  // every group's, in order (for clipping and norms)
-
-  void set_lr_factor(double factor) {
-    for (size_t g = 0; g < adamw->param_groups().size(); ++g) {
-      static_cast<torch::optim::AdamWOptions&>(adamw->param_groups()[g].options()).lr(base_lrs[g] * factor);
-    }
-  }
-};
-
-OuterOptimizer outer_optimizer_for(const ReckoningModel& model, const RunConfig& config) {
-  std::vector<torch::Tensor> decay, no_decay;
-  std::vector<WeightSpec> specs = gpt2_weight_specs(model.config);
-  std::vector<torch::Tensor> flat = gpt2_flatten(model.weights);
-  for (size_t i = 0; i < flat.size(); ++i) (specs[i].decays ? decay : no_decay).push_back(flat[i]);
-  auto group_options = [&](double lr, double wd) {
-    auto o = std::make_unique<torch::optim::AdamWOptions>(lr);
-    o->betas({config.outer_beta1, config.outer_beta2}).eps(config.outer_eps).weight_decay(wd);
-    return o;
-  };
-  const double lr_rates = config.outer_lr_rates >= 0 ? config.outer_lr_rates : config.outer_lr;
-  OuterOptimizer out;
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, group_options(config.outer_lr, config.outer_weight_decay));
-  groups.emplace_back(no_decay, group_options(config.outer_lr, 0.0));
-  out.base_lrs = {config.outer_lr, config.outer_lr};
-  if (model.lrs.learned()) {
-    groups.emplace_back(std::vector<torch::Tensor>{model.lrs.values}, group_options(lr_rates, 0.0));
-    out.base_lrs.push_back(lr_rates);
-  }
-  out.adamw = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(config.outer_lr));
-  for (auto& g : out.adamw->param_groups()) out.params.insert(out.params.end(), g.params().begin(), g.params().end());
-  return out;
-}
 
 // The metrics line of one step: inner loss per inner step (mean over the step's tasks), rate
 // statistics per inner step (read on the host), throughput, time and memory.
@@ -360,6 +337,7 @@ class Trainer {
     }
     check(is_directory(paths_.last_dir), paths_.last_dir, "a checkpoint to resume from", "no such directory");
     model_ = reckoning_model_load(paths_.last_dir);
+    refuse_changed_rates(model_.run, resolved_, paths_.last_dir);
     model_.run = resolved_;
     make_trainable(model_);
     if (model_.lrs.learned()) model_.lrs.values = model_.lrs.values.detach().clone().requires_grad_(true);
@@ -403,6 +381,9 @@ class Trainer {
     eval_options_.max_new_tokens = eval_generation_budget(model_, config_.eval_max_new_tokens, longest_target);
     // Saved with every checkpoint, so that `reckoning eval` of this model uses the same budget.
     model_.run.eval_max_new_tokens = eval_options_.max_new_tokens;
+    // Constrained answering: "auto" becomes the training answers, kept in the model directory.
+    eval_options_.labels = labels_resolve(config_.eval_labels, data_.train, "configuration key 'eval.labels'");
+    model_.run.eval_labels = labels_join(eval_options_.labels);
     eval_every_ = config_.eval_every > 0 ? config_.eval_every : std::max<int64_t>(1, n_train / per_step_);
 
     optimizer_ = outer_optimizer_for(model_, config_);

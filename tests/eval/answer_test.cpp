@@ -116,3 +116,59 @@ TEST(Answer, FactsFilesParseWithLocatedErrors) {
   EXPECT_THAT([&] { facts_read(path); }, ThrowsMessage<Error>(HasSubstr("expected at least one fact")));
   fs::remove(path);
 }
+
+// Constrained answering (labels.h): each label's score is its continuation's log-likelihood (label
+// tokens then EOS for a single-task model), computed here token by token with separate forward
+// passes; the choice is the best of them; the answer command's path picks the same.
+TEST(Answer, ConstrainedAnsweringPicksTheMostLikelyLabel) {
+  ReckoningModel m = tiny_model(3);
+  Knowledge k = knowledge_encode(m, {"B K daughter", "K N wife"});
+  const std::vector<int64_t> prompt = m.tokenizer->encode("How are N and B related to each other ?");
+  const std::vector<std::string> labels{"daughter", "wife", "B K"};
+  const LabelChoice c = label_choose(m, k.weights, prompt, labels);
+  ASSERT_EQ(c.log_likelihood.size(), 3u);
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    std::vector<int64_t> cont = m.tokenizer->encode(labels[i]);
+    cont.push_back(m.tokenizer->eos_id());
+    std::vector<int64_t> ids = prompt;
+    double expected = 0;
+    for (int64_t token : cont) {
+      torch::Tensor x = torch::tensor(ids, torch::kLong).view({1, -1});
+      torch::Tensor logp = torch::log_softmax(gpt2_forward(m.config, k.weights, x, {}, false)[0][-1], -1);
+      expected += logp[token].item<double>();
+      ids.push_back(token);
+    }
+    EXPECT_NEAR(c.log_likelihood[i], expected, 1e-4) << labels[i];
+  }
+  const size_t best = static_cast<size_t>(std::max_element(c.log_likelihood.begin(), c.log_likelihood.end()) -
+                                          c.log_likelihood.begin());
+  EXPECT_EQ(c.index, best);
+  const std::string q = "How are N and B related to each other ?";
+  const LabelChoice via_answer = knowledge_choose(m, k, q, labels);
+  EXPECT_LT(via_answer.index, labels.size());
+  EXPECT_EQ(via_answer.log_likelihood.size(), labels.size());
+  // A multi-task model's label continues with " because", not EOS: other scores.
+  ReckoningModel mt = m;
+  mt.run.multi_task = true;
+  const LabelChoice c_mt = label_choose(mt, k.weights, prompt, labels);
+  EXPECT_NE(c_mt.log_likelihood[0], c.log_likelihood[0]);
+}
+
+TEST(Answer, LabelListsParseAndAutoIsTheTrainingAnswers) {
+  EXPECT_EQ(labels_parse("yes, no ,none", "k"), (std::vector<std::string>{"yes", "no", "none"}));
+  EXPECT_THAT([] { labels_parse("yes,,no", "eval.labels"); },
+              ThrowsMessage<Error>(HasSubstr("eval.labels: expected comma-separated non-empty labels")));
+  EXPECT_THAT([] { labels_parse("yes,no,yes", "eval.labels"); },
+              ThrowsMessage<Error>(HasSubstr("expected distinct labels, got 'yes' twice")));
+  EXPECT_EQ(labels_join({"yes", "no"}), "yes,no");
+  std::vector<Task> tasks(3);
+  const char* answers[] = {"son", "aunt", "son"};
+  for (size_t i = 0; i < 3; ++i) {
+    tasks[i].answer = answers[i];
+    tasks[i].source = {{"dataset", "clutrr"}};
+  }
+  EXPECT_EQ(labels_resolve("auto", tasks, "k"), (std::vector<std::string>{"aunt", "son"}));
+  EXPECT_TRUE(labels_resolve("", tasks, "k").empty());
+  EXPECT_THAT([] { labels_resolve("auto", {}, "eval.labels"); }, ThrowsMessage<Error>(HasSubstr("no tasks")));
+}

@@ -56,10 +56,10 @@ struct MetaProblem {
   LmBatch facts = tiny_facts();
   LmBatch question = tiny_question();
 
-  MetaProblem(InnerOptimizer optimizer, LrMode mode, int64_t steps, double lr) {
+  MetaProblem(InnerOptimizer optimizer, LrMode mode, int64_t steps, double lr, bool log_space = false) {
     base = gpt2_map(gpt2_init(config, 5, torch::kFloat64),
                     [](const torch::Tensor& t) { return t.clone().requires_grad_(true); });
-    lrs = inner_lrs_init(config, mode, steps, lr, false, torch::kFloat64);
+    lrs = inner_lrs_init(config, mode, steps, lr, log_space, torch::kFloat64);
     inner.optimizer = optimizer;
     inner.eps = 1e-3;  // keeps Adam's g / sqrt(v) smooth enough for finite differences
     inner.momentum = optimizer == InnerOptimizer::Sgd ? 0.5 : 0.0;
@@ -101,11 +101,18 @@ InnerLrs shifted(const InnerLrs& r, const torch::Tensor& dir, double eps) {
   return out;
 }
 
+struct FdOptions {
+  double eps = 1e-3, eps_root = 0;
+  bool log_space = false;  // rates stored as log(rate): the table's gradient is w.r.t. those
+  double grad_clip = 0;    // the inner gradient-norm clip (differentiable where it binds)
+};
+
 void expect_meta_gradient_matches_finite_differences(InnerOptimizer optimizer, LrMode mode,
-                                                     double eps = 1e-3, double eps_root = 0) {
-  MetaProblem p(optimizer, mode, 3, 0.05);
-  p.inner.eps = eps;
-  p.inner.eps_root = eps_root;
+                                                     const FdOptions& o = {}) {
+  MetaProblem p(optimizer, mode, 3, 0.05, o.log_space);
+  p.inner.eps = o.eps;
+  p.inner.eps_root = o.eps_root;
+  p.inner.grad_clip = o.grad_clip;
   torch::Tensor loss = p.outer_loss(p.base, p.lrs, InnerMode::SecondOrder);
   std::vector<torch::Tensor> params = gpt2_flatten(p.base);
   params.push_back(p.lrs.values);
@@ -156,8 +163,26 @@ TEST(InnerLoop, MetaGradientMatchesFiniteDifferencesWithEpsilonInsideTheRoot) {
   // inner.eps_root makes the update smooth where the gradient is tiny, so the real epsilon (1e-8)
   // can be differenced; sqrt(1e-4) = 1e-2 is of the order of this tiny model's inner gradients,
   // so the root's new term shapes most elements' updates.
-  expect_meta_gradient_matches_finite_differences(InnerOptimizer::AdamW, LrMode::PerLayer, 1e-8, 1e-4);
-  expect_meta_gradient_matches_finite_differences(InnerOptimizer::AdamW, LrMode::PerTensor, 1e-8, 1e-4);
+  expect_meta_gradient_matches_finite_differences(InnerOptimizer::AdamW, LrMode::PerLayer, {1e-8, 1e-4});
+  expect_meta_gradient_matches_finite_differences(InnerOptimizer::AdamW, LrMode::PerTensor, {1e-8, 1e-4});
+}
+
+TEST(InnerLoop, MetaGradientMatchesFiniteDifferencesWithLogSpaceRates) {
+  // The default parametrisation: the rates' gradient is d/d log(rate) = rate x d/d rate.
+  FdOptions o;
+  o.log_space = true;
+  expect_meta_gradient_matches_finite_differences(InnerOptimizer::AdamW, LrMode::PerLayer, o);
+  expect_meta_gradient_matches_finite_differences(InnerOptimizer::Sgd, LrMode::PerTensor, o);
+}
+
+TEST(InnerLoop, MetaGradientMatchesFiniteDifferencesWithTheInnerClipBinding) {
+  // A clip far below this model's inner gradient norms binds at every step, so the second-order
+  // gradient flows through the clip's scale g / |g| as well.
+  FdOptions o;
+  o.grad_clip = 1e-3;
+  o.log_space = true;
+  expect_meta_gradient_matches_finite_differences(InnerOptimizer::AdamW, LrMode::PerLayer, o);
+  expect_meta_gradient_matches_finite_differences(InnerOptimizer::Sgd, LrMode::PerLayer, o);
 }
 
 TEST(InnerLoop, MetaGradientMatchesFiniteDifferencesSgdPerTensor) {

@@ -133,7 +133,24 @@ TEST(Prompts, MultiTaskFtIcrAndControls) {
   EncodedTask rf = encode_task(t, *tok, o, pool);
   for (const auto& f : rf.encoded_facts) EXPECT_THAT(pool, testing::Contains(f));
   EXPECT_THAT([&] { encode_task(t, *tok, o, {}); },
-              testing::ThrowsMessage<Error>(testing::HasSubstr("a non-empty fact pool")));
+              testing::ThrowsMessage<Error>(testing::HasSubstr("with facts other than the task's own")));
+  // Never the task's own facts, even from a pool made mostly of them.
+  std::vector<std::string> mostly_own = t.facts;
+  for (int i = 0; i < 40; ++i) mostly_own.insert(mostly_own.end(), t.facts.begin(), t.facts.end());
+  mostly_own.push_back("X Y son");
+  EncodedTask other = encode_task(t, *tok, o, mostly_own);
+  for (const auto& f : other.encoded_facts) EXPECT_EQ(f, "X Y son");
+  EXPECT_THAT([&] { encode_task(t, *tok, o, t.facts); },
+              testing::ThrowsMessage<Error>(testing::HasSubstr("all the task's own")));
+  // FT-ICR reads the random facts in its context.
+  o.method = Method::FtIcr;
+  Task pool_task = t;
+  pool_task.facts = pool;
+  auto pool_tok = tokenizer_for({t, pool_task});
+  EncodedTask icr_rf = encode_task(t, *pool_tok, o, pool);
+  const std::string prompt = pool_tok->decode(icr_rf.prompt_ids);
+  for (const auto& f : t.facts) EXPECT_EQ(prompt.find(f), std::string::npos) << prompt;
+  for (const auto& f : icr_rf.encoded_facts) EXPECT_NE(prompt.find(f), std::string::npos) << prompt;
 }
 
 TEST(Prompts, NormalizationAndParsing) {

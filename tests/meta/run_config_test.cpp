@@ -113,6 +113,32 @@ TEST(RunConfig, ValidationNamesTheKey) {
   EXPECT_GT(run_config_keys().size(), 40u);
 }
 
+// The defaults a new user can trust: rates in log space with their own outer rate, and the inner
+// optimizer's decay and momentum chosen by the optimizer unless set.
+TEST(RunConfig, DefaultsFollowTheOptimizerAndTheRateParametrisation) {
+  RunConfig c;
+  EXPECT_TRUE(c.inner_log_space);
+  EXPECT_EQ(c.rates_lr(), 1e-2);
+  c.inner_log_space = false;
+  EXPECT_EQ(c.rates_lr(), c.outer_lr);  // raw rates move by the weights' rate
+  c.outer_lr_rates = 5e-3;
+  EXPECT_EQ(c.rates_lr(), 5e-3);
+  RunConfig adamw;
+  EXPECT_EQ(adamw.inner_loop().weight_decay, 0.01);
+  RunConfig sgd;
+  run_config_set(sgd, "inner.optimizer=sgd", "--set");
+  EXPECT_EQ(sgd.inner_loop().weight_decay, 0.0);  // the authors' SGD: momentum 0.9, no decay
+  EXPECT_EQ(sgd.inner_loop().momentum, 0.9);
+  run_config_set(sgd, "inner.momentum=0", "--set");
+  run_config_set(sgd, "inner.weight_decay=0.1", "--set");
+  EXPECT_EQ(sgd.inner_loop().momentum, 0.0);  // set: kept
+  EXPECT_EQ(sgd.inner_loop().weight_decay, 0.1);
+  RunConfig bad;
+  run_config_set(bad, "inner.momentum=1.5", "--set");
+  EXPECT_THAT([&] { run_config_validate(bad); },
+              ThrowsMessage<Error>(HasSubstr("configuration key 'inner.momentum': expected a number below 1")));
+}
+
 namespace {
 
 TEST(RunConfigDocs, TrainingGuideListsEveryKeyWithItsDefaultAndHelp) {

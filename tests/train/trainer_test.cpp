@@ -2,6 +2,8 @@
 // memory is flat over 50 training steps, evaluation is deterministic, checkpoints and logs are
 // written, baselines run through the same trainer, the schedule is what trainer.h says.
 #include <gtest/gtest.h>
+#include <functional>
+
 #include <gmock/gmock.h>
 
 #include <filesystem>
@@ -74,6 +76,33 @@ TEST(Trainer, ResumeCanLengthenTheRunButNotEndBeforeIt) {
   EXPECT_EQ(longer.steps, 8);
   EXPECT_EQ(longer.losses.size(), 4u);
   EXPECT_EQ(read_json_file(path_join(longer.last_dir, "trainer_state.json"))["total_steps"], 8);
+}
+
+TEST(Trainer, ResumeRefusesChangedRatesNamingTheKey) {
+  TempRun r("changed-rates");
+  TrainOptions stop = quiet();
+  stop.stop_after = 2;
+  train(r.config, stop);
+  TrainOptions resume = quiet();
+  resume.resume = true;
+  struct Change {
+    const char* key;
+    std::function<void(RunConfig&)> apply;
+  };
+  for (const Change& c : {Change{"inner.lr_mode", [](RunConfig& x) { x.inner_lr_mode = LrMode::PerTensor; }},
+                          Change{"inner.steps", [](RunConfig& x) { x.inner_steps += 1; }},
+                          Change{"inner.log_space", [](RunConfig& x) { x.inner_log_space = !x.inner_log_space; }}}) {
+    RunConfig changed = r.config;
+    c.apply(changed);
+    try {
+      train(changed, resume);
+      ADD_FAILURE() << "a resume with a changed " << c.key << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), ::testing::HasSubstr(str("configuration key '", c.key, "' on resume")));
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("as in the checkpoint"));
+    }
+  }
+  EXPECT_EQ(train(r.config, resume).steps, r.config.outer_max_steps);  // unchanged: resumes
 }
 
 TEST(Trainer, WritesCheckpointsMetricsAndResolvedConfig) {
@@ -164,6 +193,31 @@ TEST(Trainer, TheTestSetIsEvaluatedWithTheBestCheckpoint) {
   const nlohmann::json written = read_json_file(path_join(r.config.run_dir, "test_report.json"));
   EXPECT_EQ(written.at("overall").at("n"), 4);
   EXPECT_EQ(written.at("tasks").size(), 4u);
+}
+
+// eval.labels: "auto" is resolved to the training answers and kept in the model directory; a
+// constrained prediction is always one of the labels, and with a single label the accuracy is
+// exactly the share of tasks with that answer.
+TEST(Trainer, ConstrainedAnsweringUsesTheTrainingLabels) {
+  TempRun r("labels");
+  r.config.outer_max_steps = 2;
+  r.config.eval_every = 2;
+  r.config.eval_labels = "auto";
+  r.config.data_test = r.config.data_valid;
+  const TrainSummary s = train(r.config, quiet());
+  EXPECT_EQ(reckoning_model_load(s.best_dir).run.eval_labels, "daughter,father,mother,son");
+  const std::optional<EvalReport> report = evaluate_test_set(r.config, s, quiet());
+  ASSERT_TRUE(report.has_value());
+  for (const TaskResult& t : report->tasks) {
+    EXPECT_THAT((std::vector<std::string>{"daughter", "father", "mother", "son"}), ::testing::Contains(t.label));
+  }
+  ReckoningModel model = reckoning_model_load(s.best_dir);
+  const std::vector<Task> tasks = tasks_load(r.config.data_valid);
+  EvalOptions only_son = s.eval_options;
+  only_son.labels = {"son"};
+  int64_t sons = 0;
+  for (const Task& t : tasks) sons += t.answer == "son";
+  EXPECT_EQ(evaluate(model, tasks, only_son).overall.label, sons);
 }
 
 TEST(Trainer, OneGenerationBudgetRule) {

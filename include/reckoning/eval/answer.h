@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "reckoning/eval/labels.h"
 #include "reckoning/model/generate.h"
 #include "reckoning/meta/reckoning_model.h"
 
@@ -30,6 +31,11 @@ Knowledge knowledge_encode(const ReckoningModel& model, const std::vector<std::s
 // conventions (empty = the model's training data's).
 std::string knowledge_answer(const ReckoningModel& model, const Knowledge& knowledge,
                              const std::string& question, const GenerateOptions& options,
+                             const std::string& dataset = "");
+
+// Constrained answering (labels.h): the most likely of `labels` as the answer to `question`.
+LabelChoice knowledge_choose(const ReckoningModel& model, const Knowledge& knowledge,
+                             const std::string& question, const std::vector<std::string>& labels,
                              const std::string& dataset = "");
 
 void knowledge_save(const ReckoningModel& model, const Knowledge& knowledge, const std::string& path);

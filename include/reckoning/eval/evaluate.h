@@ -21,6 +21,9 @@ struct EvalOptions {
   int64_t num_beams = 1;        // 1 = greedy
   int64_t max_new_tokens = 16;  // generation budget (never the gold answer's length)
   int64_t max_tasks = 0;        // 0 = all; else an even-stride subsample (tasks_subsample)
+  // Constrained answering (labels.h): the label is the most likely of these; a single-task model
+  // then generates nothing, a multi-task one still generates its recalled facts. Empty = free.
+  std::vector<std::string> labels;
 };
 
 struct TaskResult {
@@ -31,6 +34,7 @@ struct TaskResult {
   std::string prediction;   // generated text
   bool exact_match = false;  // normalised prediction == normalised target
   bool label_correct = false;  // normalised label part == normalised answer
+  std::string label;           // the label part of the prediction (constrained: the chosen label)
   bool recall_correct = false; // multi-task only: regenerated facts == relevant facts
   bool recall_any_order = false;  // multi-task only: the same facts, in any order
   std::vector<double> inner_losses;  // inner loss before each step, then after the last

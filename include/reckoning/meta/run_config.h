@@ -47,22 +47,22 @@ struct RunConfig {
   InnerOptimizer inner_optimizer = InnerOptimizer::AdamW;
   LrMode inner_lr_mode = LrMode::PerLayer;
   double inner_lr = 1e-5;                 // initial (or static) inner learning rate
-  bool inner_log_space = false;           // rates parametrised as exp(value)
+  bool inner_log_space = true;            // rates parametrised as exp(value): always positive
   bool inner_first_order = false;
-  double inner_weight_decay = 0.01;
+  double inner_weight_decay = -1;         // < 0: by optimizer (AdamW 0.01, SGD 0 as the authors')
   double inner_beta1 = 0.9;
   double inner_beta2 = 0.999;
   double inner_eps = 1e-8;
   double inner_eps_root = 0;              // AdamW denominator sqrt(v_hat + eps_root) + eps
   bool inner_float64_update = false;      // AdamW update and its derivatives computed in float64
-  double inner_momentum = 0.0;
+  double inner_momentum = -1;             // SGD momentum; < 0: 0.9 (the authors')
   double inner_grad_clip = 0.0;
   std::string inner_adapt = "";           // regex over weight names; empty = all
   bool inner_fused = true;                // fused differentiable AdamW node (false = plain ops)
   bool inner_dropout = true;              // dropout in the inner loop during training
   // outer loop
   double outer_lr = 3e-5;
-  double outer_lr_rates = -1;             // learning rate of the inner rates; < 0 = outer_lr
+  double outer_lr_rates = -1;             // learning rate of the inner rates; < 0: rates_lr()
   double outer_weight_decay = 0.05;
   double outer_beta1 = 0.9;
   double outer_beta2 = 0.999;
@@ -79,6 +79,8 @@ struct RunConfig {
   int64_t eval_patience = 5;              // validations without improvement before stopping; 0 = never
   int64_t eval_num_beams = 1;             // 1 = greedy
   int64_t eval_max_new_tokens = 0;        // 0 = derived from the longest training target
+  std::string eval_labels;                // constrained answering: "" = generate freely, "auto" =
+                                          // the training answers, or "yes,no,none" (eval/labels.h)
   int64_t checkpoint_every = 0;           // steps between "last" checkpoints; 0 = at each validation
   int64_t log_every = 10;
   // run
@@ -92,6 +94,9 @@ struct RunConfig {
   InnerLoopConfig inner_loop() const;
   PromptOptions prompt_options() const;
   InnerMode inner_mode() const { return inner_first_order ? InnerMode::FirstOrder : InnerMode::SecondOrder; }
+  // The outer learning rate of the learned inner rates: outer.lr_rates, else (< 0) 1e-2 in log
+  // space (about 1 % of each rate per step) and outer.lr for raw rates.
+  double rates_lr() const;
 };
 
 // The documented keys, in table order: {"inner.steps", "int", "4", "Inner steps"}. An enum
