@@ -56,7 +56,7 @@ std::optional<KinWord> relation_word(const std::string& word) {
 bool word_char(char c) { return std::islower(static_cast<unsigned char>(c)) || c == '-'; }
 
 struct Mention {
-  size_t end = 0;  // offset just after the mention
+  size_t begin = 0, end = 0;  // offsets of the mention
   std::optional<Kin> kin;  // nullopt: a possessive chain the rule base does not compose
   Gender gender = Gender::male;
   bool plural = false;
@@ -88,6 +88,7 @@ std::vector<Mention> mentions(const std::string& text) {
       i = e;
       continue;
     }
+    m.begin = i;
     m.kin = w->kin;
     m.gender = w->gender;
     // "... 's <relation word>" continues the chain: A's r1's r2 = the r2 of A's r1.
@@ -127,6 +128,43 @@ std::optional<std::pair<std::string, bool>> next_name(const std::string& text, c
   return std::make_pair(text.substr(p + 1, close - p - 1), of);
 }
 
+// "[X]'s " right before `at`: X.
+std::optional<std::string> possessor_before(const std::string& text, size_t at) {
+  if (at < 4 || text.compare(at - 4, 4, "]'s ") != 0) return std::nullopt;
+  const size_t open = text.rfind('[', at - 4);
+  if (open == std::string::npos) return std::nullopt;
+  return text.substr(open + 1, at - 4 - open - 1);
+}
+
+// Among several relation words, the one attached to one of the two people: "her son [B]" (B),
+// "the sister of [B]" and "[B]'s uncle" (the other one). Exactly one attachment, or none read.
+StatedRelation attached_relation(const std::string& text, const std::string& lower,
+                                 const std::vector<Mention>& found, const std::string& from,
+                                 Gender from_gender, const std::string& to, Gender to_gender) {
+  struct Candidate {
+    bool describes_to;
+    const Mention* mention;
+  };
+  std::vector<Candidate> candidates;
+  auto other = [&](const std::string& x) { return x == from ? to : from; };
+  for (const Mention& m : found) {
+    if (!m.kin || m.plural) continue;
+    if (auto next = next_name(text, lower, m.end); next && (next->first == from || next->first == to)) {
+      candidates.push_back({(next->second ? other(next->first) : next->first) == to, &m});
+    }
+    if (auto owner = possessor_before(text, m.begin); owner && (*owner == from || *owner == to)) {
+      candidates.push_back({other(*owner) == to, &m});
+    }
+  }
+  if (candidates.size() != 1) return {std::nullopt, "several relation words"};
+  const Candidate& c = candidates[0];
+  if ((c.describes_to ? to_gender : from_gender) != c.mention->gender) {
+    return {std::nullopt, "the word's gender is not the person's it is attached to"};
+  }
+  const Kin kin = c.describes_to ? *c.mention->kin : kin_inverse(*c.mention->kin);
+  return {std::string(kin_word(kin, to_gender)), ""};
+}
+
 }  // namespace
 
 StatedRelation clutrr_stated_relation(const std::string& story, const std::string& from,
@@ -138,7 +176,7 @@ StatedRelation clutrr_stated_relation(const std::string& story, const std::strin
   for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const std::vector<Mention> found = mentions(lower);
   if (found.empty()) return {std::nullopt, "no relation word"};
-  if (found.size() > 1) return {std::nullopt, "several relation words"};
+  if (found.size() > 1) return attached_relation(*text, lower, found, from, from_gender, to, to_gender);
   const Mention& m = found[0];
   if (m.plural) return {std::nullopt, "a plural relation word"};
   if (!m.kin) return {std::nullopt, "a possessive chain the rule base does not compose"};

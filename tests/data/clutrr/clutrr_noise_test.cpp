@@ -50,8 +50,14 @@ TEST(ClutrrStatedRelation, ReadsEachKindOfSentence) {
 TEST(ClutrrStatedRelation, RefusesWhatTheSentenceDoesNotDetermine) {
   EXPECT_EQ(read_word("[Nicole] took her daughters [Pat] and [Dot] to the mall.", "Pat", F, "Dot", F),
             "(a plural relation word)");
+  EXPECT_EQ(read_word("[Ann] went to her brother and her son [Cy] went too.", "Ann", F, "Cy", M),
+            "son");  // of two words, the one attached to a name
   EXPECT_EQ(read_word("[Ann] went to her brother [Bo]'s party with her son [Cy].", "Ann", F, "Cy", M),
-            "(several relation words)");
+            "son");
+  EXPECT_EQ(read_word("[Ann] went to her brother [Bo]'s party with her son [Cy].", "Cy", M, "Bo", M),
+            "(several relation words)");  // "brother [Bo]" and "son [Cy]": both attached
+  EXPECT_EQ(read_word("[Ann]'s aunt met her son [Cy].", "Ann", F, "Cy", M),
+            "(several relation words)");  // aunt attached to Ann, son to Cy: two attachments
   EXPECT_EQ(read_word("[Ann] and [Bo] went fishing.", "Ann", F, "Bo", M), "(no relation word)");
   EXPECT_EQ(read_word("[Ann] sang. [Cy] danced. [Bo] left.", "Ann", F, "Bo", M),
             "(no sentence names both)");
@@ -63,7 +69,7 @@ TEST(ClutrrStatedRelation, RefusesWhatTheSentenceDoesNotDetermine) {
 
 // The rules, applied to every chain edge of the real files (the release gives those relations):
 // where they read a relation it agrees with the release's in at least 80 % of edges. Measured:
-// 1.x files 89 %, noisy files 84 %; most disagreements are the release's own templates stating
+// 1.x files 94-100 %, noisy files 85-87 %; most disagreements are the release's own templates stating
 // the converse of the edge's type ("[Charles] took his son [Frank]" for Frank -son-> Charles).
 TEST(ClutrrStatedRelation, AgreesWithTheReleaseOnChainEdges) {
   for (const char* file : {"1.2_test.csv", "1.4_test.csv", "1.6_test.csv", "noise/2.3_test.csv",
@@ -90,7 +96,7 @@ TEST(ClutrrStatedRelation, AgreesWithTheReleaseOnChainEdges) {
 
 // Task 2.x adds supporting facts: noise edges x -> n -> y forming a second path between two
 // chain people. Where both relations were read and the chain has the edge x -> y, composing the
-// two must give the chain's relation (measured: 34 of 39 such paths; the rest again the release's
+// two must give the chain's relation (measured: 59 of 72 such paths; the rest again the release's
 // converse templates).
 TEST(ClutrrStatedRelation, SupportingPathsComposeToTheChainsRelation) {
   int64_t checked = 0, consistent = 0;
@@ -136,7 +142,7 @@ TEST(ClutrrNoisySets, ConvertWithNoiseFactsAsDistractors) {
     }
     std::cout << x.file << ": " << noise << " noise facts read, " << unread << " left out\n";
     EXPECT_GT(noise, 0u);
-    EXPECT_GE(noise, unread) << "most noise facts are read";  // measured: 276 read, 119 left out
+    EXPECT_GE(noise, 2 * unread) << "most noise facts are read";  // measured: 335 read, 72 left out
   }
 
   // Row 1 of 2.3 in full: the chain as facts, both supporting facts as distractors.

@@ -16,6 +16,10 @@
 //      right after the word ("her daughter, [B]") or the other one after "... of [B]", or the name
 //      in a following "His/Her name is [B]". Describing A instead of B gives the converse relation,
 //      worded by B's gender.
+//   4. Several relation words: the one word attached to one of the two people is read - followed
+//      by the name ("her son [B]": B), by "of [B]" or preceded by "[B]'s" (the other one) - if
+//      exactly one is, and its gender is that person's ("[A] went to her brother [C]'s party with
+//      her son [B]": son, for A -> B).
 // Not here: reading the CSV (clutrr.h), the rule base (kinship.h).
 #pragma once
 
