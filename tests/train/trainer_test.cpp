@@ -269,10 +269,14 @@ TEST(Trainer, EvaluationIsDeterministic) {
 
 TEST(Trainer, BaselinesRunThroughTheSameTrainer) {
   for (const char* setting : {"method=ft-icr", "control=no-facts", "control=random-facts", "control=no-question",
-                              "multi_task=true", "inner.first_order=true", "inner.optimizer=sgd"}) {
+                              "multi_task=true", "inner.first_order=true", "inner.optimizer=sgd",
+                              "method=ft-icr,control=random-facts"}) {
     TempRun r("baseline");
     r.config.outer_max_steps = 2;
-    run_config_set(r.config, setting, "test");
+    const std::string both = setting;
+    const size_t comma = both.find(',');
+    run_config_set(r.config, both.substr(0, comma), "test");
+    if (comma != std::string::npos) run_config_set(r.config, both.substr(comma + 1), "test");
     TrainSummary s = train(r.config, quiet());
     EXPECT_EQ(s.steps, 2) << setting;
     for (double l : s.losses) EXPECT_TRUE(std::isfinite(l)) << setting;
