@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's main job, end to end: install what is missing, build, generate a small CLUTRR-style
 # kinship dataset (2, 4 and 6 hops, letter style), meta-train a small GPT-2 from scratch with
-# RECKONING, multi-task, learned per-layer inner rates (configs/main-job.yaml, 1 thread, ~12 min),
+# RECKONING, multi-task, learned per-layer inner rates (configs/main-job.yaml, 1 thread, ~10 min),
 # evaluate the best checkpoint on the test set (per-hop accuracy next to chance), and show
 # `reckoning answer` on one test question. Everything goes to runs/main-job/ (replaced each run).
 # Usage: scripts/main-job.sh   (from anywhere; RECKONING_BUILD_JOBS sets the build's parallelism)
