@@ -16,6 +16,7 @@
 #include <torch/torch.h>
 
 #include "reckoning/base/error.h"
+#include "reckoning/base/text.h"
 
 namespace reckoning {
 
@@ -30,12 +31,6 @@ std::string slurp(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-std::string trim(const std::string& s) {
-  const size_t a = s.find_first_not_of(" \t\r\n");
-  if (a == std::string::npos) return "";
-  return s.substr(a, s.find_last_not_of(" \t\r\n") - a + 1);
 }
 
 // "/a/b/c" -> {"/a/b/c", "/a/b", "/a", ""}: the cgroup and its ancestors (root last).

@@ -7,18 +7,9 @@
 #include "reckoning/base/error.h"
 #include "reckoning/meta/prompts.h"
 #include "reckoning/model/loss.h"
+#include "reckoning/base/text.h"
 
 namespace reckoning {
-
-namespace {
-
-std::string trim(const std::string& s) {
-  const size_t a = s.find_first_not_of(" \t");
-  if (a == std::string::npos) return "";
-  return s.substr(a, s.find_last_not_of(" \t") - a + 1);
-}
-
-}  // namespace
 
 std::vector<std::string> labels_parse(const std::string& list, const std::string& where) {
   std::vector<std::string> out;

@@ -10,6 +10,7 @@
 #include "reckoning/base/io.h"
 #include "reckoning/base/python_literal.h"
 #include "reckoning/data/clutrr/clutrr_noise.h"
+#include "reckoning/base/text.h"
 
 namespace reckoning {
 
@@ -24,13 +25,6 @@ std::vector<std::string> split(const std::string& s, char sep) {
     if (end == std::string::npos) return out;
     start = end + 1;
   }
-}
-
-std::string trim(const std::string& s) {
-  size_t a = s.find_first_not_of(" \t\r\n");
-  if (a == std::string::npos) return "";
-  size_t b = s.find_last_not_of(" \t\r\n");
-  return s.substr(a, b - a + 1);
 }
 
 struct Columns {

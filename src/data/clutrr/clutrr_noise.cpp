@@ -128,6 +128,18 @@ std::optional<std::pair<std::string, bool>> next_name(const std::string& text, c
   return std::make_pair(text.substr(p + 1, close - p - 1), of);
 }
 
+// Whom a word followed by "[X]" describes: X; followed by "of [X]": the other of from / to.
+std::string named_by(const std::pair<std::string, bool>& next, const std::string& from, const std::string& to) {
+  if (!next.second) return next.first;
+  return next.first == from ? to : from;
+}
+
+// The edge's word for a relation word of `kin` describing `to` (else `from`: the converse),
+// worded by to's gender.
+StatedRelation edge_word(Kin kin, bool describes_to, Gender to_gender) {
+  return {std::string(kin_word(describes_to ? kin : kin_inverse(kin), to_gender)), ""};
+}
+
 // "[X]'s " right before `at`: X.
 std::optional<std::string> possessor_before(const std::string& text, size_t at) {
   if (at < 4 || text.compare(at - 4, 4, "]'s ") != 0) return std::nullopt;
@@ -146,14 +158,13 @@ StatedRelation attached_relation(const std::string& text, const std::string& low
     const Mention* mention;
   };
   std::vector<Candidate> candidates;
-  auto other = [&](const std::string& x) { return x == from ? to : from; };
   for (const Mention& m : found) {
     if (!m.kin || m.plural) continue;
     if (auto next = next_name(text, lower, m.end); next && (next->first == from || next->first == to)) {
-      candidates.push_back({(next->second ? other(next->first) : next->first) == to, &m});
+      candidates.push_back({named_by(*next, from, to) == to, &m});
     }
     if (auto owner = possessor_before(text, m.begin); owner && (*owner == from || *owner == to)) {
-      candidates.push_back({other(*owner) == to, &m});
+      candidates.push_back({*owner == from, &m});  // "[X]'s word" describes the other one
     }
   }
   if (candidates.size() != 1) return {std::nullopt, "several relation words"};
@@ -161,15 +172,13 @@ StatedRelation attached_relation(const std::string& text, const std::string& low
   if ((c.describes_to ? to_gender : from_gender) != c.mention->gender) {
     return {std::nullopt, "the word's gender is not the person's it is attached to"};
   }
-  const Kin kin = c.describes_to ? *c.mention->kin : kin_inverse(*c.mention->kin);
-  return {std::string(kin_word(kin, to_gender)), ""};
+  return edge_word(*c.mention->kin, c.describes_to, to_gender);
 }
 
 }  // namespace
 
 StatedRelation clutrr_stated_relation(const std::string& story, const std::string& from,
                                       Gender from_gender, const std::string& to, Gender to_gender) {
-  StatedRelation r;
   const std::optional<std::string> text = passage(story, from, to);
   if (!text) return {std::nullopt, "no sentence names both"};
   std::string lower = *text;
@@ -192,9 +201,7 @@ StatedRelation clutrr_stated_relation(const std::string& story, const std::strin
     std::optional<std::string> who;
     if (auto next = next_name(*text, lower, m.end)) {
       // "her daughter, [B]": B; "the sister of [B]": the other one.
-      if (next->first == from || next->first == to) {
-        who = next->second ? (next->first == from ? to : from) : next->first;
-      }
+      if (next->first == from || next->first == to) who = named_by(*next, from, to);
     } else {
       const size_t at = lower.find("name is [", m.end);
       if (at != std::string::npos) {
@@ -206,9 +213,7 @@ StatedRelation clutrr_stated_relation(const std::string& story, const std::strin
     if (who == from) describes_to = false;
   }
   if (!describes_to) return {std::nullopt, "the sentence does not say whom the word describes"};
-  const Kin kin = *describes_to ? *m.kin : kin_inverse(*m.kin);
-  r.word = kin_word(kin, to_gender);
-  return r;
+  return edge_word(*m.kin, *describes_to, to_gender);
 }
 
 }  // namespace reckoning

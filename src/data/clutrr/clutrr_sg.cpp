@@ -8,17 +8,11 @@
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
 #include "reckoning/data/clutrr/kinship.h"
+#include "reckoning/base/text.h"
 
 namespace reckoning {
 
 namespace {
-
-std::string trim(const std::string& s) {
-  size_t a = s.find_first_not_of(" \t\r\n");
-  if (a == std::string::npos) return "";
-  size_t b = s.find_last_not_of(" \t\r\n");
-  return s.substr(a, b - a + 1);
-}
 
 std::string strip_period(std::string s) {
   s = trim(s);
