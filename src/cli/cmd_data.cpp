@@ -31,7 +31,7 @@ const cli::RegisterCommand convert_command(
         std::string from, in, out, distractors = "all";
         uint64_t seed = 0;
         int64_t min_statements = 2;
-        bool balance = false, letters = false, skip_invalid = false;
+        bool balance = false, balance_polarity = false, letters = false, skip_invalid = false;
       };
       auto a = std::make_shared<Args>();
       app.add_option("--from", a->from, "Input format")
@@ -58,6 +58,9 @@ const cli::RegisterCommand convert_command(
           ->check(CLI::NonNegativeNumber);
       app.add_flag("--balance", a->balance,
                    "proofwriter: per theory, resample every label to the rarest one's count");
+      app.add_flag("--balance-polarity", a->balance_polarity,
+                   "proofwriter: over the file, per hop, resample every label x question-polarity "
+                   "cell to the rarest one's count (the word 'not' then predicts nothing)");
       app.add_flag("--letters", a->letters, "clutrr, clutrr-sg: facts as letter triples \"Z C son\"");
       app.add_flag("--skip-invalid", a->skip_invalid,
                    "Skip malformed records (listed on stderr) instead of failing");
@@ -69,6 +72,7 @@ const cli::RegisterCommand convert_command(
           o.distractors = a->distractors == "all" ? -1 : std::stoll(a->distractors);
           o.seed = a->seed;
           o.balance = a->balance;
+          o.balance_polarity = a->balance_polarity;
           o.min_statements = a->min_statements;
           o.skip_invalid = a->skip_invalid;
           tasks = proofwriter_read(a->in, o, &report);

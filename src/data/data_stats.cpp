@@ -19,6 +19,51 @@ size_t count_whitespace_tokens(const std::string& text) {
   return n;
 }
 
+bool question_negated(const std::string& question) {
+  std::string word;
+  for (size_t i = 0; i <= question.size(); ++i) {
+    const unsigned char c = i < question.size() ? static_cast<unsigned char>(question[i]) : ' ';
+    if (std::isalpha(c) != 0) {
+      word += static_cast<char>(std::tolower(c));
+      continue;
+    }
+    if (word == "not") return true;
+    word.clear();
+  }
+  return false;
+}
+
+namespace {
+
+const char* polarity_name(bool negated) { return negated ? "negated" : "positive"; }
+
+std::string most_frequent(const std::map<std::string, int64_t>& counts) {
+  std::string best;
+  int64_t n = -1;
+  for (const auto& [label, c] : counts) {
+    if (c > n) {
+      best = label;
+      n = c;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+PolarityRule polarity_rule_fit(const std::vector<Task>& tasks) {
+  std::map<std::string, int64_t> counts[2];
+  for (const Task& t : tasks) ++counts[question_negated(t.question) ? 1 : 0][t.answer];
+  return {most_frequent(counts[0]), most_frequent(counts[1])};
+}
+
+double polarity_rule_accuracy(const PolarityRule& rule, const std::vector<Task>& tasks) {
+  if (tasks.empty()) return 0;
+  int64_t right = 0;
+  for (const Task& t : tasks) right += t.answer == (question_negated(t.question) ? rule.negated : rule.positive);
+  return static_cast<double>(right) / static_cast<double>(tasks.size());
+}
+
 namespace {
 
 struct Accumulator {
@@ -51,11 +96,16 @@ DataStats data_stats(const std::vector<Task>& tasks, const TokenCounter& count_t
     ++s.per_hop[t.hops];
     ++s.answers[t.answer];
     ++s.answers_per_hop[t.hops][t.answer];
+    ++s.answers_by_polarity[polarity_name(question_negated(t.question))][t.answer];
     facts.add(static_cast<double>(t.facts.size()));
     distractors.add(static_cast<double>(t.distractors.size()));
     for (const auto* list : {&t.facts, &t.distractors}) {
       for (const std::string& f : *list) tokens.add(static_cast<double>(counter(f)));
     }
+  }
+  if (s.tasks > 0) {
+    s.polarity_rule_accuracy = polarity_rule_accuracy(polarity_rule_fit(tasks), tasks);
+    s.majority_accuracy = static_cast<double>(s.answers.at(most_frequent(s.answers))) / static_cast<double>(s.tasks);
   }
   s.facts = facts.result();
   s.distractors = distractors.result();
@@ -72,6 +122,9 @@ nlohmann::json data_stats_to_json(const DataStats& s) {
           {"per_hop", per_hop},
           {"answers", s.answers},
           {"answers_per_hop", by_hop},
+          {"answers_by_polarity", s.answers_by_polarity},
+          {"polarity_rule_accuracy", s.polarity_rule_accuracy},
+          {"majority_accuracy", s.majority_accuracy},
           {"facts_per_task", to_json(s.facts)},
           {"distractors_per_task", to_json(s.distractors)},
           {"tokens_per_fact", to_json(s.tokens_per_fact)},
@@ -97,6 +150,18 @@ std::string data_stats_format(const DataStats& s) {
   for (const auto& [a, n] : s.answers) {
     out << "  " << a << ": " << n << " (" << (s.tasks ? 100.0 * n / s.tasks : 0.0) << "%)\n";
   }
+  out << "answers by question polarity (the word \"not\"):\n";
+  for (const auto& [polarity, counts] : s.answers_by_polarity) {
+    out << "  " << polarity << ":";
+    bool first = true;
+    for (const auto& [a, c] : counts) {
+      out << (first ? " " : ", ") << a << " " << c;
+      first = false;
+    }
+    out << "\n";
+  }
+  out << "question-only polarity rule (fitted here): " << 100.0 * s.polarity_rule_accuracy
+      << "% (majority answer " << 100.0 * s.majority_accuracy << "%)\n";
   auto line = [&](const char* name, const MinMeanMax& m) {
     out << name << ": min " << m.min << ", mean " << m.mean << ", max " << m.max << "\n";
   };

@@ -37,3 +37,34 @@ TEST(DataStats, CountsAndMoments) {
   EXPECT_NE(data_stats_format(s).find("tokens per fact (whitespace)"), std::string::npos);
   EXPECT_EQ(count_whitespace_tokens("  a\tb \n c "), 3u);
 }
+
+TEST(DataStats, QuestionPolarityAndTheQuestionOnlyRule) {
+  EXPECT_TRUE(question_negated("Bob is not big."));
+  EXPECT_TRUE(question_negated("The cat does NOT like the dog."));
+  EXPECT_TRUE(question_negated("Not all cats are red?"));
+  EXPECT_FALSE(question_negated("The bear is nothing like a knot."));
+  EXPECT_FALSE(question_negated(""));
+  std::vector<Task> tasks(5);
+  const char* rows[5][2] = {{"Bob is big.", "true"},
+                            {"Bob is red.", "true"},
+                            {"Bob is round.", "unknown"},
+                            {"Bob is not big.", "false"},
+                            {"Bob is not red.", "unknown"}};
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    tasks[i].question = rows[i][0];
+    tasks[i].answer = rows[i][1];
+  }
+  PolarityRule rule = polarity_rule_fit(tasks);
+  EXPECT_EQ(rule.positive, "true");
+  EXPECT_EQ(rule.negated, "false");  // a tie (false 1, unknown 1): the smallest label
+  EXPECT_DOUBLE_EQ(polarity_rule_accuracy(rule, tasks), 3.0 / 5.0);
+  EXPECT_DOUBLE_EQ(polarity_rule_accuracy(rule, {}), 0.0);
+  DataStats s = data_stats(tasks);
+  EXPECT_EQ(s.answers_by_polarity["positive"]["true"], 2);
+  EXPECT_EQ(s.answers_by_polarity["negated"]["unknown"], 1);
+  EXPECT_DOUBLE_EQ(s.polarity_rule_accuracy, 3.0 / 5.0);
+  EXPECT_DOUBLE_EQ(s.majority_accuracy, 2.0 / 5.0);
+  EXPECT_EQ(data_stats_to_json(s)["answers_by_polarity"]["negated"]["false"], 1);
+  EXPECT_NE(data_stats_format(s).find("question-only polarity rule (fitted here): 60.00% (majority answer 40.00%)"),
+            std::string::npos);
+}

@@ -2,7 +2,9 @@
 #include "reckoning/data/proofwriter/proofwriter.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -10,6 +12,7 @@
 #include "reckoning/base/data_rng.h"
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
+#include "reckoning/data/data_stats.h"
 
 namespace reckoning {
 
@@ -328,6 +331,35 @@ std::vector<Task> proofwriter_theory_to_tasks(const nlohmann::json& theory, cons
   return balanced;
 }
 
+std::vector<Task> proofwriter_balance_polarity(std::vector<Task> tasks, uint64_t seed) {
+  // hop -> label -> (positive, negated) task indices
+  std::map<int64_t, std::map<std::string, std::array<std::vector<size_t>, 2>>> cells;
+  for (size_t i = 0; i < tasks.size(); ++i)
+    cells[tasks[i].hops][tasks[i].answer][question_negated(tasks[i].question) ? 1 : 0].push_back(i);
+  std::set<std::string> all_labels;
+  for (const Task& t : tasks) all_labels.insert(t.answer);
+  std::vector<size_t> keep;
+  for (auto& [hops, labels] : cells) {
+    size_t target = labels.size() == all_labels.size() ? std::numeric_limits<size_t>::max() : 0;
+    for (const auto& [label, by_polarity] : labels)
+      target = std::min({target, by_polarity[0].size(), by_polarity[1].size()});
+    if (target == 0) continue;  // some label is not asked in both polarities at this hop
+    for (auto& [label, by_polarity] : labels) {
+      for (int negated = 0; negated < 2; ++negated) {
+        std::vector<size_t>& v = by_polarity[negated];
+        DataRng rng(data_seed_mix(seed, str("polarity/", hops, "/", label, "/", negated)));
+        rng.shuffle(v);
+        keep.insert(keep.end(), v.begin(), v.begin() + static_cast<std::ptrdiff_t>(target));
+      }
+    }
+  }
+  std::sort(keep.begin(), keep.end());
+  std::vector<Task> balanced;
+  balanced.reserve(keep.size());
+  for (size_t i : keep) balanced.push_back(std::move(tasks[i]));
+  return balanced;
+}
+
 std::vector<Task> proofwriter_read(const std::string& path, const ProofWriterOptions& options,
                                    TaskReadReport* report) {
   std::vector<Task> tasks;
@@ -338,6 +370,7 @@ std::vector<Task> proofwriter_read(const std::string& path, const ProofWriterOpt
     return static_cast<int64_t>(theory_tasks.size());
   });
   if (report != nullptr) *report = std::move(local);
+  if (options.balance_polarity) return proofwriter_balance_polarity(std::move(tasks), options.seed);
   return tasks;
 }
 

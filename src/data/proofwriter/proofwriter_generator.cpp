@@ -113,15 +113,23 @@ ProofwriterProblem proofwriter_generate_one(const ProofwriterOptions& o, int64_t
   }
   for (const Literal& f : p.theory.facts) p.fact_texts.push_back(english_render_literal(f, p.theory.people));
 
-  // proof / inv-proof: one provable statement per depth (positive ones only under CWA).
-  std::vector<std::vector<int>> by_depth(o.depth + 1);
-  for (size_t id = 0; id < im.literals.size(); ++id)
-    if (o.world == World::open || !im.literals[id].negated) by_depth[im.depth[id]].push_back(static_cast<int>(id));
-  for (int d = 0; d <= o.depth && static_cast<int>(p.questions.size()) + 2 <= o.questions; ++d) {
-    if (by_depth[d].empty()) continue;
-    const Literal& s = im.literals[rng.pick(by_depth[d])];
-    add_question(p, im, s, "proof", s);
-    add_question(p, im, literal_negate(s), "inv-proof", s);
+  // proof / inv-proof: per depth, one provable positive statement and, when the theory proves
+  // one (OWA only), one provable negative statement, each asked as itself (true) and negated
+  // (false). Asking only one statement per depth would ask almost only positive ones (~88 % of
+  // proved statements are), so a question's "not" would give its label away; with both, a
+  // converter can balance label x polarity (ProofWriterOptions::balance, docs/PROOFWRITER.md).
+  std::vector<std::vector<int>> positive(o.depth + 1), negative(o.depth + 1);
+  for (size_t id = 0; id < im.literals.size(); ++id) {
+    if (o.world == World::closed && im.literals[id].negated) continue;
+    (im.literals[id].negated ? negative : positive)[im.depth[id]].push_back(static_cast<int>(id));
+  }
+  for (int d = 0; d <= o.depth; ++d) {
+    for (const std::vector<int>* pool : {&positive[d], &negative[d]}) {
+      if (pool->empty() || static_cast<int>(p.questions.size()) + 2 > o.questions) continue;
+      const Literal& s = im.literals[rng.pick(*pool)];
+      add_question(p, im, s, "proof", s);
+      add_question(p, im, literal_negate(s), "inv-proof", s);
+    }
   }
   // rconc / random: statements not provable either way.
   auto unproven = [&](const Literal& l) {

@@ -12,7 +12,10 @@
 // - Distractors = the theory's other statements (triples then rules, in id order), `distractors`
 //   of them sampled without replacement (seeded per theory), or all (distractors < 0).
 // - Balance (optional): per theory, every label is resampled to the rarest label's count (true
-//   and false only when a theory has no unknown, e.g. CWA).
+//   and false only when a theory has no unknown, e.g. CWA) - the authors' preprocessing.
+// - Polarity balance (optional, over the whole file): per hop count, every (label, question
+//   polarity) cell is resampled to the rarest cell's count, so that neither the word "not" nor
+//   the label's frequency predicts it (proofwriter_balance_polarity).
 // - answer true|false|unknown, hops = QDep, guid = "<id>-<question id>".
 // Not here: the generator, prover and English parser (proofwriter_generator, prover).
 #pragma once
@@ -43,6 +46,7 @@ struct ProofWriterOptions {
   int64_t min_statements = 2;  // drop questions whose relevant facts are fewer
   int64_t distractors = -1;    // < 0: all other statements of the theory
   bool balance = false;        // per theory, every label resampled to the rarest one's count
+  bool balance_polarity = false;  // per hop over the file, label x polarity cells to the rarest
   uint64_t seed = 0;
   bool skip_invalid = false;
 };
@@ -50,6 +54,12 @@ struct ProofWriterOptions {
 // Converts one theory record; `where` is "file:line".
 std::vector<Task> proofwriter_theory_to_tasks(const nlohmann::json& theory, const std::string& where,
                                               const ProofWriterOptions& options);
+// Per hop count, each (label, question polarity) cell (question_negated, data_stats.h) resampled
+// without replacement (seeded) to the rarest cell's count; a hop where some label of the file is
+// not asked in both polarities is left out whole (generated OWA data: hop 0 and the hops above D,
+// which hold only unknowns), so every label is equally frequent overall too and the majority
+// answer is chance. Tasks keep their order.
+std::vector<Task> proofwriter_balance_polarity(std::vector<Task> tasks, uint64_t seed);
 std::vector<Task> proofwriter_read(const std::string& path, const ProofWriterOptions& options = {},
                                    TaskReadReport* report = nullptr);
 

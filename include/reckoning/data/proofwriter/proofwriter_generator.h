@@ -1,7 +1,8 @@
 // A ProofWriter-style generator: random RuleTaker theories (attribute theories over people,
 // relation theories over animals, with or without negation, CWA or OWA), labelled by the prover,
 // with ~18 questions per theory drawn by the release's strategies:
-//   proof      a provable statement at depth d (one per depth 0..D)   inv-proof   its negation
+//   proof      a provable statement at depth d (per depth 0..D one positive and, when the
+//              theory proves one, one negative statement)              inv-proof   its negation
 //   rconc      a ground rule conclusion that is not provable            inv-rconc   its negation
 //   random     a random statement over the theory's entities and words, neither provable nor a
 //              rule conclusion                                         inv-random  its negation
