@@ -48,7 +48,8 @@ const cli::RegisterCommand generate(
                      "larger than --depth: plain rejection sampling)")
           ->check(CLI::Range(1, 1000));
       app.add_option("--out", *out, "Output JSON-lines file")->required();
-      app.add_option("--format", *format, "canonical (Task records) or meta (release records)")
+      app.add_option("--format", *format, "canonical (Task records, every question as asked) or meta (release records; for "
+                     "training data convert them with data convert --balance-polarity)")
           ->check(CLI::IsMember({"canonical", "meta"}));
       app.add_option("--distractors", *distractors, "Distractors per canonical task: K or all")
           ->check([](const std::string& v) -> std::string {
