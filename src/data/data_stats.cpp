@@ -37,6 +37,13 @@ namespace {
 
 const char* polarity_name(bool negated) { return negated ? "negated" : "positive"; }
 
+// "false 1, true 2"
+std::string counts_text(const std::map<std::string, int64_t>& counts) {
+  std::string out;
+  for (const auto& [label, c] : counts) out += (out.empty() ? "" : ", ") + label + " " + std::to_string(c);
+  return out;
+}
+
 std::string most_frequent(const std::map<std::string, int64_t>& counts) {
   std::string best;
   int64_t n = -1;
@@ -104,7 +111,11 @@ DataStats data_stats(const std::vector<Task>& tasks, const TokenCounter& count_t
     }
   }
   if (s.tasks > 0) {
-    s.polarity_rule_accuracy = polarity_rule_accuracy(polarity_rule_fit(tasks), tasks);
+    // Fitted on these tasks, the rule answers each polarity's most frequent label: it is right on
+    // exactly that label's count.
+    int64_t rule_right = 0;
+    for (const auto& [polarity, counts] : s.answers_by_polarity) rule_right += counts.at(most_frequent(counts));
+    s.polarity_rule_accuracy = static_cast<double>(rule_right) / static_cast<double>(s.tasks);
     s.majority_accuracy = static_cast<double>(s.answers.at(most_frequent(s.answers))) / static_cast<double>(s.tasks);
   }
   s.facts = facts.result();
@@ -138,28 +149,14 @@ std::string data_stats_format(const DataStats& s) {
   for (const auto& [d, n] : s.datasets) out << "  dataset " << d << ": " << n << "\n";
   out << "per hop:\n";
   for (const auto& [h, n] : s.per_hop) {
-    out << "  " << h << ": " << n << "  (";
-    bool first = true;
-    for (const auto& [a, c] : s.answers_per_hop.at(h)) {
-      out << (first ? "" : ", ") << a << " " << c;
-      first = false;
-    }
-    out << ")\n";
+    out << "  " << h << ": " << n << "  (" << counts_text(s.answers_per_hop.at(h)) << ")\n";
   }
   out << "answers:\n";
   for (const auto& [a, n] : s.answers) {
     out << "  " << a << ": " << n << " (" << (s.tasks ? 100.0 * n / s.tasks : 0.0) << "%)\n";
   }
   out << "answers by question polarity (the word \"not\"):\n";
-  for (const auto& [polarity, counts] : s.answers_by_polarity) {
-    out << "  " << polarity << ":";
-    bool first = true;
-    for (const auto& [a, c] : counts) {
-      out << (first ? " " : ", ") << a << " " << c;
-      first = false;
-    }
-    out << "\n";
-  }
+  for (const auto& [polarity, counts] : s.answers_by_polarity) out << "  " << polarity << ": " << counts_text(counts) << "\n";
   out << "question-only polarity rule (fitted here): " << 100.0 * s.polarity_rule_accuracy
       << "% (majority answer " << 100.0 * s.majority_accuracy << "%)\n";
   auto line = [&](const char* name, const MinMeanMax& m) {

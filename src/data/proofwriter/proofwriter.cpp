@@ -334,10 +334,11 @@ std::vector<Task> proofwriter_theory_to_tasks(const nlohmann::json& theory, cons
 std::vector<Task> proofwriter_balance_polarity(std::vector<Task> tasks, uint64_t seed) {
   // hop -> label -> (positive, negated) task indices
   std::map<int64_t, std::map<std::string, std::array<std::vector<size_t>, 2>>> cells;
-  for (size_t i = 0; i < tasks.size(); ++i)
-    cells[tasks[i].hops][tasks[i].answer][question_negated(tasks[i].question) ? 1 : 0].push_back(i);
   std::set<std::string> all_labels;
-  for (const Task& t : tasks) all_labels.insert(t.answer);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    cells[tasks[i].hops][tasks[i].answer][question_negated(tasks[i].question) ? 1 : 0].push_back(i);
+    all_labels.insert(tasks[i].answer);
+  }
   std::vector<size_t> keep;
   for (auto& [hops, labels] : cells) {
     size_t target = labels.size() == all_labels.size() ? std::numeric_limits<size_t>::max() : 0;

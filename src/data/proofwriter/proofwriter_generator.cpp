@@ -117,7 +117,7 @@ ProofwriterProblem proofwriter_generate_one(const ProofwriterOptions& o, int64_t
   // one (OWA only), one provable negative statement, each asked as itself (true) and negated
   // (false). Asking only one statement per depth would ask almost only positive ones (~88 % of
   // proved statements are), so a question's "not" would give its label away; with both, a
-  // converter can balance label x polarity (ProofWriterOptions::balance, docs/PROOFWRITER.md).
+  // converter can balance label x polarity (ProofWriterOptions::balance_polarity, docs/PROOFWRITER.md).
   std::vector<std::vector<int>> positive(o.depth + 1), negative(o.depth + 1);
   for (size_t id = 0; id < im.literals.size(); ++id) {
     if (o.world == World::closed && im.literals[id].negated) continue;
