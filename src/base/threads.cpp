@@ -4,6 +4,9 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -136,6 +139,79 @@ int default_thread_count(std::string* reason) {
   return b.cpus;
 }
 
+CpuTicks cpu_ticks(const std::string& proc_stat, const std::string& proc_self_stat, const std::vector<int>& mask) {
+  CpuTicks t;
+  std::istringstream lines(proc_stat);
+  size_t line_number = 0;
+  for (std::string line; std::getline(lines, line);) {
+    ++line_number;
+    // "cpu" alone is the machine's sum; "cpuN" one CPU.
+    if (line.rfind("cpu", 0) != 0 || line.size() < 4 || !std::isdigit(static_cast<unsigned char>(line[3]))) continue;
+    std::istringstream fields(line.substr(3));
+    int cpu = -1;
+    fields >> cpu;
+    if (std::find(mask.begin(), mask.end(), cpu) == mask.end()) continue;
+    std::vector<long long> v;
+    for (long long x; fields >> x;) v.push_back(x);
+    check(v.size() >= 4 && fields.eof(), str("/proc/stat line ", line_number),
+          "'cpuN' and at least 4 tick counts (user nice system idle ...)", str("'", line, "'"));
+    long long total = 0;
+    // guest and guest_nice (fields 9 and 10) are already counted in user and nice.
+    for (size_t i = 0; i < std::min<size_t>(v.size(), 8); ++i) total += v[i];
+    const long long idle = v[3] + (v.size() > 4 ? v[4] : 0);
+    t.total += total;
+    t.busy += total - idle;
+    ++t.cpus;
+  }
+  // "pid (comm) state ppid ..." - comm may hold spaces and parentheses: fields count from the
+  // last ')'; utime and stime are fields 14 and 15, the 12th and 13th after it.
+  const size_t close = proc_self_stat.rfind(')');
+  check(close != std::string::npos, "/proc/self/stat", "'pid (comm) state ...'", str("'", proc_self_stat, "'"));
+  std::istringstream fields(proc_self_stat.substr(close + 1));
+  std::vector<std::string> f;
+  for (std::string x; fields >> x && f.size() < 13;) f.push_back(x);
+  check(f.size() == 13, "/proc/self/stat", "utime and stime (fields 14 and 15)",
+        str(f.size() + 2, " fields"));
+  t.own = std::atoll(f[11].c_str()) + std::atoll(f[12].c_str());
+  return t;
+}
+
+CpuLoad cpu_load_between(const CpuTicks& before, const CpuTicks& after) {
+  CpuLoad load;
+  load.cpus = after.cpus;
+  const long long total = after.total - before.total;
+  if (after.cpus == 0 || before.cpus != after.cpus || total <= 0) return load;
+  const double interval = static_cast<double>(total) / after.cpus;  // ticks per CPU
+  const long long others = (after.busy - before.busy) - (after.own - before.own);
+  load.others = std::max(0.0, static_cast<double>(others) / interval);
+  load.known = true;
+  return load;
+}
+
+CpuLoad measure_cpu_load(double seconds) {
+  std::vector<int> mask;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) return {};
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) mask.push_back(cpu);
+  }
+  try {
+    const std::string stat_path = "/proc/stat", self_path = "/proc/self/stat";
+    const CpuTicks before = cpu_ticks(slurp(stat_path), slurp(self_path), mask);
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    const CpuTicks after = cpu_ticks(slurp(stat_path), slurp(self_path), mask);
+    return cpu_load_between(before, after);
+  } catch (const Error&) {
+    return {};  // unreadable here (no procfs): the budget alone decides
+  }
+}
+
+int threads_for_load(int budget, int mask_cpus, double others_busy) {
+  const long left = std::lround(static_cast<double>(mask_cpus) - others_busy);
+  return static_cast<int>(std::clamp<long>(left, 1, std::max(1, budget)));
+}
+
 namespace {
 
 std::string& last_reason() {
@@ -143,12 +219,29 @@ std::string& last_reason() {
   return reason;
 }
 
+// How long the default measures other processes' load before choosing.
+constexpr double kLoadProbeSeconds = 0.1;
+
+// The default count: RECKONING_THREADS, else the CPU budget less other processes' load.
+int default_for_now(std::string& reason) {
+  int n = default_thread_count(&reason);
+  if (reason == "RECKONING_THREADS" || n <= 1) return n;
+  const CpuLoad load = measure_cpu_load(kLoadProbeSeconds);
+  if (!load.known) return n;
+  const int fitted = threads_for_load(n, load.cpus, load.others);
+  char busy[32];
+  std::snprintf(busy, sizeof busy, "%.1f", load.others);
+  reason += fitted < n ? str(", less ", busy, " CPUs busy with other processes at start")
+                       : str("; other processes busy on ", busy, " CPUs at start");
+  return fitted;
+}
+
 }  // namespace
 
-int configure_threads(int requested) {
+int configure_threads(int requested, const std::string& why) {
   int n = requested;
-  std::string reason = "--threads";
-  if (n <= 0) n = default_thread_count(&reason);
+  std::string reason = why;
+  if (n <= 0) n = default_for_now(reason);
   at::set_num_threads(n);
   // The inter-op pool (LibTorch's own threads, not OpenMP's) is sized once, before it starts; a
   // later call (a second configuration in the same process) leaves it as it is.
@@ -164,6 +257,8 @@ int configure_threads(int requested) {
   last_reason() = reason;
   return at::get_num_threads();
 }
+
+bool threads_are_default() { return last_reason().rfind("default", 0) == 0; }
 
 std::pair<std::string, std::string> omp_wait_policy() {
   const char* policy = std::getenv("OMP_WAIT_POLICY");

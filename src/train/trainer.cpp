@@ -304,7 +304,21 @@ class Trainer {
   void set_up() {
     run_config_validate_training(config_);
     check(!config_.data_train.empty(), "configuration key 'data.train'", "a training file", "nothing");
-    if (config_.threads > 0) configure_threads(static_cast<int>(config_.threads));
+    if (config_.threads > 0) {
+      configure_threads(static_cast<int>(config_.threads), "configuration key 'threads'");
+    } else if (options_.resume && threads_are_default()) {
+      // The default depends on the load when a process starts, and results on the thread count in
+      // their last bits: a resumed run keeps the count its run started with.
+      const std::string recorded = path_join(paths_.run_dir, "config.json");
+      if (file_exists(recorded)) {
+        const nlohmann::json before = read_json_file(recorded);
+        if (before.contains("threads") && before.at("threads").is_number_integer() && before.at("threads").get<int>() > 0) {
+          // (within this machine's budget: on another machine results differ in their last bits anyway)
+          const int started = std::min(before.at("threads").get<int>(), cpu_budget().cpus);
+          configure_threads(started, str("the count this run started with (", recorded, ")"));
+        }
+      }
+    }
     if (options_.progress) std::cerr << "threads: " << thread_summary() << "\n";
     matmul_scope_ = std::make_unique<MatmulDtypeScope>(config_.matmul_dtype);
     device_check_usable(config_.device, "configuration key 'device'");  // refused before any work

@@ -2,6 +2,7 @@
 // CPU quota), the executable makes OpenMP wait passively unless the user chose otherwise, and the
 // user's OpenMP environment is passed through untouched.
 #include <sched.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
 #include "reckoning/base/threads.h"
 #include "support/test_util.h"
@@ -66,7 +68,9 @@ TEST(Threads, DefaultIsTheSizeOfTheAffinityMask) {
   ASSERT_GT(all, 0);
   EXPECT_EQ(default_threads_under_mask(1), 1);
   EXPECT_EQ(default_threads_under_mask(all), cpu_budget().cpus);  // the whole mask, unless a quota caps it
-  if (all >= 2 && cpu_budget().quota == 0) EXPECT_EQ(default_threads_under_mask(2), 2);
+  if (all >= 2 && cpu_budget().quota == 0) {
+    EXPECT_EQ(default_threads_under_mask(2), 2);
+  }
 }
 
 TEST(Threads, TheExecutableUnderTasksetUsesOneThreadAndSaysWhy) {
@@ -123,4 +127,70 @@ TEST(Threads, CgroupV1QuotaFromTheCpuController) {
   EXPECT_DOUBLE_EQ(cgroup_cpu_quota(cgroup, root.path()), 3.0);
   EXPECT_DOUBLE_EQ(cgroup_cpu_quota("3:cpu,cpuacct:/\n", root.path()), 0.0);  // -1: unlimited
   EXPECT_DOUBLE_EQ(cgroup_cpu_quota("", root.path()), 0.0);
+}
+
+TEST(Threads, CpuTicksSumTheMaskAndExcludeIdle) {
+  const std::string stat =
+      "cpu  60 0 30 900 10 0 0 0 0 0\n"
+      "cpu0 10 0 5 400 5 0 0 0 0 0\n"
+      "cpu1 50 0 25 500 5 0 0 0 7 0\n"
+      "intr 123 4 5\n";
+  const std::string self = "4242 (a (strange) name) R 1 2 3 4 5 6 7 8 9 10 17 3 0 0 20 0\n";
+  const CpuTicks both = cpu_ticks(stat, self, {0, 1});
+  EXPECT_EQ(both.cpus, 2);
+  EXPECT_EQ(both.busy, 10 + 5 + 50 + 25);
+  EXPECT_EQ(both.total, 420 + 580);  // guest ticks are already in user
+  EXPECT_EQ(both.own, 17 + 3);
+  const CpuTicks one = cpu_ticks(stat, self, {1});
+  EXPECT_EQ(one.cpus, 1);
+  EXPECT_EQ(one.busy, 75);
+  EXPECT_THROW(cpu_ticks("cpu0 1 2\n", self, {0}), Error);
+  EXPECT_THROW(cpu_ticks(stat, "4242 no parenthesis", {0}), Error);
+}
+
+TEST(Threads, LoadIsOtherProcessesWorkInCpus) {
+  // 2 CPUs over 100 ticks each: 150 busy ticks, 50 of them this process's -> 1 CPU of others' work.
+  const CpuLoad load = cpu_load_between({2, 1000, 5000, 40}, {2, 1150, 5200, 90});
+  EXPECT_TRUE(load.known);
+  EXPECT_EQ(load.cpus, 2);
+  EXPECT_DOUBLE_EQ(load.others, 1.0);
+  EXPECT_FALSE(cpu_load_between({2, 0, 100, 0}, {2, 0, 100, 0}).known);  // no time passed
+}
+
+TEST(Threads, TheDefaultLeavesTheCpusOthersKeepBusy) {
+  EXPECT_EQ(threads_for_load(2, 2, 0.0), 2);
+  EXPECT_EQ(threads_for_load(2, 2, 0.3), 2);   // background noise
+  EXPECT_EQ(threads_for_load(2, 2, 0.67), 1);  // one busy process sharing with our 2 threads
+  EXPECT_EQ(threads_for_load(2, 2, 1.0), 1);
+  EXPECT_EQ(threads_for_load(2, 2, 2.0), 1);   // never below 1
+  EXPECT_EQ(threads_for_load(1, 4, 0.0), 1);   // never above the budget (a quota)
+  EXPECT_EQ(threads_for_load(8, 8, 3.2), 5);
+}
+
+TEST(Threads, TheExecutableNextToABusyProcessUsesTheFreeCpu) {
+  cpu_set_t mask;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof mask, &mask), 0);
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE && cpus.size() < 2; ++cpu) {
+    if (CPU_ISSET(cpu, &mask)) cpus.push_back(cpu);
+  }
+  if (cpus.size() < 2 || cpu_budget().cpus < 2) GTEST_SKIP() << "needs 2 usable CPUs";
+  if (run_command("command -v taskset >/dev/null").code != 0) GTEST_SKIP() << "no taskset";
+  const pid_t spinner = ::fork();
+  if (spinner == 0) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpus[0], &one);
+    ::sched_setaffinity(0, sizeof one, &one);
+    ::alarm(30);  // never outlives the test
+    for (volatile unsigned long i = 0;; i = i + 1) {
+    }
+  }
+  ::usleep(200 * 1000);
+  // Whatever else runs here, a CPU's worth of it is the spinner's: the default is 1 thread.
+  const nlohmann::json v = version(str("env -u RECKONING_THREADS taskset -c ", cpus[0], ",", cpus[1]));
+  ::kill(spinner, SIGKILL);
+  ::waitpid(spinner, nullptr, 0);
+  EXPECT_EQ(v.at("threads"), 1);
+  EXPECT_THAT(v.at("threads_why").get<std::string>(), HasSubstr("busy with other processes at start"));
 }

@@ -56,6 +56,28 @@ TEST(Trainer, ResumeEqualsUninterruptedTraining) {
   }
 }
 
+// The default thread count depends on the load when a process starts; a resumed run keeps the
+// count its run started with (results depend on it in their last bits).
+TEST(Trainer, ResumeKeepsTheThreadCountTheRunStartedWith) {
+  const int before = at::get_num_threads();
+  TempRun r("threads");
+  r.config.threads = 0;  // the default
+  TrainOptions stop = quiet();
+  stop.stop_after = 2;
+  configure_threads(1);
+  train(r.config, stop);
+  const std::string recorded = path_join(r.config.run_dir, "config.json");
+  EXPECT_EQ(read_json_file(recorded).at("threads"), 1);
+  configure_threads(0);  // the default again; this process may now get more
+  TrainOptions resume = quiet();
+  resume.resume = true;
+  train(r.config, resume);
+  EXPECT_EQ(at::get_num_threads(), 1);
+  EXPECT_THAT(thread_summary(), ::testing::HasSubstr("the count this run started with"));
+  EXPECT_EQ(read_json_file(recorded).at("threads"), 1);
+  configure_threads(before);
+}
+
 TEST(Trainer, ResumeCanLengthenTheRunButNotEndBeforeIt) {
   TempRun r("length");
   TrainOptions stop = quiet();

@@ -5,7 +5,11 @@
 // RECKONING_THREADS, then the CPUs this process may actually use - its affinity mask (what
 // taskset, Slurm and `docker --cpuset-cpus` set) capped by its cgroup CPU quota (cgroup v2
 // `cpu.max`, v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`, the tightest along the cgroup's path;
-// a fractional quota rounds down, at least 1) - never simply every core of the machine.
+// a fractional quota rounds down, at least 1) - never simply every core of the machine - less
+// the CPUs that other processes keep busy when the process starts (measured over 0.1 s from
+// /proc/stat: next to one busy process on 2 CPUs the default is 1 thread, alone it is 2). The
+// count is decided once: results depend on the thread count in their last bits, so a run keeps
+// the count it started with (a resumed training run takes it from its config.json).
 //
 // The waiting: LibTorch's intra-op pool here is OpenMP (libgomp, which OpenBLAS-openmp shares).
 // By default its idle threads spin for a while before sleeping; on a core shared with another busy
@@ -18,6 +22,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace reckoning {
 
@@ -43,10 +48,43 @@ double cgroup_cpu_quota(const std::string& proc_self_cgroup, const std::string& 
 // `reason` (if given) says which and why.
 int default_thread_count(std::string* reason = nullptr);
 
+// Other processes' work on this process's CPUs: CPU time spent there by anyone but this process,
+// over the measured interval, in CPUs (1.0 = one CPU kept busy).
+struct CpuLoad {
+  bool known = false;  // false where /proc/stat or /proc/self/stat cannot be read
+  int cpus = 0;        // CPUs measured (this process's affinity mask)
+  double others = 0;   // CPUs' worth of other processes' work on them
+};
+
+// Busy and total clock ticks summed over the CPUs of `mask` in the text of /proc/stat (lines
+// "cpuN user nice system idle iowait irq softirq steal ..."; idle and iowait are not busy), and
+// this process's own ticks (utime + stime) from the text of /proc/self/stat. Throws naming the
+// file when a line is malformed.
+struct CpuTicks {
+  int cpus = 0;
+  long long busy = 0, total = 0, own = 0;
+};
+CpuTicks cpu_ticks(const std::string& proc_stat, const std::string& proc_self_stat, const std::vector<int>& mask);
+
+// The load between two samples of the same CPUs.
+CpuLoad cpu_load_between(const CpuTicks& before, const CpuTicks& after);
+
+// Measures the load over `seconds` (sleeping in between).
+CpuLoad measure_cpu_load(double seconds);
+
+// The threads to use on `mask_cpus` CPUs of which `others_busy` CPUs' worth are taken by other
+// processes: the CPUs left (rounded to the nearest), at least 1 and at most `budget`.
+int threads_for_load(int budget, int mask_cpus, double others_busy);
+
 // Sets LibTorch's intra-op thread count (and OpenMP's, which OpenBLAS-openmp follows) and, once
 // per process before any inter-op work, its inter-op pool to the same size; returns the count in
-// effect. `requested` <= 0 means "not given on the command line".
-int configure_threads(int requested = 0);
+// effect. `requested` <= 0 means "not given on the command line": RECKONING_THREADS, else the
+// CPU budget less the CPUs other processes keep busy now. `why` says where a requested count
+// came from ("--threads" by default).
+int configure_threads(int requested = 0, const std::string& why = "--threads");
+
+// Whether the count in effect is the default (not --threads, RECKONING_THREADS or a run's own).
+bool threads_are_default();
 
 // What configure_threads decided last, for `reckoning version` and the start of a run:
 // "2 threads (default: affinity mask of 2 CPUs); OpenMP waits passively (OMP_WAIT_POLICY=PASSIVE, set by reckoning)".
