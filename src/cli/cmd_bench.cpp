@@ -38,6 +38,15 @@ const cli::RegisterCommand meta_step_command(
           ->check(CLI::NonNegativeNumber);
       app.add_flag("--float64-update", c->float64_update,
                    "Inner AdamW update and its derivatives in float64 (inner.float64_update)");
+      app.add_option("--adapt", c->adapt, "What the inner loop adapts: full, lora, or a regex of weight names (inner.adapt)");
+      app.add_option("--lora-rank", c->lora_rank, "LoRA rank (with --adapt lora)")->check(CLI::PositiveNumber);
+      app.add_option("--lora-alpha", c->lora_alpha, "LoRA alpha (update scale alpha / rank)")->check(CLI::PositiveNumber);
+      app.add_option("--lora-targets", c->lora_targets,
+                     "Modules with adapters: attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, c_proj or all");
+      app.add_flag("--frozen-base{false}", c->train_base, "With --adapt lora: the base weights get no outer gradient");
+      app.add_option("--unroll-from", c->unroll_from, "Truncated unrolling: the first K inner steps first order")
+          ->check(CLI::NonNegativeNumber);
+      app.add_option("--fact-batch", c->fact_batch, "Facts per inner-gradient chunk (0 = all)")->check(CLI::NonNegativeNumber);
       app.add_option("--dtype", c->dtype, "Weights and compute dtype")
           ->check(CLI::IsMember({"float32", "float64", "bfloat16"}));
       app.add_option("--device", c->device, "cpu, cuda or cuda:N (a CUDA LibTorch build)");

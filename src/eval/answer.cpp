@@ -7,6 +7,7 @@
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
 #include "reckoning/base/safetensors.h"
+#include "reckoning/model/lora.h"
 
 namespace reckoning {
 
@@ -86,11 +87,13 @@ std::string model_fingerprint(const ReckoningModel& model) {
   };
   const std::string cfg = gpt2_config_to_json(model.config).dump();
   mix(cfg.data(), cfg.size());
-  gpt2_visit(model.weights, [&](const std::string& name, const torch::Tensor& t) {
+  auto mix_tensor = [&](const std::string& name, const torch::Tensor& t) {
     mix(name.data(), name.size());
     torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
     mix(c.data_ptr(), static_cast<size_t>(c.numel()) * sizeof(float));
-  });
+  };
+  gpt2_visit(model.weights, mix_tensor);
+  lora_visit(model.weights, mix_tensor);  // the adapters' initial values (none: nothing mixed, as before)
   torch::Tensor r = model.lrs.values.detach().to(torch::kCPU, torch::kFloat32).contiguous();
   mix(r.data_ptr(), static_cast<size_t>(r.numel()) * sizeof(float));
   char out[17];
@@ -100,10 +103,14 @@ std::string model_fingerprint(const ReckoningModel& model) {
 
 void knowledge_save(const ReckoningModel& model, const Knowledge& knowledge, const std::string& path) {
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
-  std::vector<torch::Tensor> base = gpt2_flatten(model.weights);
-  size_t i = 0;
+  // Only what the inner loop changed: adapted weights, or with a LoRA inner loop the adapters.
+  std::vector<torch::Tensor> base = gpt2_flatten(model.weights), base_adapters = lora_flatten(model.weights);
+  size_t i = 0, j = 0;
   gpt2_visit(knowledge.weights, [&](const std::string& name, const torch::Tensor& t) {
-    if (!t.is_same(base[i++])) tensors.emplace_back(name, t.detach().to(torch::kFloat32));
+    if (!t.is_same(base[i++])) tensors.emplace_back(name, t.detach().to(torch::kCPU, torch::kFloat32));
+  });
+  lora_visit(knowledge.weights, [&](const std::string& name, const torch::Tensor& t) {
+    if (!t.is_same(base_adapters[j++])) tensors.emplace_back(name, t.detach().to(torch::kCPU, torch::kFloat32));
   });
   nlohmann::json trace = nlohmann::json::array();
   for (const auto& s : knowledge.trace) trace.push_back({{"loss", s.loss}, {"grad_norm", s.grad_norm}});
@@ -133,18 +140,17 @@ Knowledge knowledge_load(const ReckoningModel& model, const std::string& path) {
     throw_error(str(path, ": metadata 'facts'"), "a JSON list of strings", meta("facts"));
   }
   k.weights = model.weights;
-  std::vector<WeightSpec> specs = gpt2_weight_specs(model.config);
-  size_t i = 0;
   size_t used = 0;
-  gpt2_visit(k.weights, [&](const std::string& name, torch::Tensor& t) {
-    const WeightSpec& s = specs[i++];
+  auto take = [&](const std::string& name, torch::Tensor& t) {
     if (const torch::Tensor* stored = file.find(name)) {
-      check(stored->sizes().vec() == s.shape, str(path, ": tensor '", name, "'"),
-            "the model's shape", reckoning::str(stored->sizes()));
+      check(stored->sizes() == t.sizes(), str(path, ": tensor '", name, "'"),
+            reckoning::str("the model's shape ", t.sizes()), reckoning::str(stored->sizes()));
       t = stored->to(t.device());  // the model's device
       ++used;
     }
-  });
+  };
+  gpt2_visit(k.weights, take);
+  lora_visit(k.weights, take);
   check(used == file.tensors.size(), path, "only tensors of the model", "unknown tensor names");
   return k;
 }

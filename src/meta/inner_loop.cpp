@@ -3,11 +3,13 @@
 #include "reckoning/meta/inner_loop.h"
 
 #include <cmath>
+#include <functional>
 #include <memory>
 
 #include "reckoning/base/device.h"
 #include "reckoning/base/error.h"
 #include "reckoning/meta/inner_adamw.h"
+#include "reckoning/model/lora.h"
 
 namespace reckoning {
 
@@ -18,10 +20,12 @@ const std::vector<EnumName<InnerOptimizer>>& enum_names<InnerOptimizer>() {
   return table;
 }
 
+bool inner_adapts_lora(const InnerLoopConfig& inner) { return inner.adapt == "lora"; }
+
 std::vector<bool> inner_adapted_mask(const Gpt2Config& config, const InnerLoopConfig& inner) {
   std::vector<WeightSpec> specs = gpt2_weight_specs(config);
-  std::vector<bool> mask(specs.size(), true);
-  if (inner.adapt.empty()) return mask;
+  std::vector<bool> mask(specs.size(), !inner_adapts_lora(inner));
+  if (inner.adapt.empty() || inner.adapt == "full" || inner_adapts_lora(inner)) return mask;
   std::regex pattern;
   try {
     pattern = std::regex(inner.adapt);
@@ -38,7 +42,51 @@ std::vector<bool> inner_adapted_mask(const Gpt2Config& config, const InnerLoopCo
   return mask;
 }
 
+std::vector<WeightSpec> inner_rate_specs(const Gpt2Config& config, const InnerLoopConfig& inner,
+                                         const Gpt2Weights& weights) {
+  if (!inner_adapts_lora(inner)) return gpt2_weight_specs(config);
+  check(lora_present(weights), "inner.adapt", "LoRA adapters on the model with 'lora' (inner.lora_rank ...)",
+        "a model without adapters");
+  return lora_specs(config, lora_config_of(weights));
+}
+
 namespace {
+
+// The facts' inner loss, and its gradient with respect to `inputs` (graph kept when
+// `create_graph`). With a chunk size, the facts are taken `chunk` at a time and the chunks' losses
+// weighted by their share of the sequences with targets (masked_lm_loss is a mean over those), so
+// loss and gradient equal one batch's; each chunk's graph is freed after its gradient unless kept.
+std::pair<double, std::vector<torch::Tensor>> fact_loss_and_grad(
+    const std::function<torch::Tensor(const LmBatch&)>& loss_of, const LmBatch& facts,
+    const std::vector<torch::Tensor>& inputs, int64_t chunk, bool create_graph) {
+  const int64_t n = facts.ids.size(0);
+  if (chunk <= 0 || chunk >= n) {
+    torch::Tensor loss = loss_of(facts);
+    std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, inputs, {}, /*retain_graph=*/create_graph,
+                                                             create_graph, /*allow_unused=*/true);
+    return {loss.item<double>(), grads};
+  }
+  const torch::Tensor with_targets = facts.target_mask.any(1);  // (B)
+  const double total = std::max<double>(1.0, with_targets.sum().item<double>());
+  double loss_sum = 0;
+  std::vector<torch::Tensor> sum(inputs.size());
+  for (int64_t start = 0; start < n; start += chunk) {
+    const int64_t len = std::min(chunk, n - start);
+    const double share = with_targets.narrow(0, start, len).sum().item<double>() / total;
+    if (share == 0) continue;
+    const LmBatch part{facts.ids.narrow(0, start, len), facts.attn_mask.narrow(0, start, len),
+                       facts.target_mask.narrow(0, start, len)};
+    torch::Tensor loss = loss_of(part) * share;
+    loss_sum += loss.item<double>();
+    std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, inputs, {}, /*retain_graph=*/create_graph,
+                                                             create_graph, /*allow_unused=*/true);
+    for (size_t j = 0; j < grads.size(); ++j) {
+      if (!grads[j].defined()) continue;
+      sum[j] = sum[j].defined() ? sum[j] + grads[j] : grads[j];
+    }
+  }
+  return {loss_sum, sum};
+}
 
 // sqrt with a zero gradient where x == 0 (instead of infinity), twice differentiable: the square
 // root is taken of 1 at those entries and the result multiplied by 0, so no gradient reaches x.
@@ -61,12 +109,15 @@ struct OptimizerState {
 InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const InnerLrs& lrs,
                        const InnerLoopConfig& inner, const LmBatch& facts, InnerMode mode,
                        bool dropout) {
-  const std::vector<bool> adapted = inner_adapted_mask(config, inner);
-  std::vector<torch::Tensor> fast = gpt2_flatten(base);
+  const bool lora = inner_adapts_lora(inner);
+  check(!lora || lora_present(base), "inner.adapt", "LoRA adapters on the model with 'lora'", "a model without adapters");
+  // The fast tensors: every weight in canonical order (those `adapt` selects change), or the adapters.
+  const std::vector<bool> adapted = lora ? std::vector<bool>(lora_flatten(base).size(), true)
+                                         : inner_adapted_mask(config, inner);
+  std::vector<torch::Tensor> fast = lora ? lora_flatten(base) : gpt2_flatten(base);
   TORCH_INTERNAL_ASSERT(lrs.group_of_tensor.size() == fast.size(), "inner_loop: rate table built for ",
-                        lrs.group_of_tensor.size(), " tensors, model has ", fast.size());
+                        lrs.group_of_tensor.size(), " tensors, the inner loop adapts ", fast.size());
   const bool keep_graph = mode != InnerMode::Evaluate;
-  const bool create_graph = mode == InnerMode::SecondOrder;
   std::vector<size_t> idx;  // indices of adapted tensors
   for (size_t i = 0; i < fast.size(); ++i) {
     if (!adapted[i]) continue;
@@ -74,6 +125,16 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
     // Evaluation (or a base without grad): fast weights are fresh leaves, no meta-graph.
     if (!keep_graph || !fast[i].requires_grad()) fast[i] = fast[i].detach().requires_grad_(true);
   }
+  // The model with the fast tensors in place (the base's adapters, scale and dropout kept).
+  auto weights_of = [&](const std::vector<torch::Tensor>& tensors) {
+    if (lora) return lora_with(base, tensors);
+    Gpt2Weights w = base;
+    const Gpt2Weights plain = gpt2_unflatten(config, tensors);
+    size_t k = 0;
+    std::vector<torch::Tensor> flat = gpt2_flatten(plain);
+    gpt2_visit(w, [&](const std::string&, torch::Tensor& t) { t = flat[k++]; });
+    return w;
+  };
   InnerResult result;
   OptimizerState state;
   std::vector<std::vector<torch::Tensor>> history;  // AdamW with a meta-graph: g_0..g_k per tensor
@@ -85,21 +146,25 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
   const std::vector<std::vector<torch::Tensor>> rate_table = lrs.table();
   for (int64_t k = 0; k < lrs.steps(); ++k) {
     InnerStepTrace trace;
-    torch::Tensor loss = masked_lm_loss(config, gpt2_unflatten(config, fast), facts, dropout);
-    trace.loss = loss.item<double>();
+    // Truncated unrolling: the first unroll_from steps of a second-order loop are first order.
+    const InnerMode step_mode = mode == InnerMode::SecondOrder && k < inner.unroll_from ? InnerMode::FirstOrder : mode;
+    const bool create_graph = step_mode == InnerMode::SecondOrder;
     std::vector<torch::Tensor> inputs;
     for (size_t i : idx) inputs.push_back(fast[i]);
-    std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, inputs, {}, /*retain_graph=*/create_graph,
-                                                             create_graph, /*allow_unused=*/true);
+    const Gpt2Weights current = weights_of(fast);
+    auto [loss_value, grads] = fact_loss_and_grad(
+        [&](const LmBatch& b) { return masked_lm_loss(config, current, b, dropout); }, facts, inputs,
+        inner.fact_batch, create_graph);
+    trace.loss = loss_value;
     for (size_t j = 0; j < grads.size(); ++j) {
       if (!grads[j].defined()) grads[j] = torch::zeros_like(inputs[j]);
-      if (mode == InnerMode::FirstOrder) grads[j] = grads[j].detach();
+      if (step_mode == InnerMode::FirstOrder) grads[j] = grads[j].detach();
     }
     // Global gradient norm, and optional clipping (differentiable in second-order mode, where
     // the norm itself is part of the graph).
     trace.grad_norm = global_norm(grads);  // the norm enters the graph only when it clips (below)
     if (inner.grad_clip > 0 && trace.grad_norm > inner.grad_clip) {
-      torch::Tensor sq = torch::zeros({}, loss.options());
+      torch::Tensor sq = torch::zeros({}, grads.front().options());
       for (const auto& g : grads) sq = sq + g.pow(2).sum();
       torch::Tensor scale = inner.grad_clip / (safe_sqrt(sq) + 1e-6);
       for (auto& g : grads) g = g * scale;
@@ -177,7 +242,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
   if (!keep_graph) {
     for (size_t i : idx) fast[i] = fast[i].detach();
   }
-  result.weights = gpt2_unflatten(config, fast);
+  result.weights = weights_of(fast);
   return result;
 }
 

@@ -29,12 +29,13 @@ torch::Tensor InnerLrs::rates() const {
 
 namespace {
 
-// Group mapping and labels for a mode (independent of the values).
-void build_groups(const Gpt2Config& config, LrMode mode, std::vector<int64_t>& group_of_tensor,
-                  std::vector<std::string>& group_names) {
+// Group mapping and labels for a mode (independent of the values). Per layer, the groups are the
+// layer groups the specs use, in order: embeddings, h.0 ... h.{L-1}, ln_f for every weight; only
+// the blocks for LoRA adapters.
+void build_groups(const std::vector<WeightSpec>& specs, int64_t n_layer, LrMode mode,
+                  std::vector<int64_t>& group_of_tensor, std::vector<std::string>& group_names) {
   group_of_tensor.clear();
   group_names.clear();
-  std::vector<WeightSpec> specs = gpt2_weight_specs(config);
   switch (mode) {
     case LrMode::PerTensor:
       for (size_t i = 0; i < specs.size(); ++i) {
@@ -42,12 +43,17 @@ void build_groups(const Gpt2Config& config, LrMode mode, std::vector<int64_t>& g
         group_names.push_back(specs[i].name);
       }
       break;
-    case LrMode::PerLayer:
-      group_names.push_back("embeddings");
-      for (int64_t l = 0; l < config.n_layer; ++l) group_names.push_back(str("h.", l));
-      group_names.push_back("ln_f");
-      for (const WeightSpec& s : specs) group_of_tensor.push_back(s.layer_group);
+    case LrMode::PerLayer: {
+      std::vector<int64_t> row_of_layer_group(static_cast<size_t>(n_layer + 2), -1);
+      for (const WeightSpec& s : specs) row_of_layer_group.at(static_cast<size_t>(s.layer_group)) = 0;
+      for (int64_t g = 0; g < n_layer + 2; ++g) {
+        if (row_of_layer_group[static_cast<size_t>(g)] < 0) continue;
+        row_of_layer_group[static_cast<size_t>(g)] = static_cast<int64_t>(group_names.size());
+        group_names.push_back(g == 0 ? std::string("embeddings") : g == n_layer + 1 ? std::string("ln_f") : str("h.", g - 1));
+      }
+      for (const WeightSpec& s : specs) group_of_tensor.push_back(row_of_layer_group[static_cast<size_t>(s.layer_group)]);
       break;
+    }
     case LrMode::Static:
       group_names.push_back("all");
       group_of_tensor.assign(specs.size(), 0);
@@ -57,15 +63,15 @@ void build_groups(const Gpt2Config& config, LrMode mode, std::vector<int64_t>& g
 
 }  // namespace
 
-InnerLrs inner_lrs_init(const Gpt2Config& config, LrMode mode, int64_t steps, double initial,
-                        bool log_space, torch::Dtype dtype) {
+InnerLrs inner_lrs_init(const std::vector<WeightSpec>& specs, int64_t n_layer, LrMode mode, int64_t steps,
+                        double initial, bool log_space, torch::Dtype dtype) {
   check(steps >= 0, "inner_lrs_init: inner steps", "a non-negative count", std::to_string(steps));
   check(!log_space || initial > 0, "inner_lrs_init: initial rate",
         "a positive rate in log-space mode", std::to_string(initial));
   InnerLrs lrs;
   lrs.mode = mode;
   lrs.log_space = log_space;
-  build_groups(config, mode, lrs.group_of_tensor, lrs.group_names);
+  build_groups(specs, n_layer, mode, lrs.group_of_tensor, lrs.group_names);
   const double stored = log_space ? std::log(initial) : initial;
   lrs.values = torch::full({static_cast<int64_t>(lrs.group_names.size()), steps}, stored,
                            torch::dtype(dtype));
@@ -73,18 +79,28 @@ InnerLrs inner_lrs_init(const Gpt2Config& config, LrMode mode, int64_t steps, do
   return lrs;
 }
 
-InnerLrs inner_lrs_from_values(const Gpt2Config& config, LrMode mode, bool log_space,
+InnerLrs inner_lrs_init(const Gpt2Config& config, LrMode mode, int64_t steps, double initial,
+                        bool log_space, torch::Dtype dtype) {
+  return inner_lrs_init(gpt2_weight_specs(config), config.n_layer, mode, steps, initial, log_space, dtype);
+}
+
+InnerLrs inner_lrs_from_values(const std::vector<WeightSpec>& specs, int64_t n_layer, LrMode mode, bool log_space,
                                torch::Tensor values, const std::string& where) {
   InnerLrs lrs;
   lrs.mode = mode;
   lrs.log_space = log_space;
-  build_groups(config, mode, lrs.group_of_tensor, lrs.group_names);
+  build_groups(specs, n_layer, mode, lrs.group_of_tensor, lrs.group_names);
   check(values.dim() == 2 && values.size(0) == static_cast<int64_t>(lrs.group_names.size()), where,
         str("a (", lrs.group_names.size(), ", steps) table of ", enum_name(mode), " rates"),
         reckoning::str("shape ", values.sizes()));
   lrs.values = values.detach().clone();
   if (lrs.learned()) lrs.values.requires_grad_(true);
   return lrs;
+}
+
+InnerLrs inner_lrs_from_values(const Gpt2Config& config, LrMode mode, bool log_space,
+                               torch::Tensor values, const std::string& where) {
+  return inner_lrs_from_values(gpt2_weight_specs(config), config.n_layer, mode, log_space, std::move(values), where);
 }
 
 }  // namespace reckoning

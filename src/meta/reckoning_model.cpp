@@ -2,6 +2,7 @@
 #include "reckoning/meta/reckoning_model.h"
 
 #include "reckoning/model/hf_checkpoint.h"
+#include "reckoning/model/lora.h"
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
 #include "reckoning/base/safetensors.h"
@@ -30,6 +31,13 @@ ReckoningModel reckoning_model_load(const std::string& dir) {
   Gpt2Model gpt2 = gpt2_load_dir(dir, torch::kFloat32);
   model.config = gpt2.config;
   model.weights = gpt2_map(gpt2.weights, [](const torch::Tensor& t) { return t.requires_grad_(false); });
+  // The LoRA adapters' initial (meta-learned) values, in PEFT's layout beside the model.
+  if (lora_peft_present(dir)) {
+    lora_load_peft(model.weights, dir);
+  } else {
+    check(!inner_adapts_lora(model.inner()), path_join(dir, "adapter_model.safetensors"),
+          str("the model's LoRA adapters (", settings, " says inner.adapt: lora)"), "no such file");
+  }
   model.tokenizer = tokenizer_load(dir);
   check(model.tokenizer->vocab_size() <= model.config.n_vocab, path_join(dir, "config.json"),
         str("vocab_size >= the tokenizer's ", model.tokenizer->vocab_size(), " tokens"),
@@ -46,10 +54,12 @@ ReckoningModel reckoning_model_load(const std::string& dir) {
     };
     LrMode mode = enum_parse<LrMode>(meta("mode"), str(lrs_path, ": metadata 'mode'"));
     const std::string log_space = meta("log_space");
-    model.lrs = inner_lrs_from_values(model.config, mode, log_space == "true", *values, lrs_path);
+    model.lrs = inner_lrs_from_values(inner_rate_specs(model.config, model.inner(), model.weights), model.config.n_layer,
+                                      mode, log_space == "true", *values, lrs_path);
     model.lrs.values.requires_grad_(false);
   } else {
-    model.lrs = inner_lrs_init(model.config, LrMode::Static, model.run.inner_steps, model.run.inner_lr, false);
+    model.lrs = inner_lrs_init(inner_rate_specs(model.config, model.inner(), model.weights), model.config.n_layer,
+                               LrMode::Static, model.run.inner_steps, model.run.inner_lr, false);
   }
   return model;
 }
@@ -59,6 +69,7 @@ void reckoning_model_write_files(const ReckoningModel& model, const std::string&
   Gpt2Model gpt2{model.config, gpt2_map(model.weights, [](const torch::Tensor& t) { return t.detach(); })};
   gpt2_save_dir(gpt2, dir);
   model.tokenizer->save(dir);
+  if (lora_present(model.weights)) lora_save_peft(model.weights, dir);
   // Stored as parametrised (log(rate) in log-space mode); rows = groups, columns = inner steps.
   safetensors_save(path_join(dir, "inner_lrs.safetensors"),
                    {{"inner_lrs", model.lrs.values.detach().to(torch::kFloat32)}},

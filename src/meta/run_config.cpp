@@ -93,10 +93,17 @@ const std::vector<Field>& fields() {
       {"inner.float64_update", &RunConfig::inner_float64_update, "compute the inner AdamW update and its derivatives in float64 (tensors stay in their type)", kModel},
       {"inner.momentum", &RunConfig::inner_momentum, "inner SGD momentum (< 0 = 0.9, the authors')", kModel},
       {"inner.grad_clip", &RunConfig::inner_grad_clip, "inner gradient-norm clip (0 = off)", kModel},
-      {"inner.adapt", &RunConfig::inner_adapt, "regex of adapted weight names (empty = all)", kModel},
+      {"inner.adapt", &RunConfig::inner_adapt, "what the inner loop adapts: 'full' (every weight; also empty), 'lora' (LoRA adapters only) or a regex of weight names", kModel},
+      {"inner.lora_rank", &RunConfig::inner_lora_rank, "LoRA rank of the adapters (inner.adapt lora)", kModel},
+      {"inner.lora_alpha", &RunConfig::inner_lora_alpha, "LoRA alpha: the adapters' update is scaled by alpha / rank", kModel},
+      {"inner.lora_dropout", &RunConfig::inner_lora_dropout, "dropout on the adapters' input while training", kModel},
+      {"inner.lora_targets", &RunConfig::inner_lora_targets, "modules with adapters: attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj (or c_attn, c_proj, c_fc, all), comma-separated", kModel},
+      {"inner.unroll_from", &RunConfig::inner_unroll_from, "truncated unrolling: the first K inner steps are first order, the rest exact second order (0 = exact)", kRun},
+      {"inner.fact_batch", &RunConfig::inner_fact_batch, "facts per chunk of the inner gradient, accumulated to the one-batch gradient (0 = one batch)", kModel},
       {"inner.fused", &RunConfig::inner_fused, "fused differentiable AdamW node (false = plain ops, the reference): a CPU kernel, tensor operations on a GPU", kModel},
       {"inner.dropout", &RunConfig::inner_dropout, "dropout in the inner loop while training", kModel},
       {"outer.lr", &RunConfig::outer_lr, "outer AdamW learning rate", kRun},
+      {"outer.train_base", &RunConfig::outer_train_base, "train the base weights in the outer loop (false: with inner.adapt lora, only the adapters' initial values and the rates are trained)", kRun},
       {"outer.lr_rates", &RunConfig::outer_lr_rates, "learning rate of the inner rates (< 0 = 1e-2 with inner.log_space, else outer.lr)", kRun},
       {"outer.weight_decay", &RunConfig::outer_weight_decay, "outer weight decay (not on biases, norms, rates)", kRun},
       {"outer.beta1", &RunConfig::outer_beta1, "outer AdamW beta1", kRun},
@@ -280,6 +287,18 @@ void run_config_validate(const RunConfig& c) {
   non_negative("inner.eps_root", c.inner_eps_root);
   check(c.inner_momentum < 1, key("inner.momentum"), "a number below 1 (< 0 = the default)", value_string(c.inner_momentum));
   non_negative("inner.grad_clip", c.inner_grad_clip);
+  if (c.inner_adapt == "lora") {
+    positive("inner.lora_rank", c.inner_lora_rank);
+    check(c.inner_lora_alpha > 0, key("inner.lora_alpha"), "a positive number", value_string(c.inner_lora_alpha));
+    check(c.inner_lora_dropout >= 0 && c.inner_lora_dropout < 1, key("inner.lora_dropout"), "a probability in [0, 1)",
+          value_string(c.inner_lora_dropout));
+    lora_targets_parse(c.inner_lora_targets, key("inner.lora_targets"));
+  } else {
+    check(c.outer_train_base, key("outer.train_base"), "true unless inner.adapt is 'lora' (nothing else would be trained)",
+          "false");
+  }
+  non_negative("inner.unroll_from", static_cast<double>(c.inner_unroll_from));
+  non_negative("inner.fact_batch", static_cast<double>(c.inner_fact_batch));
   check(c.outer_lr > 0, key("outer.lr"), "a positive number", value_string(c.outer_lr));
   non_negative("outer.weight_decay", c.outer_weight_decay);
   check(c.outer_beta1 >= 0 && c.outer_beta1 < 1, key("outer.beta1"), "a number in [0, 1)", value_string(c.outer_beta1));
@@ -353,8 +372,19 @@ InnerLoopConfig RunConfig::inner_loop() const {
   inner.momentum = inner_momentum >= 0 ? inner_momentum : 0.9;
   inner.grad_clip = inner_grad_clip;
   inner.adapt = inner_adapt;
+  inner.unroll_from = inner_unroll_from;
+  inner.fact_batch = inner_fact_batch;
   inner.fused = inner_fused;
   return inner;
+}
+
+LoraConfig RunConfig::lora() const {
+  LoraConfig lora;
+  lora.rank = inner_lora_rank;
+  lora.alpha = inner_lora_alpha;
+  lora.dropout = inner_lora_dropout;
+  lora.targets = lora_targets_parse(inner_lora_targets, "configuration key 'inner.lora_targets'");
+  return lora;
 }
 
 double RunConfig::rates_lr() const {

@@ -19,17 +19,32 @@ void KvCache::select(const torch::Tensor& index) {
 
 namespace {
 
-// x (B, T, in) @ w (in, out) + b (out) -> (B, T, out); Hugging Face Conv1D.
-torch::Tensor conv1d(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-  return mixed_addmm(b, x.reshape({-1, x.size(-1)}), w).view({x.size(0), x.size(1), w.size(1)});
+// How a block's LoRA adapters are applied (lora.h): scale, and dropout on their input in training.
+struct LoraApply {
+  double scale = 0, dropout_p = 0;
+  bool dropout = false;
+};
+
+// x (B, T, in) @ w (in, out) + b (out) -> (B, T, out); Hugging Face Conv1D, plus the LoRA path
+// scale * dropout(x) a^T b^T when the layer has an adapter (never materialising the (in, out) update).
+torch::Tensor conv1d(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                     const LoraPair& lora = {}, const LoraApply& apply = {}) {
+  const torch::Tensor x2 = x.reshape({-1, x.size(-1)});
+  torch::Tensor y = mixed_addmm(b, x2, w);
+  if (lora.defined()) {
+    const torch::Tensor xl = apply.dropout && apply.dropout_p > 0 ? torch::dropout(x2, apply.dropout_p, true) : x2;
+    y = y + mixed_matmul(mixed_matmul(xl, lora.a.t()) * apply.scale, lora.b.t());
+  }
+  return y.view({x.size(0), x.size(1), w.size(1)});
 }
 
 // Causal self-attention with a key-padding mask. x (B, T, C); key_ok (B, T_all) bool over past +
 // new positions; returns (B, T, C).
 torch::Tensor attention(const Gpt2Config& c, const Gpt2BlockWeights& b, const torch::Tensor& x,
-                        const torch::Tensor& key_ok, bool dropout, KvCache* cache, size_t layer) {
+                        const torch::Tensor& key_ok, bool dropout, KvCache* cache, size_t layer,
+                        const LoraApply& lora) {
   const int64_t B = x.size(0), T = x.size(1), C = c.n_embd, H = c.n_head, D = c.head_dim();
-  torch::Tensor qkv = conv1d(x, b.attn_c_attn_weight, b.attn_c_attn_bias);  // (B, T, 3C)
+  torch::Tensor qkv = conv1d(x, b.attn_c_attn_weight, b.attn_c_attn_bias, b.attn_c_attn_lora, lora);  // (B, T, 3C)
   auto parts = qkv.split(C, 2);
   torch::Tensor q = parts[0].view({B, T, H, D}).transpose(1, 2);  // (B, H, T, D)
   torch::Tensor k = parts[1].view({B, T, H, D}).transpose(1, 2);  // (B, H, T, D)
@@ -57,7 +72,7 @@ torch::Tensor attention(const Gpt2Config& c, const Gpt2BlockWeights& b, const to
   if (dropout && c.attn_pdrop > 0) att = torch::dropout(att, c.attn_pdrop, true);
   torch::Tensor y = mixed_matmul(att, v);                  // (B, H, T, D)
   y = y.transpose(1, 2).contiguous().view({B, T, C});       // (B, T, C)
-  return conv1d(y, b.attn_c_proj_weight, b.attn_c_proj_bias);
+  return conv1d(y, b.attn_c_proj_weight, b.attn_c_proj_bias, b.attn_c_proj_lora, lora);
 }
 
 }  // namespace
@@ -90,15 +105,16 @@ torch::Tensor gpt2_hidden(const Gpt2Config& c, const Gpt2Weights& w, const torch
   torch::Tensor x = w.wte.index_select(0, ids.reshape(-1)).view({B, T, c.n_embd}) +
                     w.wpe.index_select(0, positions.reshape(-1)).view({B, T, c.n_embd});  // (B, T, C)
   if (dropout && c.embd_pdrop > 0) x = torch::dropout(x, c.embd_pdrop, true);
+  const LoraApply lora{w.lora_scale, w.lora_dropout, dropout};
   for (size_t i = 0; i < w.h.size(); ++i) {
     const Gpt2BlockWeights& b = w.h[i];
     torch::Tensor a = torch::layer_norm(x, {c.n_embd}, b.ln_1_weight, b.ln_1_bias, c.layer_norm_epsilon);
-    a = attention(c, b, a, key_ok, dropout, cache, i);
+    a = attention(c, b, a, key_ok, dropout, cache, i, lora);
     if (dropout && c.resid_pdrop > 0) a = torch::dropout(a, c.resid_pdrop, true);
     x = x + a;  // (B, T, C)
     torch::Tensor m = torch::layer_norm(x, {c.n_embd}, b.ln_2_weight, b.ln_2_bias, c.layer_norm_epsilon);
-    m = conv1d(gelu_tanh(conv1d(m, b.mlp_c_fc_weight, b.mlp_c_fc_bias)), b.mlp_c_proj_weight,
-               b.mlp_c_proj_bias);  // (B, T, C)
+    m = conv1d(gelu_tanh(conv1d(m, b.mlp_c_fc_weight, b.mlp_c_fc_bias, b.mlp_c_fc_lora, lora)),
+               b.mlp_c_proj_weight, b.mlp_c_proj_bias, b.mlp_c_proj_lora, lora);  // (B, T, C)
     if (dropout && c.resid_pdrop > 0) m = torch::dropout(m, c.resid_pdrop, true);
     x = x + m;
   }

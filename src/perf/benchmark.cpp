@@ -1,8 +1,11 @@
 // Meta-step and answering benchmarks; see benchmark.h.
 #include "reckoning/perf/benchmark.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 
 #include <torch/torch.h>
@@ -10,7 +13,10 @@
 #include "reckoning/base/cpu_allocator.h"
 #include "reckoning/base/device.h"
 #include "reckoning/base/error.h"
+#include "reckoning/base/io.h"
+#include "reckoning/eval/answer.h"
 #include "reckoning/model/generate.h"
+#include "reckoning/model/lora.h"
 #include "reckoning/meta/inner_loop.h"
 #include "reckoning/model/precision.h"
 #include "reckoning/meta/reckoning_model.h"
@@ -151,13 +157,34 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   model.run.inner_eps_root = b.eps_root;
   model.run.inner_float64_update = b.float64_update;
   model.run.inner_dropout = b.dropout;
-  model.weights = gpt2_map(gpt2_init(model.config, b.seed, dtype),
-                           [](const torch::Tensor& t) { return t.detach().requires_grad_(true); });
-  model.lrs = inner_lrs_init(model.config, b.lr_mode, b.inner_steps,
-                             1e-5, false, dtype);
+  model.run.inner_adapt = b.adapt;
+  model.run.inner_unroll_from = b.unroll_from;
+  model.run.inner_fact_batch = b.fact_batch;
+  model.run.outer_train_base = b.train_base;
+  const bool lora = inner_adapts_lora(model.inner());
+  check(lora || b.train_base, "bench: --frozen-base", "--adapt lora (nothing else would be trained)", b.adapt);
+  model.weights = gpt2_init(model.config, b.seed, dtype);
+  if (lora) {
+    LoraConfig adapters;
+    adapters.rank = b.lora_rank;
+    adapters.alpha = b.lora_alpha;
+    adapters.targets = lora_targets_parse(b.lora_targets, "bench: --lora-targets");
+    lora_attach(model.weights, adapters, b.seed + 1);
+    // As the adapters' initial values after meta-training: b nonzero, so every adapter tensor has
+    // an inner gradient from the first step (b = 0 would make a's first gradient zero).
+    lora_visit(model.weights, [](const std::string&, torch::Tensor& t) {
+      if (t.abs().max().item<double>() == 0) t = torch::randn_like(t) * 0.01;
+    });
+  }
+  model.weights = gpt2_map(model.weights, [](const torch::Tensor& t) { return t.detach().requires_grad_(true); });
+  if (!b.train_base) gpt2_visit(model.weights, [](const std::string&, torch::Tensor& t) { t = t.detach(); });
+  model.lrs = inner_lrs_init(inner_rate_specs(model.config, model.inner(), model.weights), model.config.n_layer,
+                             b.lr_mode, b.inner_steps, 1e-5, false, dtype);
   reckoning_model_to(model, device);
 
-  std::vector<torch::Tensor> params = gpt2_flatten(model.weights);
+  std::vector<torch::Tensor> params;
+  if (b.train_base) params = gpt2_flatten(model.weights);
+  for (const torch::Tensor& t : lora_flatten(model.weights)) params.push_back(t);
   if (model.lrs.learned()) params.push_back(model.lrs.values);
   torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(1e-5).weight_decay(0.01));
 
@@ -187,6 +214,22 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
       rss_after.push_back(resident_memory_bytes());
     }
   }
+  // The knowledge file this model writes for one task's facts (`reckoning answer --save-knowledge`):
+  // what the inner loop changed - every adapted weight, or only the adapters.
+  int64_t knowledge_bytes = 0;
+  {
+    Knowledge knowledge;
+    knowledge.weights = inner_loop(model.config, model.weights, model.lrs, model.inner(), task.facts,
+                                   InnerMode::Evaluate, false).weights;
+    knowledge.facts = {"(random tokens)"};
+    char pattern[] = "/tmp/reckoning-bench-knowledge.XXXXXX";
+    const int fd = ::mkstemp(pattern);
+    check(fd >= 0, pattern, "a temporary file", "mkstemp failed");
+    ::close(fd);
+    knowledge_save(model, knowledge, pattern);
+    knowledge_bytes = static_cast<int64_t>(std::filesystem::file_size(pattern));
+    remove_file(pattern);
+  }
   const MetaStepFlops flops = meta_step_flops(b);
   const double t_median = median(times);
   const double achieved = flops.total / t_median / 1e9;
@@ -201,13 +244,24 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
       {"facts", b.facts}, {"fact_len", b.fact_len}, {"key_len", b.key_len},
       {"question_len", b.question_len}, {"answer_len", b.answer_len}, {"inner_steps", b.inner_steps},
       {"inner_optimizer", enum_name(b.inner_optimizer)}, {"lr_mode", enum_name(b.lr_mode)}, {"first_order", b.first_order}, {"fused", b.fused},
-      {"eps_root", b.eps_root}, {"float64_update", b.float64_update},
+      {"eps_root", b.eps_root}, {"float64_update", b.float64_update}, {"adapt", b.adapt},
+      {"lora_rank", lora ? nlohmann::json(b.lora_rank) : nlohmann::json(nullptr)},
+      {"lora_alpha", lora ? nlohmann::json(b.lora_alpha) : nlohmann::json(nullptr)},
+      {"lora_targets", lora ? nlohmann::json(b.lora_targets) : nlohmann::json(nullptr)},
+      {"train_base", b.train_base}, {"unroll_from", b.unroll_from}, {"fact_batch", b.fact_batch},
       {"dtype", b.dtype}, {"matmul_dtype", enum_name(b.matmul_dtype)}, {"threads", threads}, {"warmup", b.warmup}, {"steps", b.steps},
       {"dropout", b.dropout}, {"outer_clip", b.outer_clip}, {"seed", b.seed}, {"device", device_name(device)}};
   nlohmann::json out = {
       {"benchmark", "meta-step"},
       {"config", config},
       {"parameters", gpt2_parameter_count(model.weights)},
+      {"adapter_parameters", lora_parameter_count(model.weights)},
+      {"knowledge_bytes", knowledge_bytes},
+      {"outer_parameters", [&] {
+         int64_t n = 0;
+         for (const torch::Tensor& p : params) n += p.numel();
+         return n;
+       }()},
       {"seconds_median", t_median},
       {"seconds_min", *std::min_element(times.begin(), times.end())},
       {"peak_rss_bytes", peak_resident_memory_bytes()},

@@ -8,6 +8,7 @@
 
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
+#include "reckoning/model/lora.h"
 #include "reckoning/perf/benchmark.h"
 #include "reckoning/train/trainer.h"
 
@@ -26,9 +27,11 @@ ReckoningModel model_copy(const ReckoningModel& model, torch::Dtype dtype) {
   return copy;
 }
 
-// d(task loss)/d(weights..., rates if learned), dropout off; zeros for unused tensors.
+// d(task loss)/d(weights..., LoRA adapters..., rates if learned), dropout off; zeros for unused
+// tensors.
 std::vector<torch::Tensor> meta_gradient(const ReckoningModel& model, const EncodedTask& task) {
   std::vector<torch::Tensor> params = gpt2_flatten(model.weights);
+  for (const torch::Tensor& t : lora_flatten(model.weights)) params.push_back(t);
   if (model.lrs.learned()) params.push_back(model.lrs.values);
   const InnerMode mode = model.run.inner_first_order ? InnerMode::FirstOrder : InnerMode::SecondOrder;
   torch::Tensor loss = task_loss(model, task, mode, /*dropout=*/false);
@@ -73,6 +76,7 @@ nlohmann::json meta_grad_compare(const ReckoningModel& model, const EncodedTask&
   const std::vector<torch::Tensor> g32 = meta_gradient(m32, task), g64 = meta_gradient(m64, task);
   std::vector<std::string> names;
   for (const WeightSpec& spec : gpt2_weight_specs(model.config)) names.push_back(spec.name);
+  lora_visit(model.weights, [&](const std::string& name, const torch::Tensor&) { names.push_back(name); });
   if (model.lrs.learned()) names.push_back("inner_lrs");
   std::vector<double> norm_parts, error_parts;
   double sq32 = 0, sq64 = 0, sq_error = 0;
@@ -107,10 +111,14 @@ nlohmann::json meta_grad_compare(const ReckoningModel& model, const EncodedTask&
   // The first inner gradient in float64, and the adapted elements where it is below 1, 10, 100
   // and 1000 x epsilon: bands where AdamW's first update has a derivative of about 1 / eps,
   // 1 / (100 eps), 1 / (10^4 eps), 1 / (10^6 eps) (eps / (|g| + eps)^2).
-  std::vector<torch::Tensor> w = gpt2_flatten(m64.weights);
+  // The fast tensors: the weights (those inner.adapt selects), or the LoRA adapters, which follow
+  // the weights in the meta-gradient's order.
+  const bool lora = inner_adapts_lora(model.inner());
+  const size_t offset = lora ? gpt2_flatten(m64.weights).size() : 0;
+  std::vector<torch::Tensor> w = lora ? lora_flatten(m64.weights) : gpt2_flatten(m64.weights);
   const std::vector<torch::Tensor> inner =
       torch::autograd::grad({masked_lm_loss(m64.config, m64.weights, task.facts, false)}, w, {}, false, false, true);
-  const std::vector<bool> adapted = inner_adapted_mask(model.config, model.inner());
+  const std::vector<bool> adapted = lora ? std::vector<bool>(w.size(), true) : inner_adapted_mask(model.config, model.inner());
   const std::vector<double> factors{1, 10, 100, 1000};
   std::vector<int64_t> small(factors.size(), 0);
   std::vector<double> small_norm(factors.size(), 0), small_error(factors.size(), 0);
@@ -122,8 +130,8 @@ nlohmann::json meta_grad_compare(const ReckoningModel& model, const EncodedTask&
     for (size_t b = 0; b < factors.size(); ++b) {
       const torch::Tensor mask = g < factors[b] * model.run.inner_eps;
       small[b] += mask.sum().item<int64_t>();
-      small_norm[b] += squared(g64[i].masked_select(mask));
-      small_error[b] += squared(errors[i].masked_select(mask));
+      small_norm[b] += squared(g64[offset + i].masked_select(mask));
+      small_error[b] += squared(errors[offset + i].masked_select(mask));
     }
   }
   out["adapted_elements"] = total;

@@ -2,6 +2,7 @@
 #include "reckoning/train/outer_optimizer.h"
 
 #include "reckoning/model/gpt2_weights.h"
+#include "reckoning/model/lora.h"
 
 namespace reckoning {
 
@@ -15,7 +16,14 @@ OuterOptimizer outer_optimizer_for(const ReckoningModel& model, const RunConfig&
   std::vector<torch::Tensor> decay, no_decay;
   std::vector<WeightSpec> specs = gpt2_weight_specs(model.config);
   std::vector<torch::Tensor> flat = gpt2_flatten(model.weights);
-  for (size_t i = 0; i < flat.size(); ++i) (specs[i].decays ? decay : no_decay).push_back(flat[i]);
+  for (size_t i = 0; i < flat.size(); ++i) {
+    if (flat[i].requires_grad()) (specs[i].decays ? decay : no_decay).push_back(flat[i]);  // not a frozen base
+  }
+  // The LoRA adapters' initial values: not decayed (decay would pull a toward 0 and the adapters'
+  // start toward no update at all).
+  for (const torch::Tensor& t : lora_flatten(model.weights)) {
+    if (t.requires_grad()) no_decay.push_back(t);
+  }
   auto group_options = [&](double lr, double wd) {
     auto o = std::make_unique<torch::optim::AdamWOptions>(lr);
     o->betas({config.outer_beta1, config.outer_beta2}).eps(config.outer_eps).weight_decay(wd);

@@ -19,6 +19,7 @@
 #include "reckoning/base/safetensors.h"
 #include "reckoning/base/threads.h"
 #include "reckoning/eval/labels.h"
+#include "reckoning/model/lora.h"
 #include "reckoning/train/outer_optimizer.h"
 #include "reckoning/text/word_tokenizer.h"
 
@@ -49,15 +50,34 @@ void release_gradients(torch::optim::Optimizer& optimizer) {
 
 namespace {
 
-void make_trainable(ReckoningModel& model) {
-  model.weights = gpt2_map(model.weights, [](const torch::Tensor& t) {
-    return t.detach().clone().requires_grad_(true);
-  });
+// Outer parameters: the base weights unless outer.train_base is off, and the LoRA adapters'
+// initial values (meta-learned) when the model has adapters.
+void make_trainable(ReckoningModel& model, bool train_base) {
+  auto trainable = [](const torch::Tensor& t) { return t.detach().clone().requires_grad_(true); };
+  auto frozen = [](const torch::Tensor& t) { return t.detach().requires_grad_(false); };
+  Gpt2Weights w = gpt2_map(model.weights, trainable);
+  if (!train_base) gpt2_visit(w, [&](const std::string&, torch::Tensor& t) { t = frozen(t); });
+  model.weights = std::move(w);
 }
 
-InnerLrs rates_for(const RunConfig& config, const Gpt2Config& gpt2) {
-  return inner_lrs_init(gpt2, config.inner_lr_mode, config.inner_steps,
-                        config.inner_lr, config.inner_log_space);
+// With inner.adapt lora, the adapters the configuration asks for: fresh ones (seeded) on a model
+// without, those of the model (e.g. model.init's) when they are the configured ones.
+void attach_adapters(ReckoningModel& model, const RunConfig& config) {
+  if (!inner_adapts_lora(config.inner_loop())) return;
+  const LoraConfig wanted = config.lora();
+  if (lora_present(model.weights)) {
+    const LoraConfig have = lora_config_of(model.weights);
+    if (have.rank == wanted.rank && have.targets == wanted.targets && have.alpha == wanted.alpha) {
+      model.weights.lora_dropout = wanted.dropout;
+      return;
+    }
+  }
+  lora_attach(model.weights, wanted, config.seed + 7919);
+}
+
+InnerLrs rates_for(const RunConfig& config, const ReckoningModel& model) {
+  return inner_lrs_init(inner_rate_specs(model.config, config.inner_loop(), model.weights), model.config.n_layer,
+                        config.inner_lr_mode, config.inner_steps, config.inner_lr, config.inner_log_space);
 }
 
 // A resumed run continues its checkpoint's rates and outer-optimizer state: a changed method,
@@ -65,7 +85,8 @@ InnerLrs rates_for(const RunConfig& config, const Gpt2Config& gpt2) {
 // reshape) them, so it is refused, naming the key.
 void refuse_changed_rates(const RunConfig& saved, const RunConfig& now, const std::string& checkpoint) {
   const nlohmann::json a = run_config_to_json(saved), b = run_config_to_json(now);
-  for (const char* key : {"method", "inner.optimizer", "inner.lr_mode", "inner.steps", "inner.log_space"}) {
+  for (const char* key : {"method", "inner.optimizer", "inner.lr_mode", "inner.steps", "inner.log_space", "inner.adapt",
+                          "inner.lora_rank", "inner.lora_targets"}) {
     check(a.at(key) == b.at(key), str("configuration key '", key, "' on resume"),
           str(a.at(key).dump(), " as in the checkpoint ", checkpoint,
               " (start a new run_dir to change it)"),
@@ -93,13 +114,16 @@ ReckoningModel model_for_training(const RunConfig& config, const std::vector<Tas
     const bool same_rates = model.lrs.mode == config.inner_lr_mode &&
                             model.lrs.steps() == config.inner_steps && model.lrs.log_space == config.inner_log_space &&
                             model.lrs.learned();
+    const bool same_adapt = model.run.inner_adapt == config.inner_adapt;
     model.run = config;
-    if (same_rates) {
+    attach_adapters(model, config);
+    if (same_rates && same_adapt && model.lrs.group_of_tensor.size() ==
+                                        inner_rate_specs(model.config, config.inner_loop(), model.weights).size()) {
       model.lrs.values = model.lrs.values.detach().clone().requires_grad_(true);
     } else {
-      model.lrs = rates_for(config, model.config);
+      model.lrs = rates_for(config, model);
     }
-    make_trainable(model);
+    make_trainable(model, config.outer_train_base);
     return model;
   }
   model.run = config;
@@ -121,8 +145,9 @@ ReckoningModel model_for_training(const RunConfig& config, const std::vector<Tas
   c.bos_token_id = c.eos_token_id = model.tokenizer->eos_id();
   c.validate("model configuration");
   model.weights = gpt2_init(c, config.seed);
-  model.lrs = rates_for(config, c);
-  make_trainable(model);
+  attach_adapters(model, config);
+  model.lrs = rates_for(config, model);
+  make_trainable(model, config.outer_train_base);
   return model;
 }
 
@@ -132,9 +157,11 @@ struct TrainerState {
   int64_t step = 0, epoch = 0, position = 0;
   int64_t best_step = -1, bad_evals = 0, total_steps = 0;
   double best_accuracy = -1;
+  bool train_base = true;  // outer.train_base of the run (a run key, so not in the model's settings)
   nlohmann::json to_json() const {
     return {{"step", step}, {"epoch", epoch}, {"position", position}, {"best_step", best_step},
-            {"bad_evals", bad_evals}, {"total_steps", total_steps}, {"best_accuracy", best_accuracy}};
+            {"bad_evals", bad_evals}, {"total_steps", total_steps}, {"best_accuracy", best_accuracy},
+            {"train_base", train_base}};
   }
   static TrainerState from_json(const nlohmann::json& j, const std::string& where) {
     TrainerState s;
@@ -146,6 +173,7 @@ struct TrainerState {
       s.bad_evals = j.at("bad_evals");
       s.total_steps = j.at("total_steps");
       s.best_accuracy = j.at("best_accuracy");
+      s.train_base = j.value("train_base", true);  // checkpoints before it always trained the base
     } catch (const nlohmann::json::exception& e) {
       throw Error(str(where, ": expected a trainer state (step, epoch, position, ...), got ", e.what()));
     }
@@ -353,10 +381,15 @@ class Trainer {
     model_ = reckoning_model_load(paths_.last_dir);
     refuse_changed_rates(model_.run, resolved_, paths_.last_dir);
     model_.run = resolved_;
-    make_trainable(model_);
+    model_.weights.lora_dropout = resolved_.inner_lora_dropout;  // a training setting, not a stored one
+    make_trainable(model_, resolved_.outer_train_base);
     if (model_.lrs.learned()) model_.lrs.values = model_.lrs.values.detach().clone().requires_grad_(true);
     const std::string state_path = path_join(paths_.last_dir, "trainer_state.json");
     state_ = TrainerState::from_json(read_json_file(state_path), state_path);
+    check(state_.train_base == config_.outer_train_base, "configuration key 'outer.train_base' on resume",
+          str(state_.train_base ? "true" : "false", " as in the checkpoint ", paths_.last_dir,
+              " (start a new run_dir to change it)"),
+          config_.outer_train_base ? "true" : "false");
     // A resume may lengthen (or shorten) the run: the schedule's warm-up and decay are recomputed
     // for the new length from the current step on. Below the steps already done it is refused.
     if (config_.outer_max_steps > 0 && state_.total_steps > 0 && config_.outer_max_steps != state_.total_steps) {
@@ -387,6 +420,7 @@ class Trainer {
     }
     per_step_ = config_.outer_batch_tasks * config_.outer_grad_accum;
     const auto n_train = static_cast<int64_t>(data_.train.size());
+    state_.train_base = config_.outer_train_base;
     if (state_.total_steps == 0) {
       state_.total_steps = config_.outer_max_steps > 0 ? config_.outer_max_steps
                                                        : (config_.outer_epochs * n_train + per_step_ - 1) / per_step_;

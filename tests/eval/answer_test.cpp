@@ -8,6 +8,8 @@
 #include "reckoning/eval/answer.h"
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
+#include "reckoning/base/safetensors.h"
+#include "reckoning/model/lora.h"
 #include "reckoning/text/word_tokenizer.h"
 
 using namespace reckoning;
@@ -101,6 +103,79 @@ TEST(Answer, ModelDirectoryRoundTrip) {
   EXPECT_EQ(back.run.data_dataset, "clutrr-sg");
   EXPECT_EQ(back.tokenizer->kind(), "word");
   EXPECT_EQ(model_fingerprint(back), model_fingerprint(m));
+  reckoning::remove_tree(dir);
+}
+
+namespace {
+
+// A model whose inner loop adapts LoRA adapters (rank 2 on every module, trained-looking b).
+ReckoningModel tiny_lora_model(uint64_t seed) {
+  ReckoningModel m = tiny_model(seed);
+  m.run.inner_adapt = "lora";
+  m.run.inner_lora_rank = 2;
+  m.run.inner_lora_alpha = 4;
+  lora_attach(m.weights, m.run.lora(), seed);
+  torch::manual_seed(static_cast<int64_t>(seed));
+  lora_visit(m.weights, [](const std::string&, torch::Tensor& t) { t = t + torch::randn_like(t) * 0.05; });
+  m.lrs = inner_lrs_init(inner_rate_specs(m.config, m.inner(), m.weights), m.config.n_layer, LrMode::PerLayer, 2, 5e-2,
+                         false);
+  m.lrs.values.requires_grad_(false);
+  return m;
+}
+
+}  // namespace
+
+TEST(Answer, LoraKnowledgeIsTheAdaptersAndAnswersTheSameMergedOrNot) {
+  ReckoningModel m = tiny_lora_model(6);
+  const Knowledge k = knowledge_encode(m, {"B K daughter", "K N wife"});
+  EXPECT_LT(k.trace.back().loss, k.trace.front().loss);
+  const std::string path = temp_path("lora_knowledge.safetensors");
+  knowledge_save(m, k, path);
+  // Only the adapters are stored: 1 layer x 4 modules x (a, b).
+  const Safetensors file = safetensors_load(path);
+  EXPECT_EQ(file.tensors.size(), 8u);
+  for (const auto& [name, t] : file.tensors) EXPECT_THAT(name, HasSubstr(".lora_"));
+  const Knowledge back = knowledge_load(m, path);
+  const std::vector<torch::Tensor> a = lora_flatten(k.weights), b = lora_flatten(back.weights);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i]));
+  // Merged or not, the same answers and the same label scores.
+  Knowledge merged = back;
+  merged.weights = lora_merge(back.weights);
+  GenerateOptions o;
+  o.max_new_tokens = 5;
+  const std::string q = "How are N and B related to each other ?";
+  EXPECT_EQ(knowledge_answer(m, merged, q, o), knowledge_answer(m, k, q, o));
+  const LabelChoice x = knowledge_choose(m, k, q, {"daughter", "wife"}), y = knowledge_choose(m, merged, q, {"daughter", "wife"});
+  EXPECT_EQ(x.index, y.index);
+  for (size_t i = 0; i < x.log_likelihood.size(); ++i) EXPECT_NEAR(x.log_likelihood[i], y.log_likelihood[i], 1e-4);
+  // Knowledge of other initial adapters is refused (the fingerprint covers them).
+  ReckoningModel other = tiny_lora_model(6);
+  lora_visit(other.weights, [](const std::string&, torch::Tensor& t) { t = t * 1.5; });
+  EXPECT_THAT([&] { knowledge_load(other, path); },
+              ThrowsMessage<Error>(HasSubstr("this knowledge was encoded by a different model")));
+  fs::remove(path);
+}
+
+TEST(Answer, LoraModelDirectoryHoldsPeftAdaptersAndRoundTrips) {
+  ReckoningModel m = tiny_lora_model(7);
+  const std::string dir = temp_path("lora_model_dir");
+  reckoning_model_save(m, dir);
+  EXPECT_TRUE(file_exists(path_join(dir, "adapter_config.json")));
+  EXPECT_TRUE(file_exists(path_join(dir, "adapter_model.safetensors")));
+  ReckoningModel back = reckoning_model_load(dir);
+  EXPECT_EQ(back.run.inner_adapt, "lora");
+  EXPECT_EQ(back.lrs.group_names, (std::vector<std::string>{"h.0"}));
+  EXPECT_EQ(model_fingerprint(back), model_fingerprint(m));
+  GenerateOptions o;
+  o.max_new_tokens = 5;
+  const std::string q = "How are N and B related to each other ?";
+  EXPECT_EQ(knowledge_answer(back, knowledge_encode(back, {"B K daughter"}), q, o),
+            knowledge_answer(m, knowledge_encode(m, {"B K daughter"}), q, o));
+  // A LoRA model whose adapter files are gone is refused, naming the file.
+  fs::remove(path_join(dir, "adapter_model.safetensors"));
+  fs::remove(path_join(dir, "adapter_config.json"));
+  EXPECT_THAT([&] { reckoning_model_load(dir); }, ThrowsMessage<Error>(HasSubstr("adapter_model.safetensors")));
   reckoning::remove_tree(dir);
 }
 

@@ -13,6 +13,7 @@
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
 #include "reckoning/base/threads.h"
+#include "reckoning/model/lora.h"
 #include "reckoning/train/trainer.h"
 #include "support/tiny_run.h"
 
@@ -76,6 +77,56 @@ TEST(Trainer, ResumeKeepsTheThreadCountTheRunStartedWith) {
   EXPECT_THAT(thread_summary(), ::testing::HasSubstr("the count this run started with"));
   EXPECT_EQ(read_json_file(recorded).at("threads"), 1);
   configure_threads(before);
+}
+
+// A LoRA inner loop through the trainer: the base frozen (outer.train_base false) stays bit for
+// bit the initial model, the adapters' initial values and the rates are trained, the checkpoint
+// holds PEFT adapter files, and a resumed run ends identical to an uninterrupted one.
+TEST(Trainer, LoraInnerLoopTrainsAdaptersAndRatesWithAFrozenBase) {
+  TempRun a("lora_full"), b("lora_resumed");
+  for (TempRun* r : {&a, &b}) {
+    r->config.inner_adapt = "lora";
+    r->config.inner_lora_rank = 2;
+    r->config.inner_lora_alpha = 4;
+    r->config.outer_train_base = false;
+    r->config.inner_lr = 1e-2;
+    r->config.outer_lr = 1e-2;
+  }
+  const TrainSummary full = train(a.config, quiet());
+  for (double loss : full.losses) EXPECT_TRUE(std::isfinite(loss));
+  const ReckoningModel trained = reckoning_model_load(full.last_dir);
+  EXPECT_TRUE(file_exists(path_join(full.last_dir, "adapter_model.safetensors")));
+  EXPECT_EQ(trained.lrs.group_names, (std::vector<std::string>{"h.0"}));
+  // The frozen base is the seeded initial model exactly; the adapters and rates moved.
+  std::vector<Task> corpus = tiny_tasks(12, 0), valid = tiny_tasks(4, 20);  // TempRun's train + valid
+  corpus.insert(corpus.end(), valid.begin(), valid.end());
+  const ReckoningModel initial = model_for_training(a.config, corpus);
+  const std::vector<torch::Tensor> w0 = gpt2_flatten(initial.weights), w1 = gpt2_flatten(trained.weights);
+  for (size_t i = 0; i < w0.size(); ++i) EXPECT_TRUE(torch::equal(w0[i].detach(), w1[i])) << i;
+  const std::vector<torch::Tensor> l0 = lora_flatten(initial.weights), l1 = lora_flatten(trained.weights);
+  ASSERT_EQ(l0.size(), 8u);
+  ASSERT_EQ(l1.size(), 8u);
+  for (size_t i = 0; i < l0.size(); ++i) EXPECT_FALSE(torch::equal(l0[i].detach(), l1[i])) << i;
+  EXPECT_FALSE(torch::equal(initial.lrs.values.detach(), trained.lrs.values));
+
+  TrainOptions stop = quiet();
+  stop.stop_after = 4;
+  train(b.config, stop);
+  TrainOptions resume = quiet();
+  resume.resume = true;
+  const TrainSummary rest = train(b.config, resume);
+  const ReckoningModel resumed = reckoning_model_load(rest.last_dir);
+  const std::vector<torch::Tensor> r1 = lora_flatten(resumed.weights);
+  for (size_t i = 0; i < l1.size(); ++i) EXPECT_TRUE(torch::equal(l1[i], r1[i])) << i;
+  EXPECT_TRUE(torch::equal(trained.lrs.values, resumed.lrs.values));
+  // Changing the adapters or what the outer loop trains on resume is refused, naming the key.
+  b.config.outer_train_base = true;
+  EXPECT_THAT([&] { train(b.config, resume); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("configuration key 'outer.train_base' on resume")));
+  b.config.outer_train_base = false;
+  b.config.inner_lora_rank = 4;
+  EXPECT_THAT([&] { train(b.config, resume); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("configuration key 'inner.lora_rank' on resume")));
 }
 
 TEST(Trainer, ResumeCanLengthenTheRunButNotEndBeforeIt) {

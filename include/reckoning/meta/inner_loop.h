@@ -11,6 +11,18 @@
 //   the update directions but not the step sizes: rates still get dL/dlr_k = -<dL/dw, u_k>.
 //   Mode::Evaluate keeps no meta-graph at all: each new fast weight is detached, memory is flat in
 //   the number of steps.
+// - What adapts (`adapt`): every weight (empty or "full"), the weights whose names match a regex,
+//   or ("lora") only the LoRA adapters the base weights carry (lora.h): then the fast weights are
+//   the adapters, starting from the base's adapters (outer parameters, meta-learned as in MAML),
+//   and the base weights stay as they are (frozen, or outer-trained by the trainer).
+// - Truncated unrolling (`unroll_from` = K, as in PERK): in second-order mode the first K steps are
+//   first order (their gradients detached and their graphs freed), the rest exact; K = 0 is the
+//   exact meta-gradient.
+// - Fact mini-batches (`fact_batch` = n): each step's inner gradient is accumulated over chunks of
+//   n facts, weighted so that it equals the one-batch gradient (the loss is a mean over facts).
+//   It lowers the peak of the steps whose graph is not kept (evaluation, first order, truncated
+//   steps); a kept step keeps every chunk's graph anyway. Without dropout the result equals one
+//   batch (dropout masks are drawn per chunk).
 // Not here: the learned-rate table (inner_lrs.h), the outer loop (trainer.h).
 #pragma once
 
@@ -46,7 +58,9 @@ struct InnerLoopConfig {
   double weight_decay = 0.01;  // AdamW: decoupled; SGD: coupled L2
   double momentum = 0.0;       // SGD only
   double grad_clip = 0.0;      // clip the inner gradient's global norm to this; 0 = off
-  std::string adapt = "";      // regex over weight names (std::regex_search); empty = all weights
+  std::string adapt = "";      // "" or "full": all weights; "lora": the adapters; else a regex over names
+  int64_t unroll_from = 0;     // second order: steps < unroll_from are first order (0 = exact)
+  int64_t fact_batch = 0;      // facts per chunk of the inner gradient (0 = all in one batch)
   // AdamW with a meta-graph as one fused autograd node per tensor and step (same values, far fewer
   // tensors kept; a CPU kernel, tensor operations on a GPU); false = plain differentiable ops, the
   // reference it is tested against.
@@ -60,7 +74,7 @@ struct InnerStepTrace {
 };
 
 struct InnerResult {
-  Gpt2Weights weights;                // adapted (fast) weights
+  Gpt2Weights weights;                // adapted (fast) weights; with "lora", the base with adapted adapters
   std::vector<InnerStepTrace> trace;  // one entry per inner step
 };
 
@@ -70,8 +84,16 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
                        const InnerLoopConfig& inner, const LmBatch& facts, InnerMode mode,
                        bool dropout);
 
-// Which canonical weight indices `inner.adapt` selects; throws naming the pattern if it is not a
-// valid regex or matches nothing.
+// Which canonical weight indices `inner.adapt` selects (none with "lora"); throws naming the
+// pattern if it is not a valid regex or matches nothing.
 std::vector<bool> inner_adapted_mask(const Gpt2Config& config, const InnerLoopConfig& inner);
+
+// Whether the inner loop adapts LoRA adapters ("lora") rather than weights.
+bool inner_adapts_lora(const InnerLoopConfig& inner);
+
+// The specs of the tensors the inner loop's rates index: the adapters' (lora_specs of the
+// weights' adapters) with "lora", else every weight's (gpt2_weight_specs).
+std::vector<WeightSpec> inner_rate_specs(const Gpt2Config& config, const InnerLoopConfig& inner,
+                                         const Gpt2Weights& weights);
 
 }  // namespace reckoning

@@ -17,6 +17,7 @@
 
 #include "reckoning/base/enum_table.h"
 #include "reckoning/model/gpt2_config.h"
+#include "reckoning/model/gpt2_weights.h"
 
 namespace reckoning {
 
@@ -43,7 +44,15 @@ struct InnerLrs {
   torch::Tensor rates() const;
 };
 
-// Builds the table for a model, every entry = `initial` (a rate, > 0 when log_space).
+// Builds the table over the tensors `specs` (the model's weights, or its LoRA adapters:
+// inner_rate_specs), every entry = `initial` (a rate, > 0 when log_space). Per layer, the rows are
+// the layer groups the specs use.
+InnerLrs inner_lrs_init(const std::vector<WeightSpec>& specs, int64_t n_layer, LrMode mode, int64_t steps,
+                        double initial, bool log_space, torch::Dtype dtype = torch::kFloat32);
+InnerLrs inner_lrs_from_values(const std::vector<WeightSpec>& specs, int64_t n_layer, LrMode mode, bool log_space,
+                               torch::Tensor values, const std::string& where);
+
+// The same over every weight of a model, every entry = `initial` (a rate, > 0 when log_space).
 InnerLrs inner_lrs_init(const Gpt2Config& config, LrMode mode, int64_t steps, double initial,
                         bool log_space, torch::Dtype dtype = torch::kFloat32);
 

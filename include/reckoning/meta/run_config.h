@@ -17,6 +17,7 @@
 #include "reckoning/meta/inner_loop.h"
 #include "reckoning/meta/inner_lrs.h"
 #include "reckoning/meta/prompts.h"
+#include "reckoning/model/lora.h"
 #include "reckoning/model/precision.h"
 
 namespace reckoning {
@@ -57,11 +58,18 @@ struct RunConfig {
   bool inner_float64_update = false;      // AdamW update and its derivatives computed in float64
   double inner_momentum = -1;             // SGD momentum; < 0: 0.9 (the authors')
   double inner_grad_clip = 0.0;
-  std::string inner_adapt = "";           // regex over weight names; empty = all
+  std::string inner_adapt = "";           // "" / "full" = all, "lora" = adapters, else a regex over names
+  int64_t inner_lora_rank = 8;
+  double inner_lora_alpha = 16;
+  double inner_lora_dropout = 0;
+  std::string inner_lora_targets = "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj";
+  int64_t inner_unroll_from = 0;          // truncated unrolling: steps < K first order
+  int64_t inner_fact_batch = 0;           // facts per inner-gradient chunk (0 = one batch)
   bool inner_fused = true;                // fused differentiable AdamW node (false = plain ops)
   bool inner_dropout = true;              // dropout in the inner loop during training
   // outer loop
   double outer_lr = 3e-5;
+  bool outer_train_base = true;           // false: only adapters' initial values and rates (lora)
   double outer_lr_rates = -1;             // learning rate of the inner rates; < 0: rates_lr()
   double outer_weight_decay = 0.05;
   double outer_beta1 = 0.9;
@@ -92,6 +100,8 @@ struct RunConfig {
 
   // The settings of the inner loop and of the prompts these keys describe.
   InnerLoopConfig inner_loop() const;
+  // The adapters inner.lora_* describe (inner.adapt lora).
+  LoraConfig lora() const;
   PromptOptions prompt_options() const;
   InnerMode inner_mode() const { return inner_first_order ? InnerMode::FirstOrder : InnerMode::SecondOrder; }
   // The outer learning rate of the learned inner rates: outer.lr_rates, else (< 0) 1e-2 in log

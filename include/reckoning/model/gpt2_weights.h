@@ -18,6 +18,15 @@
 
 namespace reckoning {
 
+// A LoRA adapter on one Conv1D weight W (in, out): the layer computes x W + scale (x a^T) b^T, i.e.
+// W + scale (b a)^T. Stored as PEFT stores it: a = lora_A.weight (r, in), b = lora_B.weight
+// (out, r). Undefined tensors = no adapter (include/reckoning/model/lora.h builds them).
+struct LoraPair {
+  torch::Tensor a;  // (r, in)
+  torch::Tensor b;  // (out, r)
+  bool defined() const { return a.defined(); }
+};
+
 struct Gpt2BlockWeights {
   torch::Tensor ln_1_weight;         // (C)
   torch::Tensor ln_1_bias;           // (C)
@@ -31,6 +40,8 @@ struct Gpt2BlockWeights {
   torch::Tensor mlp_c_fc_bias;       // (4C)
   torch::Tensor mlp_c_proj_weight;   // (4C, C)
   torch::Tensor mlp_c_proj_bias;     // (C)
+  // Optional LoRA adapters (lora.h); not part of the canonical weights (gpt2_visit).
+  LoraPair attn_c_attn_lora, attn_c_proj_lora, mlp_c_fc_lora, mlp_c_proj_lora;
 };
 
 struct Gpt2Weights {
@@ -39,6 +50,10 @@ struct Gpt2Weights {
   std::vector<Gpt2BlockWeights> h;   // n_layer blocks
   torch::Tensor ln_f_weight;         // (C)
   torch::Tensor ln_f_bias;           // (C)
+  // How the LoRA adapters of the blocks (if any) are applied: scale = alpha / rank, and dropout on
+  // the adapter path's input in training.
+  double lora_scale = 0;
+  double lora_dropout = 0;
 };
 
 // Calls f(name, tensor) for every weight, in canonical order: wte.weight, wpe.weight, then per
@@ -70,6 +85,26 @@ void gpt2_visit(Weights& w, F&& f) {
   f(std::string("ln_f.bias"), w.ln_f_bias);
 }
 
+// Calls f(name, tensor) for both tensors of every LoRA adapter present, in canonical order: per
+// block, attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, each "h.{i}.{module}.lora_A.weight" then
+// "...lora_B.weight" (PEFT's names below "transformer.").
+template <class Weights, class F>
+void lora_visit(Weights& w, F&& f) {
+  for (size_t i = 0; i < w.h.size(); ++i) {
+    auto& b = w.h[i];
+    const std::string p = "h." + std::to_string(i) + ".";
+    auto pair = [&](const char* module, auto& adapter) {
+      if (!adapter.defined()) return;
+      f(p + module + ".lora_A.weight", adapter.a);
+      f(p + module + ".lora_B.weight", adapter.b);
+    };
+    pair("attn.c_attn", b.attn_c_attn_lora);
+    pair("attn.c_proj", b.attn_c_proj_lora);
+    pair("mlp.c_fc", b.mlp_c_fc_lora);
+    pair("mlp.c_proj", b.mlp_c_proj_lora);
+  }
+}
+
 // What the rest of the system needs to know about one weight tensor.
 struct WeightSpec {
   std::string name;            // Hugging Face name, e.g. "h.3.mlp.c_fc.weight"
@@ -99,14 +134,13 @@ void gpt2_check_shapes(const Gpt2Config& config, const Gpt2Weights& weights, con
 // Total number of scalar parameters (the tied head counted once).
 int64_t gpt2_parameter_count(const Gpt2Weights& weights);
 
-// Applies fn to every tensor and returns the result as new weights (e.g. to(kFloat64), detach).
+// Applies fn to every tensor, LoRA adapters included, and returns the result as new weights (e.g.
+// to(kFloat64), detach).
 template <class Fn>
 Gpt2Weights gpt2_map(const Gpt2Weights& weights, Fn&& fn) {
-  Gpt2Weights out;
-  out.h.resize(weights.h.size());
-  std::vector<torch::Tensor> flat = gpt2_flatten(weights);
-  size_t k = 0;
-  gpt2_visit(out, [&](const std::string&, torch::Tensor& t) { t = fn(flat[k++]); });
+  Gpt2Weights out = weights;  // the adapters' presence, scale and dropout
+  gpt2_visit(out, [&](const std::string&, torch::Tensor& t) { t = fn(t); });
+  lora_visit(out, [&](const std::string&, torch::Tensor& t) { t = fn(t); });
   return out;
 }
 

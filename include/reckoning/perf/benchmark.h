@@ -42,6 +42,13 @@ struct MetaStepBenchConfig {
   bool fused = true;                      // the fused AdamW node (false: plain ops, the reference)
   double eps_root = 0;                    // inner.eps_root
   bool float64_update = false;            // inner.float64_update
+  std::string adapt = "full";             // inner.adapt: full | lora | a regex of weight names
+  int64_t lora_rank = 16;                 // with lora: rank, alpha, modules (lora.h)
+  double lora_alpha = 32;
+  std::string lora_targets = "all";
+  bool train_base = true;                 // outer.train_base (false: a frozen base, lora only)
+  int64_t unroll_from = 0;                // inner.unroll_from (truncated unrolling)
+  int64_t fact_batch = 0;                 // inner.fact_batch (facts per inner-gradient chunk)
   std::string dtype = "float32";          // float32 | float64 | bfloat16 (weights and compute)
   MatmulDtype matmul_dtype = MatmulDtype::Float32;  // matrix products only (precision.h)
   int threads = 0;                        // 0 = threads.h policy
