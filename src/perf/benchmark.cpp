@@ -268,10 +268,12 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
       {"device_peak_bytes", device_peak >= 0 ? nlohmann::json(device_peak) : nlohmann::json(nullptr)},
       {"rss_before_bytes", rss_before},
       {"rss_growth_bytes", rss_after.back() - rss_after.front()},
-      {"flops", flops.total},
-      {"gflops_per_s", achieved},
+      // The analytic count is the full inner loop's (every weight's gradient); with adapters the
+      // work differs, so no count is claimed for them.
+      {"flops", lora ? nlohmann::json(nullptr) : nlohmann::json(flops.total)},
+      {"gflops_per_s", lora ? nlohmann::json(nullptr) : nlohmann::json(achieved)},
       {"matmul_peak_gflops", peak},
-      {"peak_fraction", peak > 0 ? achieved / peak : 0.0},
+      {"peak_fraction", peak > 0 && !lora ? achieved / peak : 0.0},
       {"loss", last_loss},
       {"cpu_allocator", cpu_allocator_json()}};
   return out;

@@ -14,15 +14,16 @@ namespace {
 
 struct Problem {
   torch::Tensor h, W, w, targets, u, U;
-  Problem() {
+  // N rows, V classes; a V of 2^18 makes the loss work in blocks of 4 rows.
+  explicit Problem(int64_t N = 7, int64_t V = 13) {
     torch::manual_seed(11);
     const auto f64 = torch::dtype(torch::kFloat64);
-    h = torch::randn({7, 5}, f64).requires_grad_(true);
-    W = torch::randn({13, 5}, f64).requires_grad_(true);
-    w = torch::rand({7}, f64).requires_grad_(true);  // per-row weights, themselves differentiable
-    targets = torch::randint(13, {7}, torch::kLong);
-    u = torch::randn({7, 5}, f64);
-    U = torch::randn({13, 5}, f64);
+    h = torch::randn({N, 5}, f64).requires_grad_(true);
+    W = torch::randn({V, 5}, f64).requires_grad_(true);
+    w = torch::rand({N}, f64).requires_grad_(true);  // per-row weights, themselves differentiable
+    targets = torch::randint(V, {N}, torch::kLong);
+    u = torch::randn({N, 5}, f64);
+    U = torch::randn({V, 5}, f64);
   }
 };
 
@@ -41,12 +42,38 @@ std::vector<torch::Tensor> derivatives(Problem& p, bool fused) {
 }
 
 TEST(TiedHeadCrossEntropy, EqualsPlainOpsToSecondOrder) {
-  Problem a, b;
-  const std::vector<torch::Tensor> fused = derivatives(a, true), plain = derivatives(b, false);
-  const char* names[] = {"loss", "dL/dh", "dL/dW", "dL/dw", "d2/dh", "d2/dW", "d2/dw"};
-  for (size_t i = 0; i < fused.size(); ++i) {
-    EXPECT_TRUE(torch::allclose(fused[i], plain[i], 1e-10, 1e-12))
-        << names[i] << ": max difference " << (fused[i] - plain[i]).abs().max().item<double>();
+  // One block of rows, and 10 rows over V = 2^18 classes: three blocks of 4, 4 and 2 rows.
+  for (const auto& [N, V] : {std::pair<int64_t, int64_t>{7, 13}, std::pair<int64_t, int64_t>{10, int64_t{1} << 18}}) {
+    Problem a(N, V), b(N, V);
+    const std::vector<torch::Tensor> fused = derivatives(a, true), plain = derivatives(b, false);
+    const char* names[] = {"loss", "dL/dh", "dL/dW", "dL/dw", "d2/dh", "d2/dW", "d2/dw"};
+    for (size_t i = 0; i < fused.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(fused[i], plain[i], 1e-10, 1e-12))
+          << names[i] << " (V = " << V << "): max difference " << (fused[i] - plain[i]).abs().max().item<double>();
+    }
+  }
+}
+
+// A frozen head (W without grad, as with LoRA adapters over a frozen base): the same first and
+// second derivatives with respect to h and the row weights, and no gradient for W.
+TEST(TiedHeadCrossEntropy, AFrozenHeadHasTheSameDerivativesAndNoneOfItsOwn) {
+  for (const bool fused : {true, false}) {
+    Problem p(10, int64_t{1} << 18);
+    p.W = p.W.detach();
+    torch::Tensor ce = fused ? tied_head_cross_entropy(p.h, p.W, p.targets)
+                             : torch::cross_entropy_loss(torch::matmul(p.h, p.W.t()), p.targets, {}, at::Reduction::None);
+    std::vector<torch::Tensor> g = torch::autograd::grad({(ce * p.w).sum()}, {p.h, p.w}, {}, true, true);
+    torch::Tensor phi = (g[0] * p.u).sum() + g[1].sum();
+    std::vector<torch::Tensor> gg = torch::autograd::grad({phi}, {p.h, p.w});
+    static std::vector<torch::Tensor> reference;
+    const std::vector<torch::Tensor> got{g[0].detach(), g[1].detach(), gg[0], gg[1]};
+    if (!fused) {
+      for (size_t i = 0; i < got.size(); ++i) {
+        EXPECT_TRUE(torch::allclose(reference[i], got[i], 1e-10, 1e-12))
+            << i << ": max difference " << (reference[i] - got[i]).abs().max().item<double>();
+      }
+    }
+    reference = got;
   }
 }
 

@@ -12,7 +12,9 @@
 // direction in logit space:
 //   dh = R W + G U_W,   dW = R^T h + G^T u_h,   dc_i = <softmax(z_i) - onehot(y_i), S_i>,
 //   R = c * softmax(z) * (S - rowsum(softmax(z) * S)).
-// Saved are h, W, y and the upstream c only. Matrix products follow precision.h.
+// Saved are h, W, y and the upstream c only, and the (N, V) intermediates exist one block of
+// about 1M elements at a time (rows of N). With a frozen W (no grad: LoRA over a frozen base)
+// no (V, C) term is formed at all. Matrix products follow precision.h.
 #pragma once
 
 #include <torch/torch.h>
