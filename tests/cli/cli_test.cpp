@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "reckoning/base/io.h"
 #include "support/test_util.h"
 
@@ -76,6 +78,50 @@ TEST_F(CliTest, TrainEvalAnswerInspect) {
   EXPECT_EQ(resume.code, 0) << resume.out;
   EXPECT_THAT(resume.out, HasSubstr("the run was planned for 4"));
   EXPECT_THAT(resume.out, HasSubstr("validation at step 6"));
+}
+
+// A LoRA inner loop through the executable (with truncated unrolling and fact mini-batches):
+// train, eval, answer with a knowledge file of adapters only, and --merge answering the same.
+TEST_F(CliTest, LoraTrainEvalAnswerMerged) {
+  CommandResult gen = run_cli("data generate clutrr --hops 2 --per-hop 24 --valid-per-hop 4 --test-per-hop 4 --test-hops 2 "
+                   "--style letters --seed 3 --out-dir " + dir_ + "/data");
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  reckoning::write_file_atomic(dir_ + "/c.yaml",
+                               "data:\n  train: " + dir_ + "/data/train.jsonl\n  valid: " + dir_ +
+                                   "/data/valid.jsonl\n  test: " + dir_ + "/data/test.jsonl\n"
+                                   "model:\n  n_layer: 1\n  n_embd: 16\n  n_head: 2\n  n_ctx: 48\n"
+                                   "inner:\n  steps: 2\n  lr: 1.0e-2\n  adapt: lora\n  lora_rank: 2\n  lora_targets: c_attn,c_fc\n"
+                                   "  unroll_from: 1\n  fact_batch: 1\n"
+                                   "outer:\n  max_steps: 4\n  batch_tasks: 2\n  grad_accum: 1\n"
+                                   "eval:\n  every: 2\nrun_dir: " + dir_ + "/run\n");
+  CommandResult train = run_cli("train --config " + dir_ + "/c.yaml");
+  ASSERT_EQ(train.code, 0) << train.out;
+  const std::string model = dir_ + "/run/checkpoints/best";
+  EXPECT_TRUE(fs::exists(model + "/adapter_model.safetensors"));
+  EXPECT_EQ(reckoning::read_json_file(model + "/adapter_config.json")["target_modules"],
+            nlohmann::json({"attn.c_attn", "mlp.c_fc"}));
+  CommandResult eval = run_cli("eval --model " + model + " --data " + dir_ + "/data/test.jsonl");
+  ASSERT_EQ(eval.code, 0) << eval.out;
+  EXPECT_THAT(eval.out, HasSubstr("overall"));
+
+  reckoning::write_file_atomic(dir_ + "/facts.txt", "B K daughter\nK N wife\n");
+  const std::string question = " --question 'How are N and B related to each other ?' --labels daughter,wife,son --json";
+  CommandResult answer = run_cli("answer --model " + model + " --facts " + dir_ + "/facts.txt --save-knowledge " + dir_ +
+                                 "/k.safetensors" + question);
+  ASSERT_EQ(answer.code, 0) << answer.out;
+  // The knowledge file is the adapters: 1 layer x 2 modules x (A, B), a few kilobytes.
+  EXPECT_LT(fs::file_size(dir_ + "/k.safetensors"), 16384u);
+  CommandResult merged = run_cli("answer --model " + model + " --knowledge " + dir_ + "/k.safetensors --merge" + question);
+  ASSERT_EQ(merged.code, 0) << merged.out;
+  auto json_line = [](const std::string& out) {  // the answer's JSON line among the messages
+    const size_t start = out.find("{\"");
+    return nlohmann::json::parse(out.substr(start, out.find('\n', start) - start));
+  };
+  const nlohmann::json a = json_line(answer.out), b = json_line(merged.out);
+  EXPECT_EQ(a["answer"], b["answer"]);
+  for (const char* label : {"daughter", "wife", "son"}) {
+    EXPECT_NEAR(a["log_likelihood"][label].get<double>(), b["log_likelihood"][label].get<double>(), 1e-4) << label;
+  }
 }
 
 TEST_F(CliTest, InitAndGenerate) {

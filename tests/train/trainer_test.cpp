@@ -341,9 +341,13 @@ TEST(Trainer, EvaluationIsDeterministic) {
 }
 
 TEST(Trainer, BaselinesRunThroughTheSameTrainer) {
+  // Every method and control, also with a LoRA inner loop (FT-ICR then trains the adapters too).
   for (const char* setting : {"method=ft-icr", "control=no-facts", "control=random-facts", "control=no-question",
                               "multi_task=true", "inner.first_order=true", "inner.optimizer=sgd",
-                              "method=ft-icr,control=random-facts"}) {
+                              "method=ft-icr,control=random-facts", "inner.adapt=lora,method=ft-icr",
+                              "inner.adapt=lora,control=random-facts", "inner.adapt=lora,control=no-facts",
+                              "inner.adapt=lora,inner.first_order=true", "inner.adapt=lora,inner.optimizer=sgd",
+                              "inner.adapt=lora,inner.lr_mode=static"}) {
     TempRun r("baseline");
     r.config.outer_max_steps = 2;
     const std::string both = setting;
