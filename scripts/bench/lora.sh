@@ -55,7 +55,7 @@ for r in $(seq "$repeat"); do
   shapes="$(echo "$shapes" | tr ' ' '\n' | grep -x small || true)"
 done
 
-python3 - "$results" "$rank" "$threads" <<'PY'
+python3 - "$results" "$rank" "$threads" <<'PY' | tee ${out:+"$out"}
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 rank, threads = sys.argv[2], sys.argv[3]

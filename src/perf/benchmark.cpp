@@ -1,11 +1,11 @@
 // Meta-step and answering benchmarks; see benchmark.h.
 #include "reckoning/perf/benchmark.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <cmath>
 
 #include <torch/torch.h>
@@ -227,7 +227,9 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
     check(fd >= 0, pattern, "a temporary file", "mkstemp failed");
     ::close(fd);
     knowledge_save(model, knowledge, pattern);
-    knowledge_bytes = static_cast<int64_t>(std::filesystem::file_size(pattern));
+    struct stat written {};
+    check(::stat(pattern, &written) == 0, pattern, "the knowledge file just written", "no such file");
+    knowledge_bytes = static_cast<int64_t>(written.st_size);
     remove_file(pattern);
   }
   const MetaStepFlops flops = meta_step_flops(b);

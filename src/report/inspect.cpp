@@ -130,6 +130,18 @@ CheckpointSummary checkpoint_inspect(const std::string& path) {
     s.metadata = header.metadata;
     for (const SafetensorsEntry& e : header.tensors) s.tensors.push_back(info_from(e, weights));
   }
+  // A LoRA model's adapters (their initial values, PEFT's file beside the base model): listed, with
+  // a note, and not counted as the model's parameters.
+  if (const std::string adapters = path_join(path, "adapter_model.safetensors");
+      is_directory(path) && is_regular_file(adapters)) {
+    const SafetensorsHeader header = safetensors_read_header(adapters);
+    s.files.push_back(adapters);
+    for (const SafetensorsEntry& e : header.tensors) {
+      CheckpointTensorInfo info = info_from(e, adapters);
+      info.note = "LoRA adapter";
+      s.tensors.push_back(info);
+    }
+  }
   for (const CheckpointTensorInfo& t : s.tensors) {
     if (t.note.empty()) s.parameter_count += t.numel;
   }

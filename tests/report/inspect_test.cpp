@@ -66,6 +66,20 @@ TEST_F(InspectTest, LmHeadDirectoryListsEveryTensorWithNotes) {
   EXPECT_TRUE(s.tables.empty());
 }
 
+TEST_F(InspectTest, LoraAdaptersAreListedBesideTheModelAndNotCounted) {
+  fs::copy(kGolden + "/gpt2_lmhead", dir_, fs::copy_options::recursive);
+  safetensors_save(path_join(dir_, "adapter_model.safetensors"),
+                   {{"base_model.model.transformer.h.0.attn.c_attn.lora_A.weight", torch::zeros({2, 8})},
+                    {"base_model.model.transformer.h.0.attn.c_attn.lora_B.weight", torch::zeros({24, 2})}});
+  CheckpointSummary s = checkpoint_inspect(dir_);
+  ASSERT_EQ(s.files.size(), 2u);
+  EXPECT_THAT(s.files[1], HasSubstr("adapter_model.safetensors"));
+  ASSERT_EQ(s.tensors.size(), 28u + 4u + 1u + 2u);
+  EXPECT_EQ(s.tensors.back().name, "base_model.model.transformer.h.0.attn.c_attn.lora_B.weight");
+  EXPECT_EQ(s.tensors.back().note, "LoRA adapter");
+  EXPECT_EQ(s.parameter_count, kTinyParameters);
+}
+
 TEST_F(InspectTest, ShardedIndexNamesEachTensorsShard) {
   CheckpointSummary s = checkpoint_inspect(kGolden + "/gpt2_sharded/model.safetensors.index.json");
   EXPECT_FALSE(s.config.has_value());  // a file, not a directory
