@@ -16,6 +16,7 @@
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
 #include "reckoning/base/resources.h"
+#include "reckoning/base/run_lock.h"
 #include "reckoning/base/safetensors.h"
 #include "reckoning/base/threads.h"
 #include "reckoning/eval/labels.h"
@@ -351,6 +352,7 @@ class Trainer {
     matmul_scope_ = std::make_unique<MatmulDtypeScope>(config_.matmul_dtype);
     device_check_usable(config_.device, "configuration key 'device'");  // refused before any work
     create_directories(paths_.run_dir);
+    lock_ = std::make_unique<RunLock>(paths_.run_dir);  // before anything in it is written
     write_json_file_atomic(path_join(paths_.run_dir, "config.json"),
                            {{"config", run_config_to_json(config_)},
                             {"reckoning_version", RECKONING_VERSION},
@@ -582,6 +584,7 @@ class Trainer {
   const RunPaths paths_;
   RunConfig resolved_;  // config_ with what the data decide (data.dataset)
   std::unique_ptr<MatmulDtypeScope> matmul_scope_;
+  std::unique_ptr<RunLock> lock_;  // held for the whole run (run_lock.h)
   RunData data_;
   TrainerState state_;
   ReckoningModel model_;

@@ -12,6 +12,7 @@
 #include "reckoning/base/device.h"
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
+#include "reckoning/base/run_lock.h"
 #include "reckoning/base/threads.h"
 #include "reckoning/model/lora.h"
 #include "reckoning/train/trainer.h"
@@ -127,6 +128,23 @@ TEST(Trainer, LoraInnerLoopTrainsAdaptersAndRatesWithAFrozenBase) {
   b.config.inner_lora_rank = 4;
   EXPECT_THAT([&] { train(b.config, resume); },
               ::testing::ThrowsMessage<Error>(::testing::HasSubstr("configuration key 'inner.lora_rank' on resume")));
+}
+
+// One run writes a run directory at a time: a second run on a directory in use refuses, naming
+// the holder, and writes nothing there; once the first ends, the directory is free again.
+TEST(Trainer, ASecondRunOnARunDirectoryInUseRefuses) {
+  TempRun r("locked");
+  r.config.outer_max_steps = 2;
+  {
+    const RunLock first(r.config.run_dir);  // as a run in another process would hold it
+    EXPECT_THAT([&] { train(r.config, quiet()); },
+                ::testing::ThrowsMessage<Error>(::testing::AllOf(
+                    ::testing::HasSubstr("a run directory no other run is using"),
+                    ::testing::HasSubstr(str("pid ", ::getpid())))));
+    EXPECT_FALSE(file_exists(path_join(r.config.run_dir, "config.json")));
+    EXPECT_FALSE(file_exists(path_join(r.config.run_dir, "metrics.jsonl")));
+  }
+  EXPECT_EQ(train(r.config, quiet()).steps, 2);  // released: the run proceeds
 }
 
 TEST(Trainer, ResumeCanLengthenTheRunButNotEndBeforeIt) {
