@@ -128,11 +128,9 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
   // The model with the fast tensors in place (the base's adapters, scale and dropout kept).
   auto weights_of = [&](const std::vector<torch::Tensor>& tensors) {
     if (lora) return lora_with(base, tensors);
-    Gpt2Weights w = base;
-    const Gpt2Weights plain = gpt2_unflatten(config, tensors);
+    Gpt2Weights w = base;  // `tensors` are in gpt2_visit's canonical order
     size_t k = 0;
-    std::vector<torch::Tensor> flat = gpt2_flatten(plain);
-    gpt2_visit(w, [&](const std::string&, torch::Tensor& t) { t = flat[k++]; });
+    gpt2_visit(w, [&](const std::string&, torch::Tensor& t) { t = tensors[k++]; });
     return w;
   };
   InnerResult result;

@@ -35,13 +35,14 @@ torch::Tensor& weight_of(Gpt2BlockWeights& b, const std::string& module) {
   return b.mlp_c_proj_weight;
 }
 
-// (in, out) of a module's Conv1D weight.
-std::pair<int64_t, int64_t> module_shape(const Gpt2Config& c, const std::string& module) {
-  const int64_t C = c.n_embd;
-  if (module == "attn.c_attn") return {C, 3 * C};
-  if (module == "attn.c_proj") return {C, C};
-  if (module == "mlp.c_fc") return {C, c.n_inner()};
-  return {c.n_inner(), C};
+// (in, out) of a module's Conv1D weight in block `layer`, as gpt2_weight_specs states it.
+std::pair<int64_t, int64_t> module_shape(const std::vector<WeightSpec>& specs, int64_t layer, const std::string& module) {
+  const std::string name = str("h.", layer, ".", module, ".weight");
+  for (const WeightSpec& s : specs) {
+    if (s.name == name) return {s.shape[0], s.shape[1]};
+  }
+  TORCH_INTERNAL_ASSERT(false, "lora: no weight ", name);
+  return {0, 0};
 }
 
 bool targeted(const LoraConfig& lora, const std::string& module) {
@@ -85,11 +86,12 @@ void lora_config_check(const LoraConfig& lora, const std::string& where) {
 }
 
 std::vector<WeightSpec> lora_specs(const Gpt2Config& config, const LoraConfig& lora) {
+  const std::vector<WeightSpec> weights = gpt2_weight_specs(config);
   std::vector<WeightSpec> specs;
   for (int64_t l = 0; l < config.n_layer; ++l) {
     for (const std::string& m : lora_modules()) {
       if (!targeted(lora, m)) continue;
-      const auto [in, out] = module_shape(config, m);
+      const auto [in, out] = module_shape(weights, l, m);
       const std::string p = str("h.", l, ".", m);
       specs.push_back({p + ".lora_A.weight", {lora.rank, in}, l + 1, true, false});
       specs.push_back({p + ".lora_B.weight", {out, lora.rank}, l + 1, true, false});

@@ -29,21 +29,27 @@ class CliTest : public testing::Test {
     fs::create_directories(dir_);
   }
   void TearDown() override { reckoning::remove_tree(dir_); }
+  // Generated tiny kinship data in dir_/data and a 4-step recipe dir_/c.yaml training into
+  // dir_/run; `inner_extra` adds lines to its `inner:` map.
+  void write_tiny_run(const std::string& inner_extra) {
+    CommandResult gen = run_cli("data generate clutrr --hops 2 --per-hop 24 --valid-per-hop 4 --test-per-hop 4 --test-hops 2 "
+                                "--style letters --seed 3 --out-dir " + dir_ + "/data");
+    ASSERT_EQ(gen.code, 0) << gen.out;
+    reckoning::write_file_atomic(dir_ + "/c.yaml",
+                                 "data:\n  train: " + dir_ + "/data/train.jsonl\n  valid: " + dir_ +
+                                     "/data/valid.jsonl\n  test: " + dir_ + "/data/test.jsonl\n"
+                                     "model:\n  n_layer: 1\n  n_embd: 16\n  n_head: 2\n  n_ctx: 48\n"
+                                     "inner:\n  steps: 2\n  lr: 1.0e-2\n" + inner_extra +
+                                     "outer:\n  max_steps: 4\n  batch_tasks: 2\n  grad_accum: 1\n"
+                                     "eval:\n  every: 2\nrun_dir: " + dir_ + "/run\n");
+  }
   std::string dir_;
 };
 
 }  // namespace
 
 TEST_F(CliTest, TrainEvalAnswerInspect) {
-  CommandResult gen = run_cli("data generate clutrr --hops 2 --per-hop 24 --valid-per-hop 4 --test-per-hop 4 --test-hops 2 "
-                   "--style letters --seed 3 --out-dir " + dir_ + "/data");
-  ASSERT_EQ(gen.code, 0) << gen.out;
-  reckoning::write_file_atomic(dir_ + "/c.yaml",
-                               "data:\n  train: " + dir_ + "/data/train.jsonl\n  valid: " + dir_ +
-                                   "/data/valid.jsonl\n  test: " + dir_ + "/data/test.jsonl\n"
-                                   "model:\n  n_layer: 1\n  n_embd: 16\n  n_head: 2\n  n_ctx: 48\n"
-                                   "inner:\n  steps: 2\n  lr: 1.0e-2\nouter:\n  max_steps: 4\n  batch_tasks: 2\n  grad_accum: 1\n"
-                                   "eval:\n  every: 2\nrun_dir: " + dir_ + "/run\n");
+  ASSERT_NO_FATAL_FAILURE(write_tiny_run(""));
   CommandResult train = run_cli("train --config " + dir_ + "/c.yaml --set outer.lr=1e-3");
   ASSERT_EQ(train.code, 0) << train.out;
   EXPECT_THAT(train.out, HasSubstr("validation at step 4"));
@@ -83,17 +89,7 @@ TEST_F(CliTest, TrainEvalAnswerInspect) {
 // A LoRA inner loop through the executable (with truncated unrolling and fact mini-batches):
 // train, eval, answer with a knowledge file of adapters only, and --merge answering the same.
 TEST_F(CliTest, LoraTrainEvalAnswerMerged) {
-  CommandResult gen = run_cli("data generate clutrr --hops 2 --per-hop 24 --valid-per-hop 4 --test-per-hop 4 --test-hops 2 "
-                   "--style letters --seed 3 --out-dir " + dir_ + "/data");
-  ASSERT_EQ(gen.code, 0) << gen.out;
-  reckoning::write_file_atomic(dir_ + "/c.yaml",
-                               "data:\n  train: " + dir_ + "/data/train.jsonl\n  valid: " + dir_ +
-                                   "/data/valid.jsonl\n  test: " + dir_ + "/data/test.jsonl\n"
-                                   "model:\n  n_layer: 1\n  n_embd: 16\n  n_head: 2\n  n_ctx: 48\n"
-                                   "inner:\n  steps: 2\n  lr: 1.0e-2\n  adapt: lora\n  lora_rank: 2\n  lora_targets: c_attn,c_fc\n"
-                                   "  unroll_from: 1\n  fact_batch: 1\n"
-                                   "outer:\n  max_steps: 4\n  batch_tasks: 2\n  grad_accum: 1\n"
-                                   "eval:\n  every: 2\nrun_dir: " + dir_ + "/run\n");
+  ASSERT_NO_FATAL_FAILURE(write_tiny_run("  adapt: lora\n  lora_rank: 2\n  lora_targets: c_attn,c_fc\n  unroll_from: 1\n  fact_batch: 1\n"));
   CommandResult train = run_cli("train --config " + dir_ + "/c.yaml");
   ASSERT_EQ(train.code, 0) << train.out;
   const std::string model = dir_ + "/run/checkpoints/best";
