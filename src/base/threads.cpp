@@ -260,6 +260,22 @@ int configure_threads(int requested, const std::string& why) {
 
 bool threads_are_default() { return last_reason().rfind("default", 0) == 0; }
 
+int threads_for_work(int threads, long long elements) {
+  return static_cast<int>(std::clamp<long long>(elements / kElementsPerThread, 1, std::max(1, threads)));
+}
+
+int fit_default_threads_to_work(long long elements, const std::string& what) {
+  const int now = at::get_num_threads();
+  if (!threads_are_default()) return now;
+  const int fitted = threads_for_work(now, elements);
+  if (fitted < now) {
+    at::set_num_threads(fitted);
+    last_reason() += str("; ", fitted, fitted == 1 ? " thread" : " threads", " for the work (", what, ", ",
+                         kElementsPerThread, " elements per thread)");
+  }
+  return at::get_num_threads();
+}
+
 std::pair<std::string, std::string> omp_wait_policy() {
   const char* policy = std::getenv("OMP_WAIT_POLICY");
   if (policy == nullptr) return {"", ""};

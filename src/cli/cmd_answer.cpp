@@ -23,6 +23,7 @@ struct AnswerArgs {
 
 int run_answer(const AnswerArgs& a) {
   ReckoningModel model = reckoning_model_load(a.model);
+  fit_default_threads(model.config);
   if (!a.device.empty()) model.run.device = device_from_name(a.device, "--device");
   reckoning_model_to(model, model.device());
   const MatmulDtypeScope matmul_scope(model.matmul_dtype());

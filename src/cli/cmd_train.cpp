@@ -79,6 +79,7 @@ struct EvalArgs {
 
 int run_eval(const EvalArgs& a) {
   ReckoningModel model = reckoning_model_load(a.model);
+  fit_default_threads(model.config);
   for (const auto& s : a.sets) run_config_set(model.run, s, "--set");
   run_config_validate(model.run);
   reckoning_model_to(model, model.device());

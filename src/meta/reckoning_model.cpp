@@ -6,6 +6,7 @@
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
 #include "reckoning/base/safetensors.h"
+#include "reckoning/base/threads.h"
 
 namespace reckoning {
 
@@ -21,6 +22,13 @@ void reckoning_model_to(ReckoningModel& model, const torch::Device& device) {
   };
   model.weights = gpt2_map(model.weights, move);
   model.lrs.values = move(model.lrs.values);
+}
+
+void fit_default_threads(const Gpt2Config& config) {
+  const bool head = config.n_vocab >= config.n_inner();
+  const long long rows = head ? config.n_vocab : config.n_inner();
+  fit_default_threads_to_work(rows * config.n_embd,
+                              str("largest weight matrix ", head ? "V x C = " : "4C x C = ", rows, " x ", config.n_embd));
 }
 
 ReckoningModel reckoning_model_load(const std::string& dir) {

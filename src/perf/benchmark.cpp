@@ -141,7 +141,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   check(b.inner_steps >= 0, "bench: inner steps", "a non-negative number", std::to_string(b.inner_steps));
   check(b.key_len >= 1 && b.key_len < b.fact_len, "bench: key length",
         str("between 1 and fact length - 1 = ", b.fact_len - 1), std::to_string(b.key_len));
-  const int threads = configure_threads(b.threads);
+  if (b.threads > 0) configure_threads(b.threads);  // else what the command line's start chose
   const torch::Device device = device_parse(b.device, "bench: device");
   const torch::Dtype dtype = dtype_parse(b.dtype);
   const MatmulDtype matmul_dtype = b.matmul_dtype;
@@ -151,6 +151,8 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   ReckoningModel model;
   model.config = bench_gpt2_config(b.n_layer, b.n_embd, b.n_head, b.n_vocab,
                                    std::max<int64_t>(1024, std::max(b.fact_len, b.question_len + b.answer_len)));
+  fit_default_threads(model.config);
+  const int threads = at::get_num_threads();
   model.run.inner_optimizer = b.inner_optimizer;
   model.run.inner_first_order = b.first_order;
   model.run.inner_fused = b.fused;
@@ -251,7 +253,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
       {"lora_alpha", lora ? nlohmann::json(b.lora_alpha) : nlohmann::json(nullptr)},
       {"lora_targets", lora ? nlohmann::json(b.lora_targets) : nlohmann::json(nullptr)},
       {"train_base", b.train_base}, {"unroll_from", b.unroll_from}, {"fact_batch", b.fact_batch},
-      {"dtype", b.dtype}, {"matmul_dtype", enum_name(b.matmul_dtype)}, {"threads", threads}, {"warmup", b.warmup}, {"steps", b.steps},
+      {"dtype", b.dtype}, {"matmul_dtype", enum_name(b.matmul_dtype)}, {"threads", threads}, {"threads_why", thread_summary()}, {"warmup", b.warmup}, {"steps", b.steps},
       {"dropout", b.dropout}, {"outer_clip", b.outer_clip}, {"seed", b.seed}, {"device", device_name(device)}};
   nlohmann::json out = {
       {"benchmark", "meta-step"},
@@ -291,9 +293,11 @@ nlohmann::json bench_answer(const AnswerBenchConfig& b) {
   const int64_t context_len = b.facts * b.fact_len + b.question_len + b.answer_len;
   check(context_len <= b.n_ctx, "bench answer: facts x fact length + question + answer",
         str("at most n_ctx = ", b.n_ctx, " tokens (in-context reading must fit)"), std::to_string(context_len));
-  const int threads = configure_threads(b.threads);
+  if (b.threads > 0) configure_threads(b.threads);  // else what the command line's start chose
   torch::manual_seed(b.seed);
   const Gpt2Config config = bench_gpt2_config(b.n_layer, b.n_embd, b.n_head, b.n_vocab, b.n_ctx);
+  fit_default_threads(config);
+  const int threads = at::get_num_threads();
   const Gpt2Weights weights = gpt2_init(config, b.seed);
   const InnerLrs lrs = inner_lrs_init(config, LrMode::PerTensor, b.inner_steps, 1e-5, false);
   const LmBatch facts = random_batch(config, b.facts, b.fact_len, b.key_len);

@@ -305,6 +305,7 @@ class Trainer {
   TrainSummary run() {
     set_up();
     start_or_resume();
+    record_run();
     prepare();
     const auto start = std::chrono::steady_clock::now();
     const int64_t first_step = state_.step;
@@ -328,8 +329,8 @@ class Trainer {
   }
 
  private:
-  // Validates the configuration, sets threads, precision and device, writes config.json and loads
-  // the data.
+  // Validates the configuration, sets threads (an explicit or a resumed run's count), precision
+  // and device, takes the run directory's lock and loads the data.
   void set_up() {
     run_config_validate_training(config_);
     check(!config_.data_train.empty(), "configuration key 'data.train'", "a training file", "nothing");
@@ -348,18 +349,10 @@ class Trainer {
         }
       }
     }
-    if (options_.progress) std::cerr << "threads: " << thread_summary() << "\n";
     matmul_scope_ = std::make_unique<MatmulDtypeScope>(config_.matmul_dtype);
     device_check_usable(config_.device, "configuration key 'device'");  // refused before any work
     create_directories(paths_.run_dir);
     lock_ = std::make_unique<RunLock>(paths_.run_dir);  // before anything in it is written
-    write_json_file_atomic(path_join(paths_.run_dir, "config.json"),
-                           {{"config", run_config_to_json(config_)},
-                            {"reckoning_version", RECKONING_VERSION},
-                            {"libtorch_version", TORCH_VERSION},
-                            {"threads", at::get_num_threads()},
-                            {"threads_why", thread_summary()},
-                            {"resumed", options_.resume}});
     data_.train = tasks_subsample(tasks_load(config_.data_train), config_.data_max_train);
     check(!data_.train.empty(), config_.data_train, "at least one training task", "none");
     resolved_ = config_;
@@ -367,6 +360,20 @@ class Trainer {
     if (!config_.data_valid.empty()) data_.valid = tasks_subsample(tasks_load(config_.data_valid), config_.data_max_eval);
     data_.train_pool = fact_pool_of(data_.train);
     data_.valid_pool = fact_pool_of(data_.valid);
+  }
+
+  // Once the model is known: a default thread count fitted to its work (a resumed run keeps the
+  // count it started with, set in set_up), said at the start and recorded in config.json.
+  void record_run() {
+    fit_default_threads(model_.config);
+    if (options_.progress) std::cerr << "threads: " << thread_summary() << "\n";
+    write_json_file_atomic(path_join(paths_.run_dir, "config.json"),
+                           {{"config", run_config_to_json(config_)},
+                            {"reckoning_version", RECKONING_VERSION},
+                            {"libtorch_version", TORCH_VERSION},
+                            {"threads", at::get_num_threads()},
+                            {"threads_why", thread_summary()},
+                            {"resumed", options_.resume}});
   }
 
   // A fresh model (seeded), or the last checkpoint's model and trainer state.

@@ -19,6 +19,7 @@ using namespace reckoning;
 using reckoning::test::run_command;
 using reckoning::test::TempDir;
 using testing::HasSubstr;
+using testing::Not;
 
 namespace {
 
@@ -193,4 +194,40 @@ TEST(Threads, TheExecutableNextToABusyProcessUsesTheFreeCpu) {
   ::waitpid(spinner, nullptr, 0);
   EXPECT_EQ(v.at("threads"), 1);
   EXPECT_THAT(v.at("threads_why").get<std::string>(), HasSubstr("busy with other processes at start"));
+}
+
+TEST(Threads, TheWorkCapsTheDefault) {
+  EXPECT_EQ(threads_for_work(2, 64 * 256), 1);        // the README's 2 x 64 model: one thread
+  EXPECT_EQ(threads_for_work(2, 128 * 512), 2);       // 2 x 128: two
+  EXPECT_EQ(threads_for_work(8, 768 * 50257), 8);     // GPT-2 small: every thread it has
+  EXPECT_EQ(threads_for_work(8, 3 * kElementsPerThread), 3);
+  EXPECT_EQ(threads_for_work(4, 0), 1);               // never below 1
+  EXPECT_EQ(threads_for_work(0, 1LL << 40), 1);       // never above the count (at least 1)
+}
+
+TEST(Threads, ATinyModelRunsOneThreadByDefaultAndSaysWhy) {
+  if (cpu_budget().cpus < 2) GTEST_SKIP() << "needs 2 usable CPUs";
+  // `global`: the program's options (before the command); `own`: the command's.
+  auto bench = [](const std::string& global, const std::string& own) {
+    const auto r = run_command(str("env -u RECKONING_THREADS ", RECKONING_CLI, " ", global,
+                                   " bench meta-step --layers 1 --width 64 --heads 2 --vocab 64",
+                                   " --facts 2 --fact-len 6 --question-len 4 --answer-len 2 --inner-steps 1",
+                                   " --warmup 0 --steps 1 --no-peak ", own, " 2>&1"));
+    EXPECT_EQ(r.code, 0) << r.out;
+    return nlohmann::json::parse(r.out.substr(r.out.find('{'))).at("config");
+  };
+  // 4C x C = 256 x 64 elements: below two grains, whatever the load (when others' load already left
+  // one thread, the work has nothing to cap).
+  const nlohmann::json tiny = bench("", "");
+  EXPECT_EQ(tiny.at("threads"), 1);
+  const std::string why = tiny.at("threads_why").get<std::string>();
+  if (why.find("busy with other processes at start)") == std::string::npos) {
+    EXPECT_THAT(why, HasSubstr("1 thread for the work (largest weight matrix 4C x C = 256 x 64"));
+  }
+  // An explicit count, given to the program or to the command, is the user's: left as it is.
+  for (const auto& [global, own] : {std::pair<std::string, std::string>{"--threads 2", ""}, {"", "--threads 2"}}) {
+    const nlohmann::json asked = bench(global, own);
+    EXPECT_EQ(asked.at("threads"), 2) << global << own;
+    EXPECT_THAT(asked.at("threads_why").get<std::string>(), Not(HasSubstr("for the work")));
+  }
 }

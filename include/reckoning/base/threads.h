@@ -9,7 +9,11 @@
 // the CPUs that other processes keep busy when the process starts (measured over 0.1 s from
 // /proc/stat: next to one busy process on 2 CPUs the default is 1 thread, alone it is 2). The
 // count is decided once: results depend on the thread count in their last bits, so a run keeps
-// the count it started with (a resumed training run takes it from its config.json).
+// the count it started with (a resumed training run takes it from its config.json). Once the model
+// is known, a default count is also capped by the work (fit_default_threads_to_work): a model
+// whose largest weight matrix has fewer than 2 x 32 768 elements (LibTorch's grain size, below
+// which its element-wise operations run on one thread anyway) runs 1 thread - the README's 2 x 64
+// model trains faster on one thread than on two (docs/PERFORMANCE.md).
 //
 // The waiting: LibTorch's intra-op pool here is OpenMP (libgomp, which OpenBLAS-openmp shares).
 // By default its idle threads spin for a while before sleeping; on a core shared with another busy
@@ -75,6 +79,20 @@ CpuLoad measure_cpu_load(double seconds);
 // The threads to use on `mask_cpus` CPUs of which `others_busy` CPUs' worth are taken by other
 // processes: the CPUs left (rounded to the nearest), at least 1 and at most `budget`.
 int threads_for_load(int budget, int mask_cpus, double others_busy);
+
+// LibTorch's grain size (at::internal::GRAIN_SIZE): an element-wise operation on fewer elements
+// runs on one thread.
+inline constexpr long long kElementsPerThread = 32768;
+
+// The threads worth using for tensor work whose largest matrix has `elements` elements: one per
+// kElementsPerThread elements, at least 1 and at most `threads`.
+int threads_for_work(int threads, long long elements);
+
+// When the count in effect is the default (threads_are_default()), lowers it to
+// threads_for_work(count, elements) and adds `what` (e.g. "largest weight matrix 256 x 64") to the
+// reason thread_summary() gives; an explicit count is left as it is. Returns the count in effect.
+// Called once the model is known, before its first step.
+int fit_default_threads_to_work(long long elements, const std::string& what);
 
 // Sets LibTorch's intra-op thread count (and OpenMP's, which OpenBLAS-openmp follows) and, once
 // per process before any inter-op work, its inter-op pool to the same size; returns the count in

@@ -41,6 +41,10 @@ struct ReckoningModel {
 void reckoning_model_to(ReckoningModel& model, const torch::Device& device);
 
 ReckoningModel reckoning_model_load(const std::string& dir);
+
+// Caps a default thread count by the model's work (threads.h, fit_default_threads_to_work): its
+// largest weight matrix, the MLP's C x 4C or the embedding's V x C. Call once the model is known.
+void fit_default_threads(const Gpt2Config& config);
 // Writes every file into a staging directory, then replaces `dir` as a whole (io.h).
 void reckoning_model_save(const ReckoningModel& model, const std::string& dir);
 // Writes the model's files into an existing directory (used for staging by the trainer).

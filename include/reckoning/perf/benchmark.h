@@ -51,7 +51,7 @@ struct MetaStepBenchConfig {
   int64_t fact_batch = 0;                 // inner.fact_batch (facts per inner-gradient chunk)
   std::string dtype = "float32";          // float32 | float64 | bfloat16 (weights and compute)
   MatmulDtype matmul_dtype = MatmulDtype::Float32;  // matrix products only (precision.h)
-  int threads = 0;                        // 0 = threads.h policy
+  int threads = 0;                        // 0 = as configured at the start (reckoning --threads, threads.h policy)
   int64_t warmup = 1;                     // unmeasured steps
   int64_t steps = 3;                      // measured steps
   bool dropout = true;                    // training mode (GPT-2's p = 0.1), as in meta-training
