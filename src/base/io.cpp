@@ -10,6 +10,7 @@
 #include <sstream>
 #include <vector>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <sys/stat.h>
@@ -247,6 +248,17 @@ void replace_directory(const std::string& staging, const std::string& dir) {
     }
   };
   if (had_old) {
+    // One atomic swap: `clean` never goes missing, whenever the process dies.
+    if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, clean.c_str(), RENAME_EXCHANGE) == 0) {
+      try {
+        remove_tree(staging);  // now the previous contents
+      } catch (const Error&) {
+      }
+      return;
+    }
+    if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP) {
+      throw Error(str(clean, ": cannot swap in the new directory ", staging, " (", std::strerror(errno), ")"));
+    }
     remove_old();  // a leftover of an interrupted run
     if (std::rename(clean.c_str(), old.c_str()) != 0) {
       throw Error(str(clean, ": cannot move the previous directory aside (", std::strerror(errno), ")"));
@@ -258,6 +270,25 @@ void replace_directory(const std::string& staging, const std::string& dir) {
     throw Error(str(clean, ": cannot move the new directory into place (", std::strerror(err), ")"));
   }
   if (had_old) remove_old();
+}
+
+bool recover_directory(const std::string& dir) {
+  std::string clean = dir;
+  while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
+  if (file_exists(clean)) return false;
+  const std::string parent = parent_path(clean), prefix = clean.substr(parent.size() + (parent.empty() ? 0 : 1)) + ".old-";
+  DIR* d = ::opendir(parent.empty() ? "." : parent.c_str());
+  if (d == nullptr) return false;
+  std::string found;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.rfind(prefix, 0) == 0) found = path_join(parent, name);
+  }
+  ::closedir(d);
+  if (found.empty()) return false;
+  check(std::rename(found.c_str(), clean.c_str()) == 0, clean, str("its previous contents back from ", found),
+        std::strerror(errno));
+  return true;
 }
 
 }  // namespace reckoning

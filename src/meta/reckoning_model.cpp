@@ -93,8 +93,18 @@ void reckoning_model_write_files(const ReckoningModel& model, const std::string&
 
 void reckoning_model_save(const ReckoningModel& model, const std::string& dir) {
   const std::string staging = staging_path(dir);
-  reckoning_model_write_files(model, staging);
-  replace_directory(staging, dir);
+  try {
+    reckoning_model_write_files(model, staging);
+    replace_directory(staging, dir);
+  } catch (...) {
+    // Written whole or not at all: nothing half-written is left beside `dir` (a full disk gets its
+    // space back).
+    try {
+      remove_tree(staging);
+    } catch (const Error&) {
+    }
+    throw;
+  }
 }
 
 }  // namespace reckoning

@@ -116,6 +116,7 @@ const std::vector<Field>& fields() {
       {"outer.grad_accum", &RunConfig::outer_grad_accum, "micro-batches per optimizer step", kRun},
       {"outer.clip", &RunConfig::outer_clip, "global gradient-norm clip (0 = off)", kRun},
       {"outer.task_clip", &RunConfig::outer_task_clip, "clip each task's meta-gradient norm to this before the tasks are averaged (0 = off)", kRun},
+      {"outer.nonfinite", &RunConfig::outer_nonfinite, "a NaN or Inf in an inner or outer loss, the gradient or a learned rate: 'stop' (an error naming the step, task and tensor) or 'skip' (that task, or that step's update, is left out and logged)", kRun},
       {"eval.every", &RunConfig::eval_every, "steps between validations (0 = each epoch)", kRun},
       {"eval.patience", &RunConfig::eval_patience, "validations without improvement before stopping (0 = never)", kRun},
       {"eval.num_beams", &RunConfig::eval_num_beams, "beams for answer generation (1 = greedy)", kModel},
@@ -311,6 +312,8 @@ void run_config_validate(const RunConfig& c) {
   positive("outer.grad_accum", c.outer_grad_accum);
   non_negative("outer.clip", c.outer_clip);
   non_negative("outer.task_clip", c.outer_task_clip);
+  check(c.outer_nonfinite == "stop" || c.outer_nonfinite == "skip", key("outer.nonfinite"),
+        "'stop' or 'skip'", str("'", c.outer_nonfinite, "'"));
   non_negative("eval.every", static_cast<double>(c.eval_every));
   non_negative("eval.patience", static_cast<double>(c.eval_patience));
   positive("eval.num_beams", c.eval_num_beams);

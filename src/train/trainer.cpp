@@ -1,11 +1,14 @@
 // The outer loop; see trainer.h.
 #include "reckoning/train/trainer.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <numeric>
@@ -257,7 +260,57 @@ struct StepRecord {
   double loss = 0, grad_norm = 0, lr_factor = 0, seconds = 0;
   double task_grad_norm_max = -1;  // the longest task meta-gradient (outer.task_clip only)
   std::vector<InnerStepTrace> traces;
+  std::vector<std::string> skipped;  // outer.nonfinite skip: what was left out and why
+  bool update_skipped = false;       // the step's update was left out (a non-finite gradient)
 };
+
+// torch::save of an optimizer, atomically, through a writer that never fails inside LibTorch's zip
+// writer: that writer throws from its destructor after a failed write, which ends the process
+// (found by tests/train/disk_faults_test.cpp with a full disk). The first error is kept and
+// reported after the archive is complete, naming the file.
+void save_optimizer(const torch::optim::Optimizer& optimizer, const std::string& path) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  check(fd >= 0, tmp, "a file it can write", std::strerror(errno));
+  int error = 0;
+  torch::serialize::OutputArchive archive;
+  optimizer.save(archive);
+  archive.save_to([&](const void* data, size_t n) -> size_t {
+    const char* p = static_cast<const char*>(data);
+    size_t left = n;
+    while (error == 0 && left > 0) {
+      const ssize_t written = ::write(fd, p, left);
+      if (written < 0) {
+        if (errno != EINTR) error = errno;
+        continue;
+      }
+      p += written;
+      left -= static_cast<size_t>(written);
+    }
+    return n;  // (what could not be written is reported below)
+  });
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error == 0 && std::rename(tmp.c_str(), path.c_str()) != 0) error = errno;
+  if (error != 0) {
+    ::unlink(tmp.c_str());
+    throw Error(str(tmp, ": write failed (", std::strerror(error), ")"));
+  }
+}
+
+// Every tensor the outer loop trains or a checkpoint holds, by name: the weights (and adapters) in
+// canonical order, then the rate table "inner_lrs".
+std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const ReckoningModel& model) {
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  gpt2_visit(model.weights, [&](const std::string& name, const torch::Tensor& t) { named.emplace_back(name, t); });
+  lora_visit(model.weights, [&](const std::string& name, const torch::Tensor& t) { named.emplace_back(name, t); });
+  if (model.lrs.values.defined()) named.emplace_back("inner_lrs", model.lrs.values);
+  return named;
+}
+
+bool all_finite(const torch::Tensor& t) { return !t.defined() || torch::isfinite(t).all().item<bool>(); }
+
+std::string number_text(double v) { return std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"; }
 
 
 // The metrics line of one step: inner loss per inner step (mean over the step's tasks), rate
@@ -292,6 +345,8 @@ nlohmann::json metrics_line(const TrainerState& state, const RunConfig& config, 
           {"elapsed_s", elapsed},
           {"rss_mb", static_cast<double>(resident_memory_bytes()) / (1 << 20)}};
   if (record.task_grad_norm_max >= 0) line["task_grad_norm_max"] = record.task_grad_norm_max;
+  if (!record.skipped.empty()) line["skipped"] = record.skipped;
+  if (record.update_skipped) line["update_skipped"] = true;
   return line;
 }
 
@@ -386,6 +441,10 @@ class Trainer {
       if (file_exists(paths_.metrics)) remove_file(paths_.metrics);
       return;
     }
+    // A process killed while swapping in a checkpoint on a file system without atomic exchange
+    // leaves the previous one beside it: put back (io.h).
+    recover_directory(paths_.last_dir);
+    recover_directory(paths_.best_dir);
     check(is_directory(paths_.last_dir), paths_.last_dir, "a checkpoint to resume from", "no such directory");
     model_ = reckoning_model_load(paths_.last_dir);
     refuse_changed_rates(model_.run, resolved_, paths_.last_dir);
@@ -465,10 +524,17 @@ class Trainer {
   // step) to the parameters' gradients, its norm clipped to outer.task_clip / tasks per step first,
   // so that no single task's meta-gradient can be longer than the clip; returns that task's
   // meta-gradient norm (of its own loss, before clipping).
-  double add_clipped_task_gradient(const torch::Tensor& share) {
+  // A task whose meta-gradient is not finite is left out (outer.nonfinite skip; -1 returned) or
+  // stops the run.
+  double add_clipped_task_gradient(const torch::Tensor& share, const std::string& task, StepRecord& record) {
     std::vector<torch::Tensor> grads =
         torch::autograd::grad({share}, optimizer_.params, {}, /*retain_graph=*/false, /*create_graph=*/false,
                               /*allow_unused=*/true);
+    const std::string bad = first_nonfinite(grads);
+    if (!bad.empty()) {
+      nonfinite(str(task, ": meta-gradient of ", bad), "NaN or Inf", "the task is left out of this step", record);
+      return -1;
+    }
     const double norm = global_norm(grads) * static_cast<double>(per_step_);
     const double scale = norm > config_.outer_task_clip ? config_.outer_task_clip / norm : 1.0;
     torch::NoGradGuard no_grad;
@@ -492,27 +558,62 @@ class Trainer {
     record.lr_factor = lr_schedule(state_.step, state_.total_steps, config_.outer_warmup);
     optimizer_.set_lr_factor(record.lr_factor);
     release_gradients(*optimizer_.adamw);
+    std::vector<size_t> picked;
     std::vector<const EncodedTask*> tasks;
-    for (int64_t i = 0; i < per_step_; ++i) tasks.push_back(&encoded_[order_->next(state_)]);
+    for (int64_t i = 0; i < per_step_; ++i) {
+      picked.push_back(order_->next(state_));
+      tasks.push_back(&encoded_[picked.back()]);
+    }
     if (options_.before_step) options_.before_step(model_, tasks, state_.step);
-    for (const EncodedTask* task : tasks) {
+    for (size_t t = 0; t < tasks.size(); ++t) {
+      const Task& source = data_.train[picked[t]];
+      const std::string task = str("task ", source.guid.empty() ? str("#", picked[t] + 1) : source.guid);
+      const size_t traces_before = record.traces.size();
       torch::Tensor loss =
-          task_loss(model_, *task, config_.inner_mode(), /*dropout=*/true, &record.traces) / static_cast<double>(per_step_);
+          task_loss(model_, *tasks[t], config_.inner_mode(), /*dropout=*/true, &record.traces) / static_cast<double>(per_step_);
+      const double value = loss.item<double>();
+      // A NaN or Inf loss: the task is left out (its inner losses too) or the run stops.
+      std::string bad;
+      double bad_value = value;
+      for (size_t k = traces_before; k < record.traces.size() && bad.empty(); ++k) {
+        if (std::isfinite(record.traces[k].loss)) continue;
+        bad = str(task, ": inner loss at inner step ", k - traces_before + 1);
+        bad_value = record.traces[k].loss;
+      }
+      if (bad.empty() && !std::isfinite(value)) bad = str(task, ": outer loss");
+      if (!bad.empty()) {
+        nonfinite(bad, number_text(bad_value), "the task is left out of this step", record);
+        record.traces.resize(traces_before);
+        continue;
+      }
       if (config_.outer_task_clip > 0) {
-        record.task_grad_norm_max = std::max(record.task_grad_norm_max, add_clipped_task_gradient(loss));
+        record.task_grad_norm_max = std::max(record.task_grad_norm_max, add_clipped_task_gradient(loss, task, record));
       } else {
         loss.backward();
       }
-      record.loss += loss.item<double>();
+      record.loss += value;
     }
-    if (config_.outer_clip > 0) {
+    // A NaN or Inf in the accumulated gradient (with finite losses): the update is left out or the
+    // run stops - before clipping, which would spread it to every tensor.
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : optimizer_.params) grads.push_back(p.grad());
+    if (const std::string bad = first_nonfinite(grads); !bad.empty()) {
+      nonfinite(str("gradient of ", bad), "NaN or Inf", "the step's update is left out", record);
+      release_gradients(*optimizer_.adamw);
+      record.update_skipped = true;
+    } else if (config_.outer_clip > 0) {
       record.grad_norm = torch::nn::utils::clip_grad_norm_(optimizer_.params, config_.outer_clip);
     } else {
-      std::vector<torch::Tensor> grads;
-      for (const auto& p : optimizer_.params) grads.push_back(p.grad());
       record.grad_norm = global_norm(grads);
     }
-    optimizer_.adamw->step();
+    if (!record.update_skipped) optimizer_.adamw->step();
+    // The rates come out of the update finite (the gradient was); an overflow of a log-space rate
+    // cannot be left out any more - it stops the run whatever the policy.
+    if (model_.lrs.learned()) {
+      const torch::Tensor rates = model_.lrs.log_space ? model_.lrs.values.detach().exp() : model_.lrs.values.detach();
+      check(all_finite(rates), str("step ", state_.step + 1, ": learned inner rates after the update"), "finite rates",
+            "NaN or Inf (lower outer.lr_rates; the last checkpoint is intact)");
+    }
     ++state_.step;
     summary_.losses.push_back(record.loss);
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
@@ -550,6 +651,7 @@ class Trainer {
         state_.best_accuracy = acc;
         state_.best_step = state_.step;
         state_.bad_evals = 0;
+        refuse_nonfinite(paths_.best_dir);
         reckoning_model_save(model_, paths_.best_dir);
       } else {
         ++state_.bad_evals;
@@ -563,20 +665,62 @@ class Trainer {
     return stop;
   }
 
+  // outer.nonfinite: "stop" throws naming `what` (step, task, tensor) and its value; "skip" says it
+  // on stderr, records it in the step's metrics line and goes on (`then` says what is left out).
+  void nonfinite(const std::string& what, const std::string& value, const std::string& then, StepRecord& record) {
+    const std::string where = str("step ", state_.step + 1, ", ", what);
+    check(config_.outer_nonfinite == "skip", where,
+          "a finite value (configuration key 'outer.nonfinite' is 'stop'; 'skip' would go on without it)", value);
+    std::fprintf(stderr, "%swarning: %s is %s: %s (outer.nonfinite skip)\n", tty_ ? "\n" : "", where.c_str(),
+                 value.c_str(), then.c_str());
+    record.skipped.push_back(str(what, " is ", value));
+  }
+
+  // The name of the first parameter whose gradient in `grads` (optimizer_.params' order) holds a NaN
+  // or Inf ("" when none does).
+  std::string first_nonfinite(const std::vector<torch::Tensor>& grads) const {
+    for (size_t i = 0; i < grads.size(); ++i) {
+      if (all_finite(grads[i])) continue;
+      for (const auto& [name, t] : named_tensors(model_))
+        if (t.unsafeGetTensorImpl() == optimizer_.params[i].unsafeGetTensorImpl()) return name;
+      return str("parameter ", i);
+    }
+    return "";
+  }
+
+  // Nothing non-finite is ever written into a checkpoint.
+  void refuse_nonfinite(const std::string& dir) const {
+    for (const auto& [name, t] : named_tensors(model_))
+      check(all_finite(t), str("checkpoint ", dir, ": tensor '", name, "'"), "finite values (nothing else is written)",
+            "NaN or Inf");
+  }
+
   // checkpoints/last: the model, the outer optimizer, the RNG and the trainer state, replaced whole.
   void save_last() {
+    refuse_nonfinite(paths_.last_dir);
     const std::string staging = staging_path(paths_.last_dir);
-    reckoning_model_write_files(model_, staging);
-    torch::save(*optimizer_.adamw, path_join(staging, "optimizer.pt"));
-    torch::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
-    safetensors_save(path_join(staging, "rng.safetensors"), {{"cpu_generator", rng}});
-    write_json_file_atomic(path_join(staging, "trainer_state.json"), state_.to_json());
-    replace_directory(staging, paths_.last_dir);
+    try {
+      reckoning_model_write_files(model_, staging);
+      save_optimizer(*optimizer_.adamw, path_join(staging, "optimizer.pt"));
+      torch::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
+      safetensors_save(path_join(staging, "rng.safetensors"), {{"cpu_generator", rng}});
+      write_json_file_atomic(path_join(staging, "trainer_state.json"), state_.to_json());
+      replace_directory(staging, paths_.last_dir);
+    } catch (...) {
+      // A checkpoint is written whole or not at all: the previous one stays, and nothing
+      // half-written is left beside it (a full disk gets its space back).
+      try {
+        remove_tree(staging);
+      } catch (const Error&) {
+      }
+      throw;
+    }
   }
 
   TrainSummary finish() {
     if (tty_) std::fprintf(stderr, "\n");
     if (data_.valid.empty() && state_.step == state_.total_steps) {
+      refuse_nonfinite(paths_.best_dir);
       reckoning_model_save(model_, paths_.best_dir);  // without validation the final model is the one to use
       state_.best_step = state_.step;
     }

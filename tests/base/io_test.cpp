@@ -13,6 +13,7 @@
 
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
+#include "support/test_util.h"
 
 using namespace reckoning;
 using ::testing::HasSubstr;
@@ -159,4 +160,38 @@ TEST(Paths, ProductSourcesDoNotUseStdFilesystem) {
     }
   }
   EXPECT_GT(files, 40);
+}
+
+TEST(Io, ReplaceDirectorySwapsWholeAndLeavesNothingBeside) {
+  test::TempDir root("io_replace_swap");
+  const std::string dir = root.file("last");
+  create_directories(dir);
+  write_file_atomic(path_join(dir, "a"), "old");
+  for (int round = 0; round < 3; ++round) {
+    const std::string staging = staging_path(dir);
+    create_directories(staging);
+    write_file_atomic(path_join(staging, "a"), "new " + std::to_string(round));
+    replace_directory(staging, dir);
+    EXPECT_EQ(read_file(path_join(dir, "a")), "new " + std::to_string(round));
+    EXPECT_FALSE(file_exists(staging));
+  }
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(root.path())) {
+    (void)e;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1u);  // only "last"
+}
+
+TEST(Io, RecoverDirectoryPutsBackWhatAKilledReplaceMovedAside) {
+  test::TempDir root("io_recover");
+  const std::string dir = root.file("last");
+  // What the two-rename fallback leaves when killed between its renames.
+  create_directories(dir + ".old-4242");
+  write_file_atomic(path_join(dir + ".old-4242", "state.json"), "{}");
+  EXPECT_TRUE(recover_directory(dir));
+  EXPECT_EQ(read_file(path_join(dir, "state.json")), "{}");
+  EXPECT_FALSE(file_exists(dir + ".old-4242"));
+  EXPECT_FALSE(recover_directory(dir));  // present: nothing to do
+  EXPECT_FALSE(recover_directory(root.file("never")));
 }

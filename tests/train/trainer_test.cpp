@@ -490,3 +490,124 @@ TEST(Trainer, TheStepHookSeesEachStepsTasksAndChangesNothing) {
   ASSERT_EQ(with.losses.size(), without.losses.size());
   for (size_t i = 0; i < with.losses.size(); ++i) EXPECT_EQ(with.losses[i], without.losses[i]) << "step " << i + 1;
 }
+
+namespace {
+
+std::string train_error(const RunConfig& config, const TrainOptions& options) {
+  try {
+    train(config, options);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// A hook that fills ln_f.weight with NaN before step `at` (0-based) and, when `restore`, puts the
+// values back before the next step: every task of that one step has a NaN loss.
+TrainOptions poisoned_at(int64_t at, bool restore) {
+  TrainOptions options = quiet();
+  auto saved = std::make_shared<torch::Tensor>();
+  options.before_step = [=](const ReckoningModel& model, const std::vector<const EncodedTask*>&, int64_t step) {
+    torch::NoGradGuard no_grad;
+    if (step == at) {
+      *saved = model.weights.ln_f_weight.detach().clone();
+      model.weights.ln_f_weight.detach().fill_(std::nan(""));
+    } else if (restore && step == at + 1) {
+      model.weights.ln_f_weight.detach().copy_(*saved);
+    }
+  };
+  return options;
+}
+
+bool finite_model(const std::string& dir) {
+  const ReckoningModel m = reckoning_model_load(dir);
+  for (const torch::Tensor& t : gpt2_flatten(m.weights))
+    if (!torch::isfinite(t).all().item<bool>()) return false;
+  return torch::isfinite(m.lrs.values).all().item<bool>();
+}
+
+}  // namespace
+
+TEST(Trainer, ANonFiniteLossStopsTheRunNamingStepTaskAndLossAndNothingIsWritten) {
+  TempRun run("nonfinite-stop");
+  run.config.checkpoint_every = 1;
+  const std::string error = train_error(run.config, poisoned_at(2, false));
+  EXPECT_THAT(error, testing::HasSubstr("step 3, task "));
+  EXPECT_THAT(error, testing::HasSubstr(": inner loss at inner step 1: expected a finite value "
+                                        "(configuration key 'outer.nonfinite' is 'stop'"));
+  EXPECT_THAT(error, testing::HasSubstr("got nan"));
+  // The last checkpoint is the one of step 2, whole and finite.
+  const nlohmann::json state = read_json_file(path_join(run.config.run_dir, "checkpoints/last/trainer_state.json"));
+  EXPECT_EQ(state.at("step"), 2);
+  EXPECT_TRUE(finite_model(path_join(run.config.run_dir, "checkpoints/last")));
+}
+
+TEST(Trainer, SkipLeavesOutTheTasksWithANonFiniteLossAndGoesOn) {
+  TempRun run("nonfinite-skip");
+  run.config.outer_nonfinite = "skip";
+  // Poisoned for step 2 only (restored before step 3, whose validation saves checkpoints/best).
+  const TrainSummary summary = train(run.config, poisoned_at(1, true));
+  EXPECT_EQ(summary.steps, 6);
+  const std::vector<nlohmann::json> lines = metrics_of(run.config);
+  ASSERT_EQ(lines.size(), 6u);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i == 1) {
+      ASSERT_TRUE(lines[i].contains("skipped"));
+      EXPECT_EQ(lines[i].at("skipped").size(), 2u);  // both tasks of the step
+      EXPECT_THAT(lines[i].at("skipped")[0].get<std::string>(), testing::HasSubstr(": inner loss at inner step 1 is nan"));
+      EXPECT_EQ(lines[i].at("loss"), 0.0);
+      EXPECT_EQ(lines[i].at("inner_loss"), nlohmann::json::array());
+    } else {
+      EXPECT_FALSE(lines[i].contains("skipped")) << "step " << i + 1;
+      EXPECT_TRUE(std::isfinite(lines[i].at("loss").get<double>()));
+    }
+  }
+  EXPECT_TRUE(finite_model(summary.last_dir));
+}
+
+TEST(Trainer, ANonFiniteGradientIsNamedAndItsUpdateSkippedOrTheRunStopped) {
+  // Finite losses, a NaN gradient (a hook on the rate table's gradient, which only the outer
+  // backward computes): found before clipping.
+  auto nan_gradient = [](int64_t at) {
+    TrainOptions options = quiet();
+    options.before_step = [=](const ReckoningModel& model, const std::vector<const EncodedTask*>&, int64_t step) {
+      if (step == at) model.lrs.values.register_hook([](const torch::Tensor& g) { return g * std::nan(""); });
+    };
+    return options;
+  };
+  TempRun stop("nonfinite-grad-stop"), skip("nonfinite-grad-skip");
+  const std::string error = train_error(stop.config, nan_gradient(1));
+  EXPECT_THAT(error, testing::HasSubstr("step 2, gradient of inner_lrs: expected a finite value"));
+  skip.config.outer_nonfinite = "skip";
+  skip.config.outer_max_steps = 2;
+  TrainOptions options = nan_gradient(1);
+  std::vector<torch::Tensor> before;
+  torch::Tensor rates_before;
+  const auto hook = options.before_step;
+  options.before_step = [&](const ReckoningModel& model, const std::vector<const EncodedTask*>& tasks, int64_t step) {
+    if (step == 1) {
+      before = gpt2_flatten(gpt2_map(model.weights, [](const torch::Tensor& t) { return t.detach().clone(); }));
+      rates_before = model.lrs.values.detach().clone();
+    }
+    hook(model, tasks, step);
+  };
+  const TrainSummary summary = train(skip.config, options);
+  EXPECT_EQ(summary.steps, 2);
+  const std::vector<nlohmann::json> lines = metrics_of(skip.config);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1].at("update_skipped"), true);
+  EXPECT_THAT(lines[1].at("skipped")[0].get<std::string>(), testing::HasSubstr("gradient of inner_lrs is NaN or Inf"));
+  // The skipped update changed nothing: the weights after step 2 are those after step 1.
+  const ReckoningModel after = reckoning_model_load(summary.last_dir);
+  const std::vector<torch::Tensor> now = gpt2_flatten(after.weights);
+  ASSERT_EQ(now.size(), before.size());
+  for (size_t i = 0; i < now.size(); ++i) EXPECT_TRUE(torch::equal(now[i], before[i])) << i;
+  EXPECT_TRUE(torch::equal(after.lrs.values, rates_before));
+}
+
+TEST(Trainer, NonFinitePolicyIsValidated) {
+  TempRun run("nonfinite-bad");
+  run.config.outer_nonfinite = "ignore";
+  EXPECT_THAT(train_error(run.config, quiet()),
+              testing::HasSubstr("configuration key 'outer.nonfinite': expected 'stop' or 'skip', got 'ignore'"));
+}

@@ -57,8 +57,14 @@ namespace reckoning {
 
 // Replaces directory `dir` by `staging` (a fully written sibling directory) with renames only, so
 // that a reader sees either the old or the new directory, never a half-written one. The old
-// directory is removed afterwards.
+// directory is removed afterwards. Where the file system can (Linux renameat2 RENAME_EXCHANGE) the
+// two are swapped in one step, so that `dir` exists at every moment, even if the process is killed
+// in between; elsewhere the old directory is first moved aside to "<dir>.old-<pid>" and
+// recover_directory puts it back after such a kill.
 void replace_directory(const std::string& staging, const std::string& dir);
+// After a process was killed inside replace_directory's two-rename fallback, `dir` may be missing
+// with its previous contents at "<dir>.old-<pid>": moves that back. Returns whether it did.
+bool recover_directory(const std::string& dir);
 // A fresh sibling path for staging a directory: "<dir>.staging-<pid>-<n>".
 std::string staging_path(const std::string& dir);
 

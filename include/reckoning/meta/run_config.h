@@ -82,6 +82,7 @@ struct RunConfig {
   int64_t outer_grad_accum = 2;           // micro-batches per optimizer step
   double outer_clip = 0.1;                // global gradient-norm clip; 0 = off
   double outer_task_clip = 0;             // clip each task's meta-gradient norm before averaging; 0 = off
+  std::string outer_nonfinite = "stop";   // a NaN / Inf loss, gradient or rate: "stop" (an error) or "skip"
   // evaluation and checkpoints
   int64_t eval_every = 200;               // optimizer steps between validations; 0 = per epoch
   int64_t eval_patience = 5;              // validations without improvement before stopping; 0 = never
