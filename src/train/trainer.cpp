@@ -1,6 +1,7 @@
 // The outer loop; see trainer.h.
 #include "reckoning/train/trainer.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -408,6 +409,7 @@ class Trainer {
     device_check_usable(config_.device, "configuration key 'device'");  // refused before any work
     create_directories(paths_.run_dir);
     lock_ = std::make_unique<RunLock>(paths_.run_dir);  // before anything in it is written
+    clean_checkpoints_dir();
     data_.train = tasks_subsample(tasks_load(config_.data_train), config_.data_max_train);
     check(!data_.train.empty(), config_.data_train, "at least one training task", "none");
     resolved_ = config_;
@@ -431,6 +433,25 @@ class Trainer {
                             {"resumed", options_.resume}});
   }
 
+  // What killed runs left in checkpoints/: a checkpoint moved aside by the two-rename fallback goes
+  // back (io.h recover_directory); half-written staging directories and leftovers are removed. With
+  // the run directory's lock held, no other process can be writing them.
+  void clean_checkpoints_dir() {
+    recover_directory(paths_.last_dir);
+    recover_directory(paths_.best_dir);
+    const std::string dir = parent_path(paths_.last_dir);
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return;
+    std::vector<std::string> stale;
+    while (const dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name.find(".staging-") != std::string::npos || name.find(".old-") != std::string::npos)
+        stale.push_back(path_join(dir, name));
+    }
+    ::closedir(d);
+    for (const std::string& path : stale) remove_tree(path);
+  }
+
   // A fresh model (seeded), or the last checkpoint's model and trainer state.
   void start_or_resume() {
     if (!options_.resume) {
@@ -441,10 +462,6 @@ class Trainer {
       if (file_exists(paths_.metrics)) remove_file(paths_.metrics);
       return;
     }
-    // A process killed while swapping in a checkpoint on a file system without atomic exchange
-    // leaves the previous one beside it: put back (io.h).
-    recover_directory(paths_.last_dir);
-    recover_directory(paths_.best_dir);
     check(is_directory(paths_.last_dir), paths_.last_dir, "a checkpoint to resume from", "no such directory");
     model_ = reckoning_model_load(paths_.last_dir);
     refuse_changed_rates(model_.run, resolved_, paths_.last_dir);

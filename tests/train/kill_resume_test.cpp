@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -99,6 +100,11 @@ TEST(KillResume, EightKillsAtRandomMomentsEndBitIdenticalToAnUninterruptedRun) {
   EXPECT_TRUE(torch::equal(a.lrs.values, b.lrs.values));
   EXPECT_EQ(read_json_file(path_join(dir.file("whole"), "checkpoints/last/trainer_state.json")),
             read_json_file(path_join(last, "trainer_state.json")));
+  // Nothing half-written is left by the kills once a run has started again.
+  for (const auto& e : std::filesystem::directory_iterator(path_join(run, "checkpoints"))) {
+    const std::string name = e.path().filename().string();
+    EXPECT_TRUE(name == "last" || name == "best") << name;
+  }
   const auto la = losses(dir.file("whole")), lb = losses(run);
   ASSERT_EQ(la.size(), 60u);
   EXPECT_EQ(la, lb);
