@@ -220,7 +220,8 @@ std::string format_duration(double seconds) {
   return out;
 }
 
-// Keeps the metrics lines of steps <= `step` (a resumed run rewrites what followed its checkpoint).
+// Keeps the lines (metrics.jsonl, eval.jsonl) of steps <= `step` (a resumed run rewrites what
+// followed its checkpoint).
 void truncate_metrics(const std::string& path, int64_t step) {
   if (!file_exists(path)) return;
   std::istringstream in(read_file(path));
@@ -460,6 +461,7 @@ class Trainer {
       corpus.insert(corpus.end(), data_.valid.begin(), data_.valid.end());
       model_ = model_for_training(resolved_, corpus);
       if (file_exists(paths_.metrics)) remove_file(paths_.metrics);
+      if (file_exists(paths_.evals)) remove_file(paths_.evals);
       return;
     }
     check(is_directory(paths_.last_dir), paths_.last_dir, "a checkpoint to resume from", "no such directory");
@@ -487,6 +489,7 @@ class Trainer {
       state_.total_steps = config_.outer_max_steps;
     }
     truncate_metrics(paths_.metrics, state_.step);
+    truncate_metrics(paths_.evals, state_.step);  // a validation after the checkpoint is run again
   }
 
   // Moves the model to its device, encodes the training tasks, plans the run (steps, generation

@@ -105,6 +105,15 @@ TEST(KillResume, EightKillsAtRandomMomentsEndBitIdenticalToAnUninterruptedRun) {
     const std::string name = e.path().filename().string();
     EXPECT_TRUE(name == "last" || name == "best") << name;
   }
+  // Validations (every 10 steps) once each, as in the uninterrupted run.
+  auto eval_steps = [](const std::string& run_dir) {
+    std::vector<int64_t> steps;
+    std::ifstream in(path_join(run_dir, "eval.jsonl"));
+    for (std::string line; std::getline(in, line);) steps.push_back(nlohmann::json::parse(line).at("step"));
+    return steps;
+  };
+  EXPECT_EQ(eval_steps(run), eval_steps(dir.file("whole")));
+  EXPECT_EQ(eval_steps(run), (std::vector<int64_t>{10, 20, 30, 40, 50, 60}));
   const auto la = losses(dir.file("whole")), lb = losses(run);
   ASSERT_EQ(la.size(), 60u);
   EXPECT_EQ(la, lb);
