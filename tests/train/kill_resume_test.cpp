@@ -1,8 +1,9 @@
 // Crash safety, tried as it happens: a training run (the `reckoning` executable) is killed with
-// SIGKILL at random moments - a checkpoint is written after every step, so some kills land inside
-// a write - eight times in a row, resumed after each kill; after every kill the last checkpoint
-// must load, and the run that finally completes must end bit for bit where an uninterrupted run
-// ends (weights, rates, optimizer-visible trainer state, every step's loss).
+// SIGKILL at random moments (scaled to the machine's speed) - a checkpoint is written after every
+// step, so some kills land inside a write - eight times in a row, resumed after each kill; after
+// every kill the last checkpoint must load, and the run that finally completes must end bit for
+// bit where an uninterrupted run ends (weights, rates, trainer state, every step's loss, each
+// validation once).
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,20 +66,28 @@ TEST(KillResume, EightKillsAtRandomMomentsEndBitIdenticalToAnUninterruptedRun) {
                           "eval:\n  every: 10\ncheckpoint:\n  every: 1\nthreads: 1\n");
   const std::string train = std::string(RECKONING_CLI) + " train --no-test --config " + dir.file("c.yaml") + " --set run_dir=";
 
+  const auto started = std::chrono::steady_clock::now();
   const auto whole = run_command(train + dir.file("whole") + " 2>&1");
   ASSERT_EQ(whole.code, 0) << whole.out;
+  // Kill moments scaled to this machine: 15-45 % of an uninterrupted run's wall time, so that a run
+  // is killed long before it could finish, whatever the machine's speed.
+  const double whole_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
 
   const std::string run = dir.file("killed");
   const std::string last = path_join(run, "checkpoints/last");
   std::mt19937 rng(20261201);
-  std::uniform_int_distribution<int> delay_ms(200, 1200);
+  std::uniform_real_distribution<double> delay_ms(0.15 * whole_ms, 0.45 * whole_ms);
   int kills = 0;
-  for (int attempt = 0; attempt < 30 && kills < 8; ++attempt) {
+  for (int attempt = 0; attempt < 60 && kills < 8; ++attempt) {
     const bool resume = is_directory(last);
     const pid_t pid = spawn(train + run + (resume ? " --resume" : "") + " >/dev/null 2>&1");
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(delay_ms(rng)));
     int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) break;  // finished before the kill
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      remove_tree(run);  // finished before the kill: start the whole sequence again
+      continue;
+    }
     ::kill(-pid, SIGKILL);
     ::waitpid(pid, &status, 0);
     ++kills;
@@ -88,7 +97,7 @@ TEST(KillResume, EightKillsAtRandomMomentsEndBitIdenticalToAnUninterruptedRun) {
       EXPECT_NO_THROW(read_json_file(path_join(last, "trainer_state.json")).at("step")) << "after kill " << kills;
     }
   }
-  EXPECT_GE(kills, 4) << "the runs finished too fast to be killed";
+  ASSERT_EQ(kills, 8);
   const auto rest = run_command(train + run + (is_directory(last) ? " --resume" : "") + " 2>&1");
   ASSERT_EQ(rest.code, 0) << rest.out;
 
