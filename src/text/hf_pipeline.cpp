@@ -411,19 +411,8 @@ HfNormalizer hf_normalizer_from_json(const nlohmann::json& json, const std::stri
     const bool left = flag(json, "strip_left", true, where), right = flag(json, "strip_right", true, where);
     return [left, right](HfNormalized n) {
       const std::string& text = n.text;
-      size_t begin = 0, end = text.size();
-      while (left && begin < end) {
-        const Utf8Char c = utf8_char_at(text, begin);
-        if (c.length == 0 || !unicode_white_space(c.cp)) break;
-        begin += c.length;
-      }
-      while (right && end > begin) {
-        size_t start = end - 1;  // back to the start of the last character
-        while (start > begin && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
-        const Utf8Char c = utf8_char_at(text, start);
-        if (c.length == 0 || start + c.length != end || !unicode_white_space(c.cp)) break;
-        end = start;
-      }
+      const size_t begin = left ? skip_white_space(text, 0, text.size()) : 0;
+      const size_t end = right ? skip_white_space_back(text, begin, text.size()) : text.size();
       return HfNormalized{text.substr(begin, end - begin), n.start_kept && begin == 0};
     };
   }

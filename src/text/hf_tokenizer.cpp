@@ -66,11 +66,8 @@ bool word_char_after(std::string_view text, size_t pos) {
   return c.length > 0 && word_char(c.cp);
 }
 bool word_char_before(std::string_view text, size_t pos) {
-  if (pos == 0) return false;
-  size_t start = pos - 1;
-  while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
-  const Utf8Char c = utf8_char_at(text, start);
-  return c.length > 0 && start + c.length == pos && word_char(c.cp);
+  const Utf8Char c = utf8_char_before(text, pos);
+  return c.length > 0 && word_char(c.cp);
 }
 
 }  // namespace
@@ -294,7 +291,6 @@ void HfTokenizer::append_piece_ids(std::string_view piece, std::vector<int64_t>&
 // !normalized: step 1 -> 2) or pre-tokenization and the model (step 2 -> 3).
 void HfTokenizer::append_with_added(std::string_view text, const AddedSet& set, bool at_start, bool normalized,
                                     std::vector<int64_t>& out) const {
-  // lstrip / rstrip: whitespace of the neighbouring ordinary stretches joins the token.
   struct Cut {
     size_t begin, end;
     int token;  // index into set.tokens, -1 for ordinary text
@@ -302,56 +298,23 @@ void HfTokenizer::append_with_added(std::string_view text, const AddedSet& set, 
   std::vector<Cut> cuts;
   // Leftmost, longest matches, non-overlapping; a single_word token's match that touches a word
   // character on either side is skipped (and the search goes on after it), as the library does.
-  size_t pos = 0, ordinary_from = 0;
-  while (pos < text.size()) {
-    size_t best = std::string_view::npos;
-    int best_index = -1;
-    for (size_t i = 0; i < set.contents.size(); ++i) {
-      const size_t at = text.find(set.contents[i], pos);
-      if (at == std::string_view::npos) continue;
-      if (at < best || (at == best && set.contents[i].size() > set.contents[best_index].size())) {
-        best = at;
-        best_index = static_cast<int>(i);
-      }
-    }
-    if (best_index < 0) break;
-    const size_t end = best + set.contents[best_index].size();
-    pos = end;
-    if (added_[set.tokens[best_index]].single_word && (word_char_before(text, best) || word_char_after(text, end))) continue;
-    if (best > ordinary_from) cuts.push_back({ordinary_from, best, -1});
-    cuts.push_back({best, end, best_index});
-    ordinary_from = end;
+  const auto single_word_ok = [&](int index, size_t begin, size_t end) {
+    return !added_[set.tokens[index]].single_word || (!word_char_before(text, begin) && !word_char_after(text, end));
+  };
+  for (const TextSegment& s : split_special_tokens(text, set.contents, single_word_ok)) {
+    const size_t begin = static_cast<size_t>(s.text.data() - text.data());
+    cuts.push_back({begin, begin + s.text.size(), s.special});
   }
-  if (ordinary_from < text.size()) cuts.push_back({ordinary_from, text.size(), -1});
-  auto white_before = [&](size_t begin, size_t end) {  // start of the whitespace run ending at `end`
-    size_t at = end;
-    while (at > begin) {
-      size_t start = at - 1;
-      while (start > begin && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
-      const Utf8Char c = utf8_char_at(text, start);
-      if (c.length == 0 || start + c.length != at || !unicode_white_space(c.cp)) break;
-      at = start;
-    }
-    return at;
-  };
-  auto white_after = [&](size_t begin, size_t end) {
-    size_t at = begin;
-    while (at < end) {
-      const Utf8Char c = utf8_char_at(text, at);
-      if (c.length == 0 || !unicode_white_space(c.cp)) break;
-      at += c.length;
-    }
-    return at;
-  };
+  // lstrip / rstrip: whitespace of the neighbouring ordinary stretches joins the token.
   for (size_t i = 0; i < cuts.size(); ++i) {
     if (cuts[i].token < 0) continue;
     const HfAddedToken& t = added_[set.tokens[cuts[i].token]];
     if (t.lstrip && i > 0 && cuts[i - 1].token < 0) {
-      cuts[i].begin = white_before(cuts[i - 1].begin, cuts[i - 1].end);
+      cuts[i].begin = skip_white_space_back(text, cuts[i - 1].begin, cuts[i - 1].end);
       cuts[i - 1].end = cuts[i].begin;
     }
     if (t.rstrip && i + 1 < cuts.size() && cuts[i + 1].token < 0) {
-      cuts[i].end = white_after(cuts[i + 1].begin, cuts[i + 1].end);
+      cuts[i].end = skip_white_space(text, cuts[i + 1].begin, cuts[i + 1].end);
       cuts[i + 1].begin = cuts[i].end;
     }
   }

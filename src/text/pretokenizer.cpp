@@ -36,10 +36,10 @@ std::vector<std::string_view> gpt2_pretokenize(std::string_view text) {
   return pieces;
 }
 
-std::vector<TextSegment> split_special_tokens(std::string_view text,
-                                              const std::vector<std::string>& specials) {
+std::vector<TextSegment> split_special_tokens(std::string_view text, const std::vector<std::string>& specials,
+                                              const std::function<bool(int, size_t, size_t)>& accept) {
   std::vector<TextSegment> segments;
-  size_t pos = 0;
+  size_t pos = 0, ordinary_from = 0;  // search from `pos`; ordinary text runs from `ordinary_from`
   while (pos < text.size()) {
     size_t best = std::string_view::npos;
     int best_index = -1;
@@ -53,11 +53,14 @@ std::vector<TextSegment> split_special_tokens(std::string_view text,
       }
     }
     if (best_index < 0) break;
-    if (best > pos) segments.push_back({text.substr(pos, best - pos), -1});
-    segments.push_back({text.substr(best, specials[best_index].size()), best_index});
-    pos = best + specials[best_index].size();
+    const size_t end = best + specials[best_index].size();
+    pos = end;
+    if (accept && !accept(best_index, best, end)) continue;
+    if (best > ordinary_from) segments.push_back({text.substr(ordinary_from, best - ordinary_from), -1});
+    segments.push_back({text.substr(best, end - best), best_index});
+    ordinary_from = end;
   }
-  if (pos < text.size()) segments.push_back({text.substr(pos), -1});
+  if (ordinary_from < text.size()) segments.push_back({text.substr(ordinary_from), -1});
   return segments;
 }
 

@@ -63,109 +63,76 @@ static int refuse_change(const char* path) {
   return after >= 0 && ++opens > after;
 }
 
+/* ENOSPC: whether `count` more bytes to `fd` fail (counted when they do not). */
+static int disk_full(int fd, long long count) {
+  if (fault_errno() != ENOSPC || fd <= 2 || !fd_under_prefix(fd)) return 0;
+  const long long after = limit("RECKONING_FAULT_AFTER_BYTES");
+  if (after >= 0 && written + count > after) {
+    errno = ENOSPC;
+    return 1;
+  }
+  written += count;
+  return 0;
+}
+
 ssize_t write(int fd, const void* buf, size_t count) {
   static ssize_t (*real)(int, const void*, size_t) = NULL;
   if (!real) real = (ssize_t(*)(int, const void*, size_t))dlsym(RTLD_NEXT, "write");
-  if (fault_errno() == ENOSPC && fd > 2 && fd_under_prefix(fd)) {
-    const long long after = limit("RECKONING_FAULT_AFTER_BYTES");
-    if (after >= 0 && written + (long long)count > after) {
-      errno = ENOSPC;
-      return -1;
-    }
-    written += (long long)count;
-  }
-  return real(fd, buf, count);
+  return disk_full(fd, (long long)count) ? -1 : real(fd, buf, count);
 }
 
 /* writev (libstdc++'s filebuf writes its buffer and the new data with one writev). */
 ssize_t writev(int fd, const struct iovec* iov, int n) {
   static ssize_t (*real)(int, const struct iovec*, int) = NULL;
   if (!real) real = (ssize_t(*)(int, const struct iovec*, int))dlsym(RTLD_NEXT, "writev");
-  if (fault_errno() == ENOSPC && fd > 2 && fd_under_prefix(fd)) {
-    long long count = 0;
-    for (int i = 0; i < n; ++i) count += (long long)iov[i].iov_len;
-    const long long after = limit("RECKONING_FAULT_AFTER_BYTES");
-    if (after >= 0 && written + count > after) {
-      errno = ENOSPC;
-      return -1;
-    }
-    written += count;
-  }
-  return real(fd, iov, n);
+  long long count = 0;
+  for (int i = 0; i < n; ++i) count += (long long)iov[i].iov_len;
+  return disk_full(fd, count) ? -1 : real(fd, iov, n);
 }
 
 /* fwrite too: glibc's own write underneath it is not interposable. */
 size_t fwrite(const void* buf, size_t size, size_t n, FILE* f) {
   static size_t (*real)(const void*, size_t, size_t, FILE*) = NULL;
   if (!real) real = (size_t(*)(const void*, size_t, size_t, FILE*))dlsym(RTLD_NEXT, "fwrite");
-  const int fd = f ? fileno(f) : -1;
-  if (fault_errno() == ENOSPC && fd > 2 && fd_under_prefix(fd)) {
-    const long long after = limit("RECKONING_FAULT_AFTER_BYTES");
-    const long long count = (long long)(size * n);
-    if (after >= 0 && written + count > after) {
-      errno = ENOSPC;
-      return 0;
-    }
-    written += count;
-  }
-  return real(buf, size, n, f);
+  return disk_full(f ? fileno(f) : -1, (long long)(size * n)) ? 0 : real(buf, size, n, f);
 }
 
-static int writing(int flags) { return (flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) != 0; }
-
-int open(const char* path, int flags, ...) {
-  static int (*real)(const char*, int, ...) = NULL;
-  if (!real) real = (int (*)(const char*, int, ...))dlsym(RTLD_NEXT, "open");
-  mode_t mode = 0;
-  if (flags & O_CREAT) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = (mode_t)va_arg(ap, int);
-    va_end(ap);
-  }
-  if (writing(flags) && refuse_change(path)) {
-    errno = EROFS;
-    return -1;
-  }
-  return real(path, flags, mode);
+/* EROFS for opens that would write: open, open64, fopen, fopen64, mkdir, rename. */
+static int refuse_open(const char* path, int flags) {
+  if ((flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) == 0 || !refuse_change(path)) return 0;
+  errno = EROFS;
+  return 1;
+}
+static int refuse_fopen(const char* path, const char* how) {
+  if (how == NULL || !(strchr(how, 'w') || strchr(how, 'a') || strchr(how, '+')) || !refuse_change(path)) return 0;
+  errno = EROFS;
+  return 1;
 }
 
-int open64(const char* path, int flags, ...) {
-  static int (*real)(const char*, int, ...) = NULL;
-  if (!real) real = (int (*)(const char*, int, ...))dlsym(RTLD_NEXT, "open64");
-  mode_t mode = 0;
-  if (flags & O_CREAT) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = (mode_t)va_arg(ap, int);
-    va_end(ap);
+#define OPEN_WRAPPER(name)                                                        \
+  int name(const char* path, int flags, ...) {                                    \
+    static int (*real)(const char*, int, ...) = NULL;                             \
+    if (!real) real = (int (*)(const char*, int, ...))dlsym(RTLD_NEXT, #name);    \
+    mode_t mode = 0;                                                              \
+    if (flags & O_CREAT) {                                                        \
+      va_list ap;                                                                 \
+      va_start(ap, flags);                                                        \
+      mode = (mode_t)va_arg(ap, int);                                             \
+      va_end(ap);                                                                 \
+    }                                                                             \
+    return refuse_open(path, flags) ? -1 : real(path, flags, mode);               \
   }
-  if (writing(flags) && refuse_change(path)) {
-    errno = EROFS;
-    return -1;
-  }
-  return real(path, flags, mode);
-}
+OPEN_WRAPPER(open)
+OPEN_WRAPPER(open64)
 
-FILE* fopen(const char* path, const char* how) {
-  static FILE* (*real)(const char*, const char*) = NULL;
-  if (!real) real = (FILE * (*)(const char*, const char*)) dlsym(RTLD_NEXT, "fopen");
-  if (how && (strchr(how, 'w') || strchr(how, 'a') || strchr(how, '+')) && refuse_change(path)) {
-    errno = EROFS;
-    return NULL;
+#define FOPEN_WRAPPER(name)                                                         \
+  FILE* name(const char* path, const char* how) {                                   \
+    static FILE* (*real)(const char*, const char*) = NULL;                          \
+    if (!real) real = (FILE * (*)(const char*, const char*)) dlsym(RTLD_NEXT, #name); \
+    return refuse_fopen(path, how) ? NULL : real(path, how);                        \
   }
-  return real(path, how);
-}
-
-FILE* fopen64(const char* path, const char* how) {
-  static FILE* (*real)(const char*, const char*) = NULL;
-  if (!real) real = (FILE * (*)(const char*, const char*)) dlsym(RTLD_NEXT, "fopen64");
-  if (how && (strchr(how, 'w') || strchr(how, 'a') || strchr(how, '+')) && refuse_change(path)) {
-    errno = EROFS;
-    return NULL;
-  }
-  return real(path, how);
-}
+FOPEN_WRAPPER(fopen)
+FOPEN_WRAPPER(fopen64)
 
 int mkdir(const char* path, mode_t mode) {
   static int (*real)(const char*, mode_t) = NULL;

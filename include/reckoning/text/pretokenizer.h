@@ -11,6 +11,7 @@
 // Not here: vocabularies, merges, ids.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,9 +28,12 @@ struct TextSegment {
 };
 
 // Splits `text` at every occurrence of a special token (leftmost first; the longest one where
-// several start at the same byte). Empty ordinary segments are omitted.
-std::vector<TextSegment> split_special_tokens(std::string_view text,
-                                              const std::vector<std::string>& specials);
+// several start at the same byte). Empty ordinary segments are omitted. `accept` (if given) may
+// refuse a match - (special index, begin, end) -> false - which then stays ordinary text, and the
+// search goes on after it.
+std::vector<TextSegment> split_special_tokens(
+    std::string_view text, const std::vector<std::string>& specials,
+    const std::function<bool(int, size_t, size_t)>& accept = nullptr);
 
 // True if `bytes` is well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
 bool utf8_is_valid(std::string_view bytes);

@@ -52,11 +52,40 @@ inline Utf8Char utf8_char_at(std::string_view text, size_t pos) {
   return {len, cp};
 }
 
+// The well-formed character that ends at `text[pos]` and starts at or after `begin`, or length 0.
+inline Utf8Char utf8_char_before(std::string_view text, size_t pos, size_t begin = 0) {
+  if (pos <= begin) return {};
+  size_t start = pos - 1;  // back over continuation bytes to the start of the last character
+  while (start > begin && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
+  const Utf8Char c = utf8_char_at(text, start);
+  return start + c.length == pos ? c : Utf8Char{};
+}
+
 // Unicode's White_Space property (Rust's char::is_whitespace, Python `regex`'s and Oniguruma's \s).
 inline bool unicode_white_space(uint32_t cp) {
   return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
          (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
          cp == 0x205F || cp == 0x3000;
+}
+
+// The end of the run of White_Space characters that starts at `begin` (at most `end`).
+inline size_t skip_white_space(std::string_view text, size_t begin, size_t end) {
+  while (begin < end) {
+    const Utf8Char c = utf8_char_at(text, begin);
+    if (c.length == 0 || !unicode_white_space(c.cp)) break;
+    begin += c.length;
+  }
+  return begin;
+}
+
+// The start of the run of White_Space characters that ends at `end` (at least `begin`).
+inline size_t skip_white_space_back(std::string_view text, size_t begin, size_t end) {
+  while (end > begin) {
+    const Utf8Char c = utf8_char_before(text, end, begin);
+    if (c.length == 0 || !unicode_white_space(c.cp)) break;
+    end -= c.length;
+  }
+  return end;
 }
 
 // unicode_white_space as the inside of a PCRE2 character class ("[" + this + "]").
