@@ -84,7 +84,7 @@ void BM_GenerateCached(benchmark::State& state) {
   GenerateOptions o;
   o.max_new_tokens = n;
   o.stop_at_eos = false;
-  for (auto _ : state) benchmark::DoNotOptimize(gpt2_generate(m.config, m.weights, {prompt}, o));
+  for (auto _ : state) benchmark::DoNotOptimize(decoder_generate(m.config, m.weights, {prompt}, o));
   state.SetItemsProcessed(state.iterations() * n);  // new tokens/s
   label(state, state.range(0), 1, T);
 }
@@ -116,7 +116,7 @@ void BM_GenerateBeam4(benchmark::State& state) {
   o.max_new_tokens = n;
   o.num_beams = 4;
   o.stop_at_eos = false;
-  for (auto _ : state) benchmark::DoNotOptimize(gpt2_generate(m.config, m.weights, {prompt}, o));
+  for (auto _ : state) benchmark::DoNotOptimize(decoder_generate(m.config, m.weights, {prompt}, o));
   state.SetItemsProcessed(state.iterations() * n);
   label(state, state.range(0), 1, T);
 }

@@ -24,6 +24,23 @@ const cli::RegisterCommand meta_step_command(
     [](CLI::App& app) -> std::function<int()> {
       auto c = std::make_shared<MetaStepBenchConfig>();
       add_model_options(app, c->n_layer, c->n_embd, c->n_head, c->n_vocab);
+      app.add_option("--arch", c->arch, "Model family: gpt2, llama, mistral, qwen2 or qwen3")
+          ->check(CLI::IsMember({"gpt2", "llama", "mistral", "qwen2", "qwen3"}));
+      app.add_option("--kv-heads", c->n_kv_head, "Llama family: key/value heads (default: --heads)")
+          ->check(CLI::PositiveNumber);
+      app.add_option("--inner", c->n_inner, "Llama family: MLP width (default: 4 x --width)")->check(CLI::PositiveNumber);
+      app.add_flag("--untied-head{false}", c->tied_head, "Llama family: a separate lm_head (default: tied)");
+      auto shape = std::make_shared<std::string>();
+      app.add_option("--shape", *shape,
+                     "A published model's shape, random weights: smollm-135m, qwen2.5-0.5b or llama-3.2-1b "
+                     "(sets --arch, --layers unless given, --width, --heads, --kv-heads, --inner, --vocab)");
+      CLI::App* self = &app;
+      app.parse_complete_callback([c, shape, self] {
+        if (shape->empty()) return;
+        const int64_t layers = c->n_layer;  // --layers given with --shape keeps its value (a shallower model)
+        meta_step_shape(*c, *shape);
+        if (self->count("--layers") > 0) c->n_layer = layers;
+      });
       app.add_option("--facts", c->facts, "Fact sequences per task")->check(CLI::PositiveNumber);
       app.add_option("--fact-len", c->fact_len, "Tokens per fact (key included)")->check(CLI::PositiveNumber);
       app.add_option("--key-len", c->key_len, "Leading key tokens per fact (not targets)")->check(CLI::PositiveNumber);
@@ -42,7 +59,8 @@ const cli::RegisterCommand meta_step_command(
       app.add_option("--lora-rank", c->lora_rank, "LoRA rank (with --adapt lora)")->check(CLI::PositiveNumber);
       app.add_option("--lora-alpha", c->lora_alpha, "LoRA alpha (update scale alpha / rank)")->check(CLI::PositiveNumber);
       app.add_option("--lora-targets", c->lora_targets,
-                     "Modules with adapters: attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, c_proj or all");
+                     "Modules with adapters: attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, c_proj (GPT-2), q_proj, "
+                     "k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (Llama family) or all");
       app.add_flag("--frozen-base{false}", c->train_base, "With --adapt lora: the base weights get no outer gradient");
       app.add_option("--unroll-from", c->unroll_from, "Truncated unrolling: the first K inner steps first order")
           ->check(CLI::NonNegativeNumber);

@@ -37,32 +37,19 @@ int run_init(const InitArgs& a) {
   json["model_type"] = arch;
   if (!json.contains("vocab_size")) json["vocab_size"] = tokenizer->vocab_size();
   if (!json.contains("eos_token_id")) json["eos_token_id"] = tokenizer->eos_id();
-  if (!json.contains("bos_token_id")) json["bos_token_id"] = tokenizer->eos_id();
-  if (arch != "gpt2") {
-    check(llama_family_model_type(arch), "--arch", "gpt2, llama, mistral, qwen2 or qwen3", arch);
-    LlamaModel model;
-    model.config = llama_config_from_json(json, a.config);
-    check(model.config.vocab_size >= tokenizer->vocab_size(), str(a.config, ": field 'vocab_size'"),
-          str("at least the tokenizer's ", tokenizer->vocab_size(), " tokens"), std::to_string(model.config.vocab_size));
-    model.weights = llama_init(model.config, a.seed);
-    const std::string staging = staging_path(a.out);
-    llama_save_dir(model, staging);
-    tokenizer->save(staging);
-    replace_directory(staging, a.out);
-    std::cout << "initialised " << a.out << ": " << arch << ", " << llama_parameter_count(model.weights)
-              << " parameters, " << tokenizer->kind() << " tokenizer with " << tokenizer->vocab_size() << " tokens\n";
-    return 0;
-  }
-  Gpt2Config config = gpt2_config_from_json(json, a.config);
-  check(config.n_vocab >= tokenizer->vocab_size(), str(a.config, ": field 'vocab_size'"),
-        str("at least the tokenizer's ", tokenizer->vocab_size(), " tokens"), std::to_string(config.n_vocab));
-  Gpt2Model model{config, gpt2_init(config, a.seed)};
+  if (!json.contains("bos_token_id")) json["bos_token_id"] = tokenizer->bos_id().value_or(tokenizer->eos_id());
+  check(arch == "gpt2" || llama_family_model_type(arch), "--arch", "gpt2, llama, mistral, qwen2 or qwen3", arch);
+  DecoderModel model;
+  model.config = decoder_config_from_json(json, a.config);
+  check(model.config.vocab_size() >= tokenizer->vocab_size(), str(a.config, ": field 'vocab_size'"),
+        str("at least the tokenizer's ", tokenizer->vocab_size(), " tokens"), std::to_string(model.config.vocab_size()));
+  model.weights = decoder_init(model.config, a.seed);
   const std::string staging = staging_path(a.out);
-  gpt2_save_dir(model, staging);
+  decoder_save_dir(model, staging);
   tokenizer->save(staging);
   replace_directory(staging, a.out);
-  std::cout << "initialised " << a.out << ": " << gpt2_parameter_count(model.weights) << " parameters, "
-            << tokenizer->kind() << " tokenizer with " << tokenizer->vocab_size() << " tokens\n";
+  std::cout << "initialised " << a.out << ": " << arch << ", " << decoder_parameter_count(model.weights)
+            << " parameters, " << tokenizer->kind() << " tokenizer with " << tokenizer->vocab_size() << " tokens\n";
   return 0;
 }
 
@@ -93,16 +80,17 @@ struct GenerateArgs {
 };
 
 int run_generate(const GenerateArgs& a) {
-  Gpt2Model model = gpt2_load_dir(a.model);
+  DecoderModel model = decoder_load_dir(a.model);
   std::unique_ptr<Tokenizer> tokenizer = tokenizer_load(a.model);
   std::vector<int64_t> prompt = tokenizer->encode(a.prompt);
+  if (tokenizer->adds_bos() && tokenizer->bos_id()) prompt.insert(prompt.begin(), *tokenizer->bos_id());
   check(!prompt.empty(), "--prompt", "a non-empty prompt", "an empty string");
   GenerateOptions o;
   o.num_beams = a.beams;
   o.max_new_tokens = a.max_new_tokens;
   o.length_penalty = a.length_penalty;
   o.eos_id = tokenizer->eos_id();
-  std::vector<int64_t> out = gpt2_generate(model.config, model.weights, {prompt}, o)[0];
+  std::vector<int64_t> out = decoder_generate(model.config, model.weights, {prompt}, o)[0];
   if (a.ids) {
     std::cout << nlohmann::json(out).dump() << "\n";
   } else {

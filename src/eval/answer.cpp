@@ -25,12 +25,12 @@ Task question_task(const ReckoningModel& model, const std::vector<std::string>& 
   return t;
 }
 
-std::string generate_text(const ReckoningModel& model, const Gpt2Weights& weights,
+std::string generate_text(const ReckoningModel& model, const DecoderWeights& weights,
                           const std::vector<int64_t>& prompt, GenerateOptions options) {
   torch::NoGradGuard no_grad;
   options.eos_id = model.tokenizer->eos_id();
   options.max_new_tokens = generation_budget(model.config, prompt.size(), options.max_new_tokens);
-  return model.tokenizer->decode(gpt2_generate(model.config, weights, {prompt}, options)[0]);
+  return model.tokenizer->decode(decoder_generate(model.config, weights, {prompt}, options)[0]);
 }
 
 }  // namespace
@@ -60,8 +60,10 @@ std::vector<int64_t> question_prompt(const ReckoningModel& model, const Knowledg
   PromptOptions prompt = model.prompt();
   prompt.method = Method::Reckoning;
   prompt.control = Control::None;
-  return model.tokenizer->encode(
-      prompt_text(t, static_cast<int64_t>(knowledge.facts.size()), prompt, knowledge.facts));
+  std::vector<int64_t> ids =
+      model.tokenizer->encode(prompt_text(t, static_cast<int64_t>(knowledge.facts.size()), prompt, knowledge.facts));
+  if (const std::optional<int64_t> bos = prompt_bos(*model.tokenizer, prompt)) ids.insert(ids.begin(), *bos);
+  return ids;  // as encode_task builds a question's prompt
 }
 
 }  // namespace
@@ -85,14 +87,14 @@ std::string model_fingerprint(const ReckoningModel& model) {
     const auto* p = static_cast<const unsigned char*>(data);
     for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
   };
-  const std::string cfg = gpt2_config_to_json(model.config).dump();
+  const std::string cfg = decoder_config_to_json(model.config).dump();
   mix(cfg.data(), cfg.size());
   auto mix_tensor = [&](const std::string& name, const torch::Tensor& t) {
     mix(name.data(), name.size());
     torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
     mix(c.data_ptr(), static_cast<size_t>(c.numel()) * sizeof(float));
   };
-  gpt2_visit(model.weights, mix_tensor);
+  decoder_visit(model.weights, mix_tensor);
   lora_visit(model.weights, mix_tensor);  // the adapters' initial values (none: nothing mixed, as before)
   torch::Tensor r = model.lrs.values.detach().to(torch::kCPU, torch::kFloat32).contiguous();
   mix(r.data_ptr(), static_cast<size_t>(r.numel()) * sizeof(float));
@@ -104,9 +106,9 @@ std::string model_fingerprint(const ReckoningModel& model) {
 void knowledge_save(const ReckoningModel& model, const Knowledge& knowledge, const std::string& path) {
   std::vector<std::pair<std::string, torch::Tensor>> tensors;
   // Only what the inner loop changed: adapted weights, or with a LoRA inner loop the adapters.
-  std::vector<torch::Tensor> base = gpt2_flatten(model.weights), base_adapters = lora_flatten(model.weights);
+  std::vector<torch::Tensor> base = decoder_flatten(model.weights), base_adapters = lora_flatten(model.weights);
   size_t i = 0, j = 0;
-  gpt2_visit(knowledge.weights, [&](const std::string& name, const torch::Tensor& t) {
+  decoder_visit(knowledge.weights, [&](const std::string& name, const torch::Tensor& t) {
     if (!t.is_same(base[i++])) tensors.emplace_back(name, t.detach().to(torch::kCPU, torch::kFloat32));
   });
   lora_visit(knowledge.weights, [&](const std::string& name, const torch::Tensor& t) {
@@ -149,7 +151,7 @@ Knowledge knowledge_load(const ReckoningModel& model, const std::string& path) {
       ++used;
     }
   };
-  gpt2_visit(k.weights, take);
+  decoder_visit(k.weights, take);
   lora_visit(k.weights, take);
   check(used == file.tensors.size(), path, "only tensors of the model", "unknown tensor names");
   return k;

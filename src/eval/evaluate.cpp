@@ -69,13 +69,13 @@ TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const Ev
   torch::NoGradGuard outer_no_grad;
   const PromptOptions prompt = model.prompt();
   EncodedTask encoded = encode_task(task, *model.tokenizer, prompt, fact_pool);
-  encoded_task_check_fits(encoded, task, model.config.n_ctx, /*with_target=*/false, "evaluation");
+  encoded_task_check_fits(encoded, task, model.config.n_ctx(), /*with_target=*/false, "evaluation");
   TaskResult r;
   r.guid = task.guid;
   r.hops = task.hops;
   r.n_distractors = encoded.n_distractors;
   r.target = encoded.target_text;
-  Gpt2Weights weights = model.weights;
+  DecoderWeights weights = model.weights;
   if (encoded.facts.ids.defined()) {
     torch::AutoGradMode enable(true);  // the inner loop differentiates the inner loss
     InnerResult adapted = inner_loop(model.config, model.weights, model.lrs, model.inner(), encoded.facts,
@@ -98,7 +98,7 @@ TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const Ev
   generate.num_beams = options.num_beams;
   generate.max_new_tokens = generation_budget(model.config, encoded.prompt_ids.size(), options.max_new_tokens);
   generate.eos_id = model.tokenizer->eos_id();
-  std::vector<int64_t> ids = gpt2_generate(model.config, weights, {encoded.prompt_ids}, generate)[0];
+  std::vector<int64_t> ids = decoder_generate(model.config, weights, {encoded.prompt_ids}, generate)[0];
   r.prediction = model.tokenizer->decode(ids);
   r.exact_match = normalize_answer(r.prediction) == normalize_answer(r.target);
   // Only a multi-task model's target is "{answer} because {facts}": a single-task answer that
@@ -208,7 +208,7 @@ std::string eval_report_table(const EvalReport& report) {
 int64_t eval_generation_budget(const ReckoningModel& model, int64_t requested, int64_t longest_target) {
   if (requested > 0) return requested;
   if (model.run.eval_max_new_tokens > 0) return model.run.eval_max_new_tokens;
-  if (model.run.multi_task) return model.config.n_ctx;
+  if (model.run.multi_task) return model.config.n_ctx();
   return longest_target > 0 ? longest_target + 4 : 8;
 }
 

@@ -51,7 +51,7 @@ std::vector<std::string> labels_resolve(const std::string& spec, const std::vect
   return labels;
 }
 
-LabelChoice label_choose(const ReckoningModel& model, const Gpt2Weights& weights,
+LabelChoice label_choose(const ReckoningModel& model, const DecoderWeights& weights,
                          const std::vector<int64_t>& prompt_ids, const std::vector<std::string>& labels) {
   check(!labels.empty(), "constrained answering", "at least one label", "none");
   torch::NoGradGuard no_grad;
@@ -65,8 +65,8 @@ LabelChoice label_choose(const ReckoningModel& model, const Gpt2Weights& weights
     if (!multi_task) cont.push_back(eos);
     std::vector<int64_t> s = prompt_ids;
     s.insert(s.end(), cont.begin(), cont.end());
-    check(static_cast<int64_t>(s.size()) <= model.config.n_ctx, str("constrained answering: label '", label, "'"),
-          str("prompt + label of at most model.n_ctx = ", model.config.n_ctx, " tokens"), str(s.size(), " tokens"));
+    check(static_cast<int64_t>(s.size()) <= model.config.n_ctx(), str("constrained answering: label '", label, "'"),
+          str("prompt + label of at most model.n_ctx = ", model.config.n_ctx(), " tokens"), str(s.size(), " tokens"));
     longest = std::max(longest, s.size());
     seqs.push_back(std::move(s));
   }
@@ -83,7 +83,7 @@ LabelChoice label_choose(const ReckoningModel& model, const Gpt2Weights& weights
     batch.attn_mask[i].slice(0, 0, len).fill_(1);
     batch.target_mask[i].slice(0, p, len).fill_(true);
   }
-  const torch::Device device = weights.wte.device();
+  const torch::Device device = weights.embedding().device();
   batch.ids = batch.ids.to(device);
   batch.attn_mask = batch.attn_mask.to(device);
   batch.target_mask = batch.target_mask.to(device);

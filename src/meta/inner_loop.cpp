@@ -22,8 +22,8 @@ const std::vector<EnumName<InnerOptimizer>>& enum_names<InnerOptimizer>() {
 
 bool inner_adapts_lora(const InnerLoopConfig& inner) { return inner.adapt == "lora"; }
 
-std::vector<bool> inner_adapted_mask(const Gpt2Config& config, const InnerLoopConfig& inner) {
-  std::vector<WeightSpec> specs = gpt2_weight_specs(config);
+std::vector<bool> inner_adapted_mask(const DecoderConfig& config, const InnerLoopConfig& inner) {
+  std::vector<WeightSpec> specs = decoder_weight_specs(config);
   std::vector<bool> mask(specs.size(), !inner_adapts_lora(inner));
   if (inner.adapt.empty() || inner.adapt == "full" || inner_adapts_lora(inner)) return mask;
   std::regex pattern;
@@ -42,9 +42,9 @@ std::vector<bool> inner_adapted_mask(const Gpt2Config& config, const InnerLoopCo
   return mask;
 }
 
-std::vector<WeightSpec> inner_rate_specs(const Gpt2Config& config, const InnerLoopConfig& inner,
-                                         const Gpt2Weights& weights) {
-  if (!inner_adapts_lora(inner)) return gpt2_weight_specs(config);
+std::vector<WeightSpec> inner_rate_specs(const DecoderConfig& config, const InnerLoopConfig& inner,
+                                         const DecoderWeights& weights) {
+  if (!inner_adapts_lora(inner)) return decoder_weight_specs(config);
   check(lora_present(weights), "inner.adapt", "LoRA adapters on the model with 'lora' (inner.lora_rank ...)",
         "a model without adapters");
   return lora_specs(config, lora_config_of(weights));
@@ -106,7 +106,7 @@ struct OptimizerState {
 
 }  // namespace
 
-InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const InnerLrs& lrs,
+InnerResult inner_loop(const DecoderConfig& config, const DecoderWeights& base, const InnerLrs& lrs,
                        const InnerLoopConfig& inner, const LmBatch& facts, InnerMode mode,
                        bool dropout) {
   const bool lora = inner_adapts_lora(inner);
@@ -114,7 +114,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
   // The fast tensors: every weight in canonical order (those `adapt` selects change), or the adapters.
   const std::vector<bool> adapted = lora ? std::vector<bool>(lora_flatten(base).size(), true)
                                          : inner_adapted_mask(config, inner);
-  std::vector<torch::Tensor> fast = lora ? lora_flatten(base) : gpt2_flatten(base);
+  std::vector<torch::Tensor> fast = lora ? lora_flatten(base) : decoder_flatten(base);
   TORCH_INTERNAL_ASSERT(lrs.group_of_tensor.size() == fast.size(), "inner_loop: rate table built for ",
                         lrs.group_of_tensor.size(), " tensors, the inner loop adapts ", fast.size());
   const bool keep_graph = mode != InnerMode::Evaluate;
@@ -127,11 +127,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
   }
   // The model with the fast tensors in place (the base's adapters, scale and dropout kept).
   auto weights_of = [&](const std::vector<torch::Tensor>& tensors) {
-    if (lora) return lora_with(base, tensors);
-    Gpt2Weights w = base;  // `tensors` are in gpt2_visit's canonical order
-    size_t k = 0;
-    gpt2_visit(w, [&](const std::string&, torch::Tensor& t) { t = tensors[k++]; });
-    return w;
+    return lora ? lora_with(base, tensors) : decoder_with(base, tensors);
   };
   InnerResult result;
   OptimizerState state;
@@ -149,7 +145,7 @@ InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const 
     const bool create_graph = step_mode == InnerMode::SecondOrder;
     std::vector<torch::Tensor> inputs;
     for (size_t i : idx) inputs.push_back(fast[i]);
-    const Gpt2Weights current = weights_of(fast);
+    const DecoderWeights current = weights_of(fast);
     auto [loss_value, grads] = fact_loss_and_grad(
         [&](const LmBatch& b) { return masked_lm_loss(config, current, b, dropout); }, facts, inputs,
         inner.fact_batch, create_graph);

@@ -5,7 +5,7 @@
 #include <cstdio>
 
 #include "reckoning/base/error.h"
-#include "reckoning/model/gpt2_weights.h"
+#include "reckoning/model/decoder.h"
 
 namespace reckoning {
 
@@ -30,7 +30,8 @@ torch::Tensor InnerLrs::rates() const {
 namespace {
 
 // Group mapping and labels for a mode (independent of the values). Per layer, the groups are the
-// layer groups the specs use, in order: embeddings, h.0 ... h.{L-1}, ln_f for every weight; only
+// layer groups the specs use, in order: embeddings, h.0 ... h.{L-1}, ln_f for every weight of GPT-2
+// (embeddings, layers.0 ..., final for the Llama family); only
 // the blocks for LoRA adapters.
 void build_groups(const std::vector<WeightSpec>& specs, int64_t n_layer, LrMode mode,
                   std::vector<int64_t>& group_of_tensor, std::vector<std::string>& group_names) {
@@ -49,7 +50,11 @@ void build_groups(const std::vector<WeightSpec>& specs, int64_t n_layer, LrMode 
       for (int64_t g = 0; g < n_layer + 2; ++g) {
         if (row_of_layer_group[static_cast<size_t>(g)] < 0) continue;
         row_of_layer_group[static_cast<size_t>(g)] = static_cast<int64_t>(group_names.size());
-        group_names.push_back(g == 0 ? std::string("embeddings") : g == n_layer + 1 ? std::string("ln_f") : str("h.", g - 1));
+        // GPT-2's names (h.i, ln_f), or the Llama family's (layers.i, final: the norm and an untied head).
+        const bool llama = !specs.empty() && specs.front().name.rfind("model.", 0) == 0;
+        group_names.push_back(g == 0            ? std::string("embeddings")
+                              : g == n_layer + 1 ? std::string(llama ? "final" : "ln_f")
+                                                 : str(llama ? "layers." : "h.", g - 1));
       }
       for (const WeightSpec& s : specs) group_of_tensor.push_back(row_of_layer_group[static_cast<size_t>(s.layer_group)]);
       break;
@@ -79,9 +84,9 @@ InnerLrs inner_lrs_init(const std::vector<WeightSpec>& specs, int64_t n_layer, L
   return lrs;
 }
 
-InnerLrs inner_lrs_init(const Gpt2Config& config, LrMode mode, int64_t steps, double initial,
+InnerLrs inner_lrs_init(const DecoderConfig& config, LrMode mode, int64_t steps, double initial,
                         bool log_space, torch::Dtype dtype) {
-  return inner_lrs_init(gpt2_weight_specs(config), config.n_layer, mode, steps, initial, log_space, dtype);
+  return inner_lrs_init(decoder_weight_specs(config), config.n_layer(), mode, steps, initial, log_space, dtype);
 }
 
 InnerLrs inner_lrs_from_values(const std::vector<WeightSpec>& specs, int64_t n_layer, LrMode mode, bool log_space,
@@ -98,9 +103,9 @@ InnerLrs inner_lrs_from_values(const std::vector<WeightSpec>& specs, int64_t n_l
   return lrs;
 }
 
-InnerLrs inner_lrs_from_values(const Gpt2Config& config, LrMode mode, bool log_space,
+InnerLrs inner_lrs_from_values(const DecoderConfig& config, LrMode mode, bool log_space,
                                torch::Tensor values, const std::string& where) {
-  return inner_lrs_from_values(gpt2_weight_specs(config), config.n_layer, mode, log_space, std::move(values), where);
+  return inner_lrs_from_values(decoder_weight_specs(config), config.n_layer(), mode, log_space, std::move(values), where);
 }
 
 }  // namespace reckoning

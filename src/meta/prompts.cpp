@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "reckoning/base/error.h"
+#include "reckoning/base/text.h"
 
 namespace reckoning {
 
@@ -27,8 +28,6 @@ const std::vector<EnumName<Control>>& enum_names<Control>() {
                                                     {Control::NoQuestion, "no-question"}};
   return table;
 }
-
-std::string fact_key(int64_t index) { return str("fact_", index, ": "); }
 
 namespace {
 
@@ -110,6 +109,19 @@ std::string answer_text(const Task& task) {
   return task.answer;
 }
 
+std::string fact_name(int64_t index, const PromptOptions& options) {
+  return replace_all(options.fact_key, "{i}", std::to_string(index));
+}
+
+std::string fact_key(int64_t index, const PromptOptions& options) { return fact_name(index, options) + ": "; }
+
+std::optional<int64_t> prompt_bos(const Tokenizer& tokenizer, const PromptOptions& options) {
+  if (options.bos == "no" || (options.bos == "auto" && !tokenizer.adds_bos())) return std::nullopt;
+  check(tokenizer.bos_id().has_value(), "prompt.bos", "a tokenizer with a BOS token for 'yes'",
+        str("a ", tokenizer.kind(), " tokenizer without one"));
+  return tokenizer.bos_id();
+}
+
 std::string prompt_text(const Task& task, int64_t n_facts, const PromptOptions& options,
                         const std::vector<std::string>& facts) {
   const bool entailment = is_entailment_dataset(task.dataset());
@@ -119,16 +131,20 @@ std::string prompt_text(const Task& task, int64_t n_facts, const PromptOptions& 
     return context + question;
   }
   std::string keys;
-  for (int64_t i = 0; i < n_facts; ++i) keys += (i ? " fact_" : "fact_") + std::to_string(i);
-  if (options.control == Control::NoQuestion) return str("Based on ", keys, ",");
-  if (entailment) return str("Based on ", keys, ", can we conclude ", strip_final_period(question), "?");
-  return str("Based on ", keys, ", ", question);
+  for (int64_t i = 0; i < n_facts; ++i) keys += (i ? " " : "") + fact_name(i, options);
+  const std::string with_keys =
+      replace_all(entailment && options.control != Control::NoQuestion ? options.entailment_question
+                                                                       : options.relation_question,
+                  "{keys}", keys);
+  if (options.control == Control::NoQuestion) return trim_end(replace_all(with_keys, "{question}", ""));
+  return replace_all(with_keys, "{question}", entailment ? strip_final_period(question) : question);
 }
 
 EncodedTask encode_task(const Task& task, const Tokenizer& tokenizer, const PromptOptions& options,
                         const std::vector<std::string>& fact_pool) {
   EncodedTask out;
   const int64_t eos = tokenizer.eos_id();
+  const std::optional<int64_t> bos = prompt_bos(tokenizer, options);
   const bool inner_loop = options.method == Method::Reckoning && options.control != Control::NoFacts;
   out.encoded_facts = encoded_facts(task, options, fact_pool, &out.n_distractors);
   out.answer_text = answer_text(task);
@@ -142,7 +158,8 @@ EncodedTask encode_task(const Task& task, const Tokenizer& tokenizer, const Prom
     std::vector<size_t> key_lengths;
     size_t longest = 0;
     for (int64_t i = 0; i < n; ++i) {
-      std::vector<int64_t> key = tokenizer.encode(fact_key(i));
+      std::vector<int64_t> key = tokenizer.encode(fact_key(i, options));
+      if (bos) key.insert(key.begin(), *bos);  // BOS conditions like the key: not a target
       std::vector<int64_t> fact = tokenizer.encode(out.encoded_facts[static_cast<size_t>(i)]);
       key_lengths.push_back(key.size());
       seqs.push_back(concat(key, fact));
@@ -164,8 +181,10 @@ EncodedTask encode_task(const Task& task, const Tokenizer& tokenizer, const Prom
   const std::string prompt = prompt_text(task, static_cast<int64_t>(out.encoded_facts.size()), options,
                                          out.encoded_facts);
   out.prompt_ids = tokenizer.encode(prompt);
-  if (options.method == Method::FtIcr || options.control == Control::NoFacts) {
-    out.prompt_ids.insert(out.prompt_ids.begin(), eos);  // FT-ICR inputs start with EOS
+  if (bos) {
+    out.prompt_ids.insert(out.prompt_ids.begin(), *bos);
+  } else if (options.method == Method::FtIcr || options.control == Control::NoFacts) {
+    out.prompt_ids.insert(out.prompt_ids.begin(), eos);  // FT-ICR inputs start with EOS (GPT-2's BOS)
   }
   std::vector<int64_t> target = tokenizer.encode(out.target_text);
   target.push_back(eos);
@@ -196,7 +215,7 @@ void encoded_task_check_fits(const EncodedTask& encoded, const Task& task, int64
 std::vector<std::string> prompt_corpus(const std::vector<Task>& tasks, const PromptOptions& options,
                                        int64_t max_facts) {
   std::vector<std::string> corpus;
-  for (int64_t i = 0; i < max_facts; ++i) corpus.push_back(fact_key(i));
+  for (int64_t i = 0; i < max_facts; ++i) corpus.push_back(fact_key(i, options));
   for (const Task& task : tasks) {
     std::vector<std::string> all = task.facts;
     all.insert(all.end(), task.distractors.begin(), task.distractors.end());

@@ -1,7 +1,6 @@
 // RECKONING model directories; see reckoning_model.h.
 #include "reckoning/meta/reckoning_model.h"
 
-#include "reckoning/model/hf_checkpoint.h"
 #include "reckoning/model/lora.h"
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
@@ -20,15 +19,15 @@ void reckoning_model_to(ReckoningModel& model, const torch::Device& device) {
     torch::Tensor moved = t.detach().to(device);
     return t.requires_grad() ? moved.requires_grad_(true) : moved;
   };
-  model.weights = gpt2_map(model.weights, move);
+  model.weights = decoder_map(model.weights, move);
   model.lrs.values = move(model.lrs.values);
 }
 
-void fit_default_threads(const Gpt2Config& config) {
-  const bool head = config.n_vocab >= config.n_inner();
-  const long long rows = head ? config.n_vocab : config.n_inner();
-  fit_default_threads_to_work(rows * config.n_embd,
-                              str("largest weight matrix ", head ? "V x C = " : "4C x C = ", rows, " x ", config.n_embd));
+void fit_default_threads(const DecoderConfig& config) {
+  const bool head = config.vocab_size() >= config.mlp_size();
+  const long long rows = head ? config.vocab_size() : config.mlp_size();
+  fit_default_threads_to_work(rows * config.hidden_size(), str("largest weight matrix ", head ? "V x C = " : "MLP x C = ",
+                                                               rows, " x ", config.hidden_size()));
 }
 
 ReckoningModel reckoning_model_load(const std::string& dir) {
@@ -36,9 +35,9 @@ ReckoningModel reckoning_model_load(const std::string& dir) {
   ReckoningModel model;
   const std::string settings = path_join(dir, "reckoning.json");
   if (file_exists(settings)) model.run = run_config_from_json(read_json_file(settings), settings);
-  Gpt2Model gpt2 = gpt2_load_dir(dir, torch::kFloat32);
-  model.config = gpt2.config;
-  model.weights = gpt2_map(gpt2.weights, [](const torch::Tensor& t) { return t.requires_grad_(false); });
+  DecoderModel loaded = decoder_load_dir(dir, torch::kFloat32);
+  model.config = loaded.config;
+  model.weights = decoder_map(loaded.weights, [](const torch::Tensor& t) { return t.requires_grad_(false); });
   // The LoRA adapters' initial (meta-learned) values, in PEFT's layout beside the model.
   if (lora_peft_present(dir)) {
     lora_load_peft(model.weights, dir);
@@ -47,9 +46,9 @@ ReckoningModel reckoning_model_load(const std::string& dir) {
           str("the model's LoRA adapters (", settings, " says inner.adapt: lora)"), "no such file");
   }
   model.tokenizer = tokenizer_load(dir);
-  check(model.tokenizer->vocab_size() <= model.config.n_vocab, path_join(dir, "config.json"),
+  check(model.tokenizer->vocab_size() <= model.config.vocab_size(), path_join(dir, "config.json"),
         str("vocab_size >= the tokenizer's ", model.tokenizer->vocab_size(), " tokens"),
-        std::to_string(model.config.n_vocab));
+        std::to_string(model.config.vocab_size()));
   const std::string lrs_path = path_join(dir, "inner_lrs.safetensors");
   if (file_exists(lrs_path)) {
     Safetensors file = safetensors_load(lrs_path, torch::kFloat32);
@@ -62,11 +61,11 @@ ReckoningModel reckoning_model_load(const std::string& dir) {
     };
     LrMode mode = enum_parse<LrMode>(meta("mode"), str(lrs_path, ": metadata 'mode'"));
     const std::string log_space = meta("log_space");
-    model.lrs = inner_lrs_from_values(inner_rate_specs(model.config, model.inner(), model.weights), model.config.n_layer,
+    model.lrs = inner_lrs_from_values(inner_rate_specs(model.config, model.inner(), model.weights), model.config.n_layer(),
                                       mode, log_space == "true", *values, lrs_path);
     model.lrs.values.requires_grad_(false);
   } else {
-    model.lrs = inner_lrs_init(inner_rate_specs(model.config, model.inner(), model.weights), model.config.n_layer,
+    model.lrs = inner_lrs_init(inner_rate_specs(model.config, model.inner(), model.weights), model.config.n_layer(),
                                LrMode::Static, model.run.inner_steps, model.run.inner_lr, false);
   }
   return model;
@@ -74,8 +73,7 @@ ReckoningModel reckoning_model_load(const std::string& dir) {
 
 void reckoning_model_write_files(const ReckoningModel& model, const std::string& dir) {
   create_directories(dir);
-  Gpt2Model gpt2{model.config, gpt2_map(model.weights, [](const torch::Tensor& t) { return t.detach(); })};
-  gpt2_save_dir(gpt2, dir);
+  decoder_save_dir({model.config, decoder_map(model.weights, [](const torch::Tensor& t) { return t.detach(); })}, dir);
   model.tokenizer->save(dir);
   if (lora_present(model.weights)) lora_save_peft(model.weights, dir);
   // Stored as parametrised (log(rate) in log-space mode); rows = groups, columns = inner steps.

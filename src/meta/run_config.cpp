@@ -9,6 +9,7 @@
 #include "reckoning/base/device.h"
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
+#include "reckoning/model/llama_config.h"
 
 namespace reckoning {
 
@@ -70,15 +71,22 @@ const std::vector<Field>& fields() {
       {"data.max_train", &RunConfig::data_max_train, "at most this many training tasks (0 = all)", kRun},
       {"data.max_eval", &RunConfig::data_max_eval, "at most this many tasks per evaluation (0 = all)", kRun},
       {"model.init", &RunConfig::model_init, "model directory to start from (empty = from scratch)", kRun},
+      {"model.arch", &RunConfig::model_arch, "model family from scratch: gpt2, llama, mistral, qwen2 or qwen3", kRun},
       {"model.n_layer", &RunConfig::model_n_layer, "transformer blocks (from scratch)", kRun},
       {"model.n_embd", &RunConfig::model_n_embd, "width (from scratch)", kRun},
       {"model.n_head", &RunConfig::model_n_head, "attention heads (from scratch)", kRun},
       {"model.n_ctx", &RunConfig::model_n_ctx, "context length (from scratch)", kRun},
+      {"model.n_kv_head", &RunConfig::model_n_kv_head, "key/value heads of a Llama-family model from scratch (0 = model.n_head)", kRun},
+      {"model.n_inner", &RunConfig::model_n_inner, "MLP width of a Llama-family model from scratch (0 = 4 model.n_embd)", kRun},
       {"model.dropout", &RunConfig::model_dropout, "dropout probability (from scratch)", kRun},
       {"model.tokenizer", &RunConfig::model_tokenizer, "'word' (built from the data) or a directory", kRun},
       {"method", &RunConfig::method, "knowledge in the weights (reckoning) or in the context (ft-icr)", kModel},
       {"control", &RunConfig::control, "a control of the paper: the facts left out, replaced by random ones, or the question left out", kModel},
       {"multi_task", &RunConfig::multi_task, "target '{answer} because {relevant facts}'", kModel},
+      {"prompt.fact_key", &RunConfig::prompt_fact_key, "a fact's key; {i} is its index (fact sequences start with '{key}: ')", kModel},
+      {"prompt.entailment_question", &RunConfig::prompt_entailment_question, "question prompt of proofwriter / folio ({keys}, {question})", kModel},
+      {"prompt.relation_question", &RunConfig::prompt_relation_question, "question prompt of clutrr / clutrr-sg ({keys}, {question})", kModel},
+      {"prompt.bos", &RunConfig::prompt_bos, "BOS before every sequence: auto (as the tokenizer's family expects), yes or no", kModel},
       {"inner.steps", &RunConfig::inner_steps, "inner steps", kModel},
       {"inner.optimizer", &RunConfig::inner_optimizer, "inner-loop optimizer", kModel},
       {"inner.lr_mode", &RunConfig::inner_lr_mode, "learned rates per layer and step, per tensor and step, or one static rate", kModel},
@@ -97,7 +105,7 @@ const std::vector<Field>& fields() {
       {"inner.lora_rank", &RunConfig::inner_lora_rank, "LoRA rank of the adapters (inner.adapt lora)", kModel},
       {"inner.lora_alpha", &RunConfig::inner_lora_alpha, "LoRA alpha: the adapters' update is scaled by alpha / rank", kModel},
       {"inner.lora_dropout", &RunConfig::inner_lora_dropout, "dropout on the adapters' input while training", kModel},
-      {"inner.lora_targets", &RunConfig::inner_lora_targets, "modules with adapters: attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj (or c_attn, c_proj, c_fc, all), comma-separated", kModel},
+      {"inner.lora_targets", &RunConfig::inner_lora_targets, "modules with adapters, comma-separated: all (the model family's every projection), or GPT-2's attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, the Llama family's self_attn.q_proj, k_proj, v_proj, o_proj, mlp.gate_proj, up_proj, down_proj (or their last parts)", kModel},
       {"inner.unroll_from", &RunConfig::inner_unroll_from, "truncated unrolling: the first K inner steps are first order, the rest exact second order (0 = exact)", kRun},
       {"inner.fact_batch", &RunConfig::inner_fact_batch, "facts per chunk of the inner gradient, accumulated to the one-batch gradient (0 = one batch)", kModel},
       {"inner.fused", &RunConfig::inner_fused, "fused differentiable AdamW node (false = plain ops, the reference): a CPU kernel, tensor operations on a GPU", kModel},
@@ -277,7 +285,21 @@ void run_config_validate(const RunConfig& c) {
     positive("model.n_ctx", c.model_n_ctx);
     check(c.model_n_embd % c.model_n_head == 0, key("model.n_head"),
           str("a divisor of model.n_embd = ", c.model_n_embd), std::to_string(c.model_n_head));
+    check(c.model_arch == "gpt2" || llama_family_model_type(c.model_arch), key("model.arch"),
+          "gpt2, llama, mistral, qwen2 or qwen3", str("'", c.model_arch, "'"));
+    check(c.model_n_kv_head >= 0 && (c.model_n_kv_head == 0 || c.model_n_head % c.model_n_kv_head == 0),
+          key("model.n_kv_head"), str("0 or a divisor of model.n_head = ", c.model_n_head), std::to_string(c.model_n_kv_head));
+    check(c.model_n_inner >= 0, key("model.n_inner"), "0 (4 model.n_embd) or a positive width", std::to_string(c.model_n_inner));
     check(c.model_dropout >= 0 && c.model_dropout < 1, key("model.dropout"), "a probability in [0, 1)", value_string(c.model_dropout));
+  }
+  check(c.prompt_bos == "auto" || c.prompt_bos == "yes" || c.prompt_bos == "no", key("prompt.bos"), "auto, yes or no",
+        str("'", c.prompt_bos, "'"));
+  check(c.prompt_fact_key.find("{i}") != std::string::npos, key("prompt.fact_key"), "a text with {i} (the fact's index)",
+        str("'", c.prompt_fact_key, "'"));
+  for (const auto& [name, text] : {std::pair<const char*, const std::string&>{"prompt.entailment_question", c.prompt_entailment_question},
+                                   {"prompt.relation_question", c.prompt_relation_question}}) {
+    check(text.find("{keys}") != std::string::npos && text.find("{question}") != std::string::npos, key(name),
+          "a text with {keys} and {question}", str("'", text, "'"));
   }
   check(!c.model_tokenizer.empty(), key("model.tokenizer"), "'word' or a tokenizer directory", "an empty string");
   check(c.inner_steps >= 0, key("inner.steps"), "a non-negative integer", std::to_string(c.inner_steps));
@@ -402,6 +424,10 @@ PromptOptions RunConfig::prompt_options() const {
   p.multi_task = multi_task;
   p.distractors = data_distractors;
   p.seed = seed;
+  p.fact_key = prompt_fact_key;
+  p.entailment_question = prompt_entailment_question;
+  p.relation_question = prompt_relation_question;
+  p.bos = prompt_bos;
   return p;
 }
 

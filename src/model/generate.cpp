@@ -7,39 +7,46 @@
 #include <limits>
 
 #include "reckoning/base/error.h"
-#include "reckoning/model/gpt2.h"
+#include "reckoning/model/decoder.h"
 
 namespace reckoning {
 
 namespace {
 
-int64_t eos_of(const Gpt2Config& config, const GenerateOptions& options) {
-  return options.eos_id >= 0 ? options.eos_id : config.eos_token_id;
+// Whether n_ctx is a hard end: GPT-2's position table ends there; rotary positions go on (a
+// Llama-family max_position_embeddings is the length it was trained for, and dynamic rope scaling
+// exists to go past it), so generation may pass it.
+bool hard_context(const DecoderConfig& config) { return config.is_gpt2(); }
+
+int64_t eos_of(const DecoderConfig& config, const GenerateOptions& options) {
+  return options.eos_id >= 0 ? options.eos_id : config.eos_token_id();
 }
 
-void check_options(const Gpt2Config& config, const GenerateOptions& o) {
+void check_options(const DecoderConfig& config, const GenerateOptions& o) {
   check(o.max_new_tokens >= 0, "generate: option 'max_new_tokens'", "a count >= 0",
         std::to_string(o.max_new_tokens));
   check(o.num_beams >= 1, "generate: option 'num_beams'", "a count >= 1", std::to_string(o.num_beams));
   check(std::isfinite(o.length_penalty), "generate: option 'length_penalty'", "a finite number",
         std::to_string(o.length_penalty));
-  check(eos_of(config, o) < config.n_vocab, "generate: option 'eos_id'",
-        str("an id in [0, ", config.n_vocab, ")"), std::to_string(o.eos_id));
+  check(eos_of(config, o) < config.vocab_size() && (eos_of(config, o) >= 0 || !o.stop_at_eos),
+        "generate: option 'eos_id'",
+        str("an id in [0, ", config.vocab_size(), ") (none given, and the model's config names no eos_token_id)"),
+        std::to_string(eos_of(config, o)));
 }
 
 // Every prompt non-empty, in the vocabulary, and fitting into n_ctx with the new tokens; the last
 // generated token is never fed back, hence the - 1. `padded_length` is what occupies the cache.
-void check_prompt(const Gpt2Config& config, const std::vector<int64_t>& prompt, size_t index,
+void check_prompt(const DecoderConfig& config, const std::vector<int64_t>& prompt, size_t index,
                   int64_t padded_length, const GenerateOptions& o) {
   const std::string where = str("generate: prompt ", index);
   check(!prompt.empty(), where, "at least one token", "none");
   for (size_t t = 0; t < prompt.size(); ++t) {
-    check(prompt[t] >= 0 && prompt[t] < config.n_vocab, str(where, ", token ", t),
-          str("an id in [0, ", config.n_vocab, ")"), std::to_string(prompt[t]));
+    check(prompt[t] >= 0 && prompt[t] < config.vocab_size(), str(where, ", token ", t),
+          str("an id in [0, ", config.vocab_size(), ")"), std::to_string(prompt[t]));
   }
   const int64_t needed = padded_length + std::max<int64_t>(o.max_new_tokens - 1, 0);
-  check(needed <= config.n_ctx, where,
-        str("(padded) prompt length + max_new_tokens - 1 <= n_ctx = ", config.n_ctx),
+  check(needed <= config.n_ctx() || !hard_context(config), where,
+        str("(padded) prompt length + max_new_tokens - 1 <= n_ctx = ", config.n_ctx()),
         str(padded_length, " + ", o.max_new_tokens, " - 1 = ", needed));
 }
 
@@ -71,8 +78,8 @@ struct Hypotheses {
 
 }  // namespace
 
-std::vector<std::vector<int64_t>> gpt2_generate_greedy(const Gpt2Config& config,
-                                                       const Gpt2Weights& weights,
+std::vector<std::vector<int64_t>> decoder_generate_greedy(const DecoderConfig& config,
+                                                       const DecoderWeights& weights,
                                                        const std::vector<std::vector<int64_t>>& prompts,
                                                        const GenerateOptions& options) {
   check_options(config, options);
@@ -100,7 +107,7 @@ std::vector<std::vector<int64_t>> gpt2_generate_greedy(const Gpt2Config& config,
     mask.select(0, b).slice(0, T - n, T).fill_(1);
   }
   KvCache cache;
-  torch::Tensor log_probs = last_log_probs(gpt2_forward(config, weights, ids, mask, false, &cache));  // (B, V)
+  torch::Tensor log_probs = last_log_probs(decoder_forward(config, weights, ids, mask, false, &cache));  // (B, V)
   std::vector<bool> finished(prompts.size(), false);
   int64_t running = B;
   const torch::Tensor step_mask = torch::ones({B, 1}, torch::dtype(torch::kLong));
@@ -119,7 +126,7 @@ std::vector<std::vector<int64_t>> gpt2_generate_greedy(const Gpt2Config& config,
     }
     if (running == 0 || step + 1 == options.max_new_tokens) break;
     // Finished rows keep decoding (their tokens are ignored): the batch keeps its shape.
-    log_probs = last_log_probs(gpt2_forward(config, weights, next.view({B, 1}), step_mask, false, &cache));
+    log_probs = last_log_probs(decoder_forward(config, weights, next.view({B, 1}), step_mask, false, &cache));
   }
   return out;
 }
@@ -127,19 +134,19 @@ std::vector<std::vector<int64_t>> gpt2_generate_greedy(const Gpt2Config& config,
 namespace {
 
 // Beam search for prompt number `index` (used in error messages).
-std::vector<int64_t> beam_search(const Gpt2Config& config, const Gpt2Weights& weights,
+std::vector<int64_t> beam_search(const DecoderConfig& config, const DecoderWeights& weights,
                                  const std::vector<int64_t>& prompt, size_t index,
                                  const GenerateOptions& options) {
   check_options(config, options);
   check_prompt(config, prompt, index, static_cast<int64_t>(prompt.size()), options);
   if (options.max_new_tokens == 0) return {};
-  const int64_t k = options.num_beams, V = config.n_vocab, eos = eos_of(config, options);
+  const int64_t k = options.num_beams, V = config.vocab_size(), eos = eos_of(config, options);
   const double lp = options.length_penalty;
 
   torch::NoGradGuard no_grad;
   KvCache cache;
   torch::Tensor ids = torch::tensor(prompt, torch::dtype(torch::kLong)).view({1, -1});  // (1, T)
-  torch::Tensor log_probs = last_log_probs(gpt2_forward(config, weights, ids, {}, false, &cache));  // (1, V)
+  torch::Tensor log_probs = last_log_probs(decoder_forward(config, weights, ids, {}, false, &cache));  // (1, V)
   // Running beams: tokens so far and their summed log-probabilities; one beam at the start.
   std::vector<std::vector<int64_t>> beams(1);
   std::vector<double> sums{0.0};
@@ -182,7 +189,7 @@ std::vector<int64_t> beam_search(const Gpt2Config& config, const Gpt2Weights& we
     const int64_t m = static_cast<int64_t>(beams.size());
     cache.select(torch::tensor(source, torch::dtype(torch::kLong)).to(log_probs.device()));
     torch::Tensor next = torch::tensor(tokens, torch::dtype(torch::kLong)).view({m, 1});  // (m, 1)
-    log_probs = last_log_probs(gpt2_forward(config, weights, next, {}, false, &cache));  // (m, V)
+    log_probs = last_log_probs(decoder_forward(config, weights, next, {}, false, &cache));  // (m, V)
   }
   if (!done) {
     // Out of length: running beams compete with the finished ones.
@@ -195,24 +202,25 @@ std::vector<int64_t> beam_search(const Gpt2Config& config, const Gpt2Weights& we
 
 }  // namespace
 
-std::vector<int64_t> gpt2_beam_search(const Gpt2Config& config, const Gpt2Weights& weights,
+std::vector<int64_t> decoder_beam_search(const DecoderConfig& config, const DecoderWeights& weights,
                                       const std::vector<int64_t>& prompt, const GenerateOptions& options) {
   return beam_search(config, weights, prompt, 0, options);
 }
 
-std::vector<std::vector<int64_t>> gpt2_generate(const Gpt2Config& config, const Gpt2Weights& weights,
+std::vector<std::vector<int64_t>> decoder_generate(const DecoderConfig& config, const DecoderWeights& weights,
                                                 const std::vector<std::vector<int64_t>>& prompts,
                                                 const GenerateOptions& options) {
   check_options(config, options);
-  if (options.num_beams == 1) return gpt2_generate_greedy(config, weights, prompts, options);
+  if (options.num_beams == 1) return decoder_generate_greedy(config, weights, prompts, options);
   std::vector<std::vector<int64_t>> out;
   out.reserve(prompts.size());
   for (size_t b = 0; b < prompts.size(); ++b) out.push_back(beam_search(config, weights, prompts[b], b, options));
   return out;
 }
 
-int64_t generation_budget(const Gpt2Config& config, size_t prompt_length, int64_t wanted) {
-  const int64_t room = config.n_ctx - static_cast<int64_t>(prompt_length) + 1;
+int64_t generation_budget(const DecoderConfig& config, size_t prompt_length, int64_t wanted) {
+  if (!hard_context(config)) return std::max<int64_t>(0, wanted);
+  const int64_t room = config.n_ctx() - static_cast<int64_t>(prompt_length) + 1;
   return std::max<int64_t>(0, std::min(wanted, room));
 }
 

@@ -14,22 +14,13 @@ namespace reckoning {
 
 namespace {
 
-// How a block's LoRA adapters are applied (lora.h): scale, and dropout on their input in training.
-struct LoraApply {
-  double scale = 0, dropout_p = 0;
-  bool dropout = false;
-};
-
 // x (B, T, in) @ w (in, out) + b (out) -> (B, T, out); Hugging Face Conv1D, plus the LoRA path
 // scale * dropout(x) a^T b^T when the layer has an adapter (never materialising the (in, out) update).
 torch::Tensor conv1d(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
                      const LoraPair& lora = {}, const LoraApply& apply = {}) {
   const torch::Tensor x2 = x.reshape({-1, x.size(-1)});
   torch::Tensor y = mixed_addmm(b, x2, w);
-  if (lora.defined()) {
-    const torch::Tensor xl = apply.dropout && apply.dropout_p > 0 ? torch::dropout(x2, apply.dropout_p, true) : x2;
-    y = y + mixed_matmul(mixed_matmul(xl, lora.a.t()) * apply.scale, lora.b.t());
-  }
+  if (lora.defined()) y = y + lora_path(x2, lora, apply);
   return y.view({x.size(0), x.size(1), w.size(1)});
 }
 

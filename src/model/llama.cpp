@@ -9,10 +9,12 @@ namespace reckoning {
 
 namespace {
 
-// x (B, T, in) W^T (W: (out, in)) + b -> (B, T, out).
-torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+// x (B, T, in) W^T (W: (out, in)) + b -> (B, T, out), plus the layer's LoRA path when it has one.
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, const LoraPair& lora,
+                     const LoraApply& apply) {
   const torch::Tensor x2 = x.reshape({-1, x.size(-1)});
   torch::Tensor y = b.defined() ? mixed_addmm(b, x2, w.t()) : mixed_matmul(x2, w.t());
+  if (lora.defined()) y = y + lora_path(x2, lora, apply);
   return y.view({x.size(0), x.size(1), w.size(0)});
 }
 
@@ -24,11 +26,11 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
 
 torch::Tensor attention(const LlamaConfig& c, const LlamaLayerWeights& l, const torch::Tensor& x,
                         const torch::Tensor& cos, const torch::Tensor& sin, const torch::Tensor& key_ok, bool dropout,
-                        KvCache* cache, size_t layer) {
+                        KvCache* cache, size_t layer, const LoraApply& lora) {
   const int64_t B = x.size(0), T = x.size(1), H = c.num_attention_heads, H_kv = c.num_key_value_heads, D = c.head_dim;
-  torch::Tensor q = linear(x, l.q_proj, l.q_bias).view({B, T, H, D});
-  torch::Tensor k = linear(x, l.k_proj, l.k_bias).view({B, T, H_kv, D});
-  torch::Tensor v = linear(x, l.v_proj, l.v_bias).view({B, T, H_kv, D}).transpose(1, 2);  // (B, H_kv, T, D)
+  torch::Tensor q = linear(x, l.q_proj, l.q_bias, l.q_lora, lora).view({B, T, H, D});
+  torch::Tensor k = linear(x, l.k_proj, l.k_bias, l.k_lora, lora).view({B, T, H_kv, D});
+  torch::Tensor v = linear(x, l.v_proj, l.v_bias, l.v_lora, lora).view({B, T, H_kv, D}).transpose(1, 2);  // (B, H_kv, T, D)
   if (c.qk_norm) {  // Qwen 3: RMSNorm over each head's D values, before the rotation
     q = rms_norm(q, l.q_norm, c.rms_norm_eps);
     k = rms_norm(k, l.k_norm, c.rms_norm_eps);
@@ -41,7 +43,7 @@ torch::Tensor attention(const LlamaConfig& c, const LlamaLayerWeights& l, const 
   if (cache != nullptr) std::tie(k, v) = cache->append(layer, k, v);  // (B, H_kv, T_all, D)
   torch::Tensor y = causal_attention(q, k, v, key_ok, c.sliding_window, dropout ? c.attention_dropout : 0.0);
   y = y.transpose(1, 2).contiguous().view({B, T, H * D});
-  return linear(y, l.o_proj, l.o_bias);
+  return linear(y, l.o_proj, l.o_bias, l.o_lora, lora);
 }
 
 }  // namespace
@@ -74,12 +76,14 @@ torch::Tensor llama_hidden(const LlamaConfig& c, const LlamaWeights& w, const to
       sequence_positions(mask_in, B, T, device, cache, std::numeric_limits<int64_t>::max(), "llama_hidden");
   const auto [cos, sin] = llama_rope(c, seq.positions, w.embed_tokens.scalar_type());
   torch::Tensor x = w.embed_tokens.index_select(0, ids.reshape(-1)).view({B, T, c.hidden_size});
+  const LoraApply lora{w.lora_scale, w.lora_dropout, dropout};
   for (size_t i = 0; i < w.layers.size(); ++i) {
     const LlamaLayerWeights& l = w.layers[i];
-    x = x + attention(c, l, rms_norm(x, l.input_layernorm, c.rms_norm_eps), cos, sin, seq.key_ok, dropout, cache, i);
+    x = x + attention(c, l, rms_norm(x, l.input_layernorm, c.rms_norm_eps), cos, sin, seq.key_ok, dropout, cache, i, lora);
     const torch::Tensor h = rms_norm(x, l.post_attention_layernorm, c.rms_norm_eps);
-    x = x + linear(torch::silu(linear(h, l.gate_proj, l.gate_bias)) * linear(h, l.up_proj, l.up_bias), l.down_proj,
-                   l.down_bias);
+    x = x + linear(torch::silu(linear(h, l.gate_proj, l.gate_bias, l.gate_lora, lora)) *
+                       linear(h, l.up_proj, l.up_bias, l.up_lora, lora),
+                   l.down_proj, l.down_bias, l.down_lora, lora);
   }
   return rms_norm(x, w.norm, c.rms_norm_eps);
 }

@@ -50,16 +50,23 @@ torch::Dtype dtype_parse(const std::string& text) {
   throw_error("bench: dtype", "one of float32, float64, bfloat16", str("'", text, "'"));
 }
 
-// Forward matmul FLOPs of GPT-2 over B sequences of T tokens with N logit positions.
-double forward_flops(const Gpt2Config& c, double B, double T, double N) {
-  const double C = static_cast<double>(c.n_embd);
-  const double per_layer = 2 * B * T * 12 * C * C  // c_attn (3C^2), c_proj (C^2), MLP (8C^2)
-                           + 4 * B * T * T * C;     // q k^T and att v over all heads
-  return static_cast<double>(c.n_layer) * per_layer + 2 * N * C * static_cast<double>(c.n_vocab);
+// Forward matmul FLOPs over B sequences of T tokens with N logit positions: the projections of
+// each layer, attention scores and mixing over all heads, the head at the N positions.
+double forward_flops(const DecoderConfig& c, double B, double T, double N) {
+  const double C = static_cast<double>(c.hidden_size()), I = static_cast<double>(c.mlp_size());
+  double projections = 0, heads_width = C;  // per token: weights touched; q width of all heads
+  if (c.is_gpt2()) {
+    projections = 4 * C * C + 2 * C * I;  // c_attn (3C^2), c_proj (C^2), MLP (C x 4C twice)
+  } else {
+    const double q = static_cast<double>(c.llama().q_dim()), kv = static_cast<double>(c.llama().kv_dim());
+    projections = C * (q + 2 * kv) + q * C + 3 * C * I;  // q, k, v, o; gate, up, down
+    heads_width = q;
+  }
+  const double per_layer = 2 * B * T * projections + 4 * B * T * T * heads_width;
+  return static_cast<double>(c.n_layer()) * per_layer + 2 * N * C * static_cast<double>(c.vocab_size());
 }
 
-Gpt2Config bench_gpt2_config(int64_t n_layer, int64_t n_embd, int64_t n_head, int64_t n_vocab,
-                             int64_t n_ctx) {
+DecoderConfig bench_gpt2_config(int64_t n_layer, int64_t n_embd, int64_t n_head, int64_t n_vocab, int64_t n_ctx) {
   Gpt2Config c;
   c.n_layer = n_layer;
   c.n_embd = n_embd;
@@ -72,9 +79,9 @@ Gpt2Config bench_gpt2_config(int64_t n_layer, int64_t n_embd, int64_t n_head, in
 }
 
 // Random ids (B, T) with the first `key_len` positions as conditioning and the rest as targets.
-LmBatch random_batch(const Gpt2Config& c, int64_t B, int64_t T, int64_t key_len) {
+LmBatch random_batch(const DecoderConfig& c, int64_t B, int64_t T, int64_t key_len) {
   LmBatch batch;
-  batch.ids = torch::randint(c.n_vocab, {B, T}, torch::dtype(torch::kLong));       // (B, T)
+  batch.ids = torch::randint(c.vocab_size(), {B, T}, torch::dtype(torch::kLong));       // (B, T)
   batch.attn_mask = torch::ones({B, T}, torch::dtype(torch::kLong));               // (B, T)
   batch.target_mask = torch::zeros({B, T}, torch::dtype(torch::kBool));            // (B, T)
   batch.target_mask.slice(1, key_len).fill_(true);
@@ -94,11 +101,46 @@ double median(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+void meta_step_shape(MetaStepBenchConfig& b, const std::string& shape) {
+  struct Shape {
+    const char* name;
+    const char* arch;
+    int64_t layers, width, heads, kv_heads, inner, vocab;
+  };
+  // From the published config.json files (all three tie the head to the embedding).
+  static const Shape shapes[] = {
+      {"smollm-135m", "llama", 30, 576, 9, 3, 1536, 49152},
+      {"qwen2.5-0.5b", "qwen2", 24, 896, 14, 2, 4864, 151936},
+      {"llama-3.2-1b", "llama", 16, 2048, 32, 8, 8192, 128256},
+  };
+  for (const Shape& s : shapes) {
+    if (shape != s.name) continue;
+    b.arch = s.arch;
+    b.n_layer = s.layers;
+    b.n_embd = s.width;
+    b.n_head = s.heads;
+    b.n_kv_head = s.kv_heads;
+    b.n_inner = s.inner;
+    b.n_vocab = s.vocab;
+    b.tied_head = true;
+    return;
+  }
+  throw_error("bench: --shape", "smollm-135m, qwen2.5-0.5b or llama-3.2-1b", str("'", shape, "'"));
+}
+
+DecoderConfig meta_step_model_config(const MetaStepBenchConfig& b, int64_t n_ctx) {
+  if (b.arch == "gpt2") return bench_gpt2_config(b.n_layer, b.n_embd, b.n_head, b.n_vocab, n_ctx);
+  check(llama_family_model_type(b.arch), "bench: --arch", "gpt2, llama, mistral, qwen2 or qwen3", str("'", b.arch, "'"));
+  LlamaConfig c = llama_config_for(b.arch, b.n_layer, b.n_embd, b.n_head, b.n_kv_head > 0 ? b.n_kv_head : b.n_head,
+                                   b.n_inner > 0 ? b.n_inner : 4 * b.n_embd, b.n_vocab, n_ctx);
+  c.tie_word_embeddings = b.tied_head;
+  c.eos_token_id = b.n_vocab - 1;
+  c.validate("bench");
+  return c;
+}
+
 MetaStepFlops meta_step_flops(const MetaStepBenchConfig& b) {
-  Gpt2Config c;
-  c.n_layer = b.n_layer;
-  c.n_embd = b.n_embd;
-  c.n_vocab = b.n_vocab;
+  const DecoderConfig c = meta_step_model_config(b, std::max<int64_t>(1024, std::max(b.fact_len, b.question_len + b.answer_len)));
   MetaStepFlops f;
   f.fact_forward = forward_flops(c, static_cast<double>(b.facts), static_cast<double>(b.fact_len),
                                  static_cast<double>(b.facts * (b.fact_len - b.key_len)));
@@ -149,8 +191,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   torch::manual_seed(b.seed);
 
   ReckoningModel model;
-  model.config = bench_gpt2_config(b.n_layer, b.n_embd, b.n_head, b.n_vocab,
-                                   std::max<int64_t>(1024, std::max(b.fact_len, b.question_len + b.answer_len)));
+  model.config = meta_step_model_config(b, std::max<int64_t>(1024, std::max(b.fact_len, b.question_len + b.answer_len)));
   fit_default_threads(model.config);
   const int threads = at::get_num_threads();
   model.run.inner_optimizer = b.inner_optimizer;
@@ -165,7 +206,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   model.run.outer_train_base = b.train_base;
   const bool lora = inner_adapts_lora(model.inner());
   check(lora || b.train_base, "bench: --frozen-base", "--adapt lora (nothing else would be trained)", b.adapt);
-  model.weights = gpt2_init(model.config, b.seed, dtype);
+  model.weights = decoder_init(model.config, b.seed, dtype);
   if (lora) {
     LoraConfig adapters;
     adapters.rank = b.lora_rank;
@@ -178,14 +219,14 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
       if (t.abs().max().item<double>() == 0) t = torch::randn_like(t) * 0.01;
     });
   }
-  model.weights = gpt2_map(model.weights, [](const torch::Tensor& t) { return t.detach().requires_grad_(true); });
-  if (!b.train_base) gpt2_visit(model.weights, [](const std::string&, torch::Tensor& t) { t = t.detach(); });
-  model.lrs = inner_lrs_init(inner_rate_specs(model.config, model.inner(), model.weights), model.config.n_layer,
+  model.weights = decoder_map(model.weights, [](const torch::Tensor& t) { return t.detach().requires_grad_(true); });
+  if (!b.train_base) decoder_visit(model.weights, [](const std::string&, torch::Tensor& t) { t = t.detach(); });
+  model.lrs = inner_lrs_init(inner_rate_specs(model.config, model.inner(), model.weights), model.config.n_layer(),
                              b.lr_mode, b.inner_steps, 1e-5, false, dtype);
   reckoning_model_to(model, device);
 
   std::vector<torch::Tensor> params;
-  if (b.train_base) params = gpt2_flatten(model.weights);
+  if (b.train_base) params = decoder_flatten(model.weights);
   for (const torch::Tensor& t : lora_flatten(model.weights)) params.push_back(t);
   if (model.lrs.learned()) params.push_back(model.lrs.values);
   torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(1e-5).weight_decay(0.01));
@@ -244,8 +285,9 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
                      : 0.0;
   const int64_t device_peak = device_peak_memory_bytes(device);
   nlohmann::json config = {
-      {"n_layer", b.n_layer}, {"n_embd", b.n_embd}, {"n_head", b.n_head}, {"n_vocab", b.n_vocab},
-      {"facts", b.facts}, {"fact_len", b.fact_len}, {"key_len", b.key_len},
+      {"arch", b.arch}, {"n_layer", b.n_layer}, {"n_embd", b.n_embd}, {"n_head", b.n_head}, {"n_vocab", b.n_vocab},
+      {"n_kv_head", model.config.is_gpt2() ? nlohmann::json(nullptr) : nlohmann::json(model.config.llama().num_key_value_heads)},
+      {"n_inner", model.config.mlp_size()}, {"facts", b.facts}, {"fact_len", b.fact_len}, {"key_len", b.key_len},
       {"question_len", b.question_len}, {"answer_len", b.answer_len}, {"inner_steps", b.inner_steps},
       {"inner_optimizer", enum_name(b.inner_optimizer)}, {"lr_mode", enum_name(b.lr_mode)}, {"first_order", b.first_order}, {"fused", b.fused},
       {"eps_root", b.eps_root}, {"float64_update", b.float64_update}, {"adapt", b.adapt},
@@ -258,7 +300,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   nlohmann::json out = {
       {"benchmark", "meta-step"},
       {"config", config},
-      {"parameters", gpt2_parameter_count(model.weights)},
+      {"parameters", decoder_parameter_count(model.weights)},
       {"adapter_parameters", lora_parameter_count(model.weights)},
       {"knowledge_bytes", knowledge_bytes},
       {"outer_parameters", [&] {
@@ -295,14 +337,14 @@ nlohmann::json bench_answer(const AnswerBenchConfig& b) {
         str("at most n_ctx = ", b.n_ctx, " tokens (in-context reading must fit)"), std::to_string(context_len));
   if (b.threads > 0) configure_threads(b.threads);  // else what the command line's start chose
   torch::manual_seed(b.seed);
-  const Gpt2Config config = bench_gpt2_config(b.n_layer, b.n_embd, b.n_head, b.n_vocab, b.n_ctx);
+  const DecoderConfig config = bench_gpt2_config(b.n_layer, b.n_embd, b.n_head, b.n_vocab, b.n_ctx);
   fit_default_threads(config);
   const int threads = at::get_num_threads();
-  const Gpt2Weights weights = gpt2_init(config, b.seed);
+  const DecoderWeights weights = decoder_init(config, b.seed);
   const InnerLrs lrs = inner_lrs_init(config, LrMode::PerTensor, b.inner_steps, 1e-5, false);
   const LmBatch facts = random_batch(config, b.facts, b.fact_len, b.key_len);
   const int64_t q_max = *std::max_element(b.questions.begin(), b.questions.end());
-  const torch::Tensor questions = torch::randint(config.n_vocab, {q_max, b.question_len}, torch::dtype(torch::kLong));
+  const torch::Tensor questions = torch::randint(config.vocab_size(), {q_max, b.question_len}, torch::dtype(torch::kLong));
   GenerateOptions generate;
   generate.max_new_tokens = b.answer_len;
   generate.stop_at_eos = false;
@@ -312,20 +354,20 @@ nlohmann::json bench_answer(const AnswerBenchConfig& b) {
 
   // RECKONING: encode once, then each question alone with the adapted weights.
   auto start = Clock::now();
-  const Gpt2Weights adapted =
+  const DecoderWeights adapted =
       inner_loop(config, weights, lrs, InnerLoopConfig{}, facts, InnerMode::Evaluate, false).weights;
   const double encode = seconds_since(start);
   std::vector<double> reckoning_each, icr_each;
   for (int64_t q = 0; q < q_max; ++q) {
     start = Clock::now();
-    gpt2_generate(config, adapted, {to_vector(questions[q].contiguous())}, generate);
+    decoder_generate(config, adapted, {to_vector(questions[q].contiguous())}, generate);
     reckoning_each.push_back(seconds_since(start));
   }
   // In context: every fact (keys included, as the facts are laid out) then the question.
   const torch::Tensor context = facts.ids.reshape({-1});  // (facts * fact_len)
   for (int64_t q = 0; q < q_max; ++q) {
     start = Clock::now();
-    gpt2_generate(config, weights, {to_vector(torch::cat({context, questions[q]}).contiguous())}, generate);
+    decoder_generate(config, weights, {to_vector(torch::cat({context, questions[q]}).contiguous())}, generate);
     icr_each.push_back(seconds_since(start));
   }
 

@@ -20,7 +20,7 @@ namespace {
 // (learned or not: its gradient is reported only when learned).
 ReckoningModel model_copy(const ReckoningModel& model, torch::Dtype dtype) {
   ReckoningModel copy = model;
-  copy.weights = gpt2_map(model.weights, [&](const torch::Tensor& t) {
+  copy.weights = decoder_map(model.weights, [&](const torch::Tensor& t) {
     return t.detach().to(dtype).clone().requires_grad_(true);
   });
   copy.lrs.values = model.lrs.values.detach().to(dtype).clone().requires_grad_(model.lrs.learned());
@@ -30,7 +30,7 @@ ReckoningModel model_copy(const ReckoningModel& model, torch::Dtype dtype) {
 // d(task loss)/d(weights..., LoRA adapters..., rates if learned), dropout off; zeros for unused
 // tensors.
 std::vector<torch::Tensor> meta_gradient(const ReckoningModel& model, const EncodedTask& task) {
-  std::vector<torch::Tensor> params = gpt2_flatten(model.weights);
+  std::vector<torch::Tensor> params = decoder_flatten(model.weights);
   for (const torch::Tensor& t : lora_flatten(model.weights)) params.push_back(t);
   if (model.lrs.learned()) params.push_back(model.lrs.values);
   const InnerMode mode = model.run.inner_first_order ? InnerMode::FirstOrder : InnerMode::SecondOrder;
@@ -75,7 +75,7 @@ nlohmann::json meta_grad_compare(const ReckoningModel& model, const EncodedTask&
   const ReckoningModel m32 = model_copy(model, torch::kFloat32), m64 = model_copy(model, torch::kFloat64);
   const std::vector<torch::Tensor> g32 = meta_gradient(m32, task), g64 = meta_gradient(m64, task);
   std::vector<std::string> names;
-  for (const WeightSpec& spec : gpt2_weight_specs(model.config)) names.push_back(spec.name);
+  for (const WeightSpec& spec : decoder_weight_specs(model.config)) names.push_back(spec.name);
   lora_visit(model.weights, [&](const std::string& name, const torch::Tensor&) { names.push_back(name); });
   if (model.lrs.learned()) names.push_back("inner_lrs");
   std::vector<double> norm_parts, error_parts;
@@ -114,8 +114,8 @@ nlohmann::json meta_grad_compare(const ReckoningModel& model, const EncodedTask&
   // The fast tensors: the weights (those inner.adapt selects), or the LoRA adapters, which follow
   // the weights in the meta-gradient's order.
   const bool lora = inner_adapts_lora(model.inner());
-  const size_t offset = lora ? gpt2_flatten(m64.weights).size() : 0;
-  std::vector<torch::Tensor> w = lora ? lora_flatten(m64.weights) : gpt2_flatten(m64.weights);
+  const size_t offset = lora ? decoder_flatten(m64.weights).size() : 0;
+  std::vector<torch::Tensor> w = lora ? lora_flatten(m64.weights) : decoder_flatten(m64.weights);
   const std::vector<torch::Tensor> inner =
       torch::autograd::grad({masked_lm_loss(m64.config, m64.weights, task.facts, false)}, w, {}, false, false, true);
   const std::vector<bool> adapted = lora ? std::vector<bool>(w.size(), true) : inner_adapted_mask(model.config, model.inner());

@@ -25,7 +25,15 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-std::string note_for(const std::string& name) {
+// Why a stored tensor is not one of the model's parameters, by its family's rules ("" when it is).
+std::string note_for(const std::string& name, const nlohmann::json& config) {
+  const std::string type = config.is_object() ? config.value("model_type", std::string("gpt2")) : "gpt2";
+  if (type != "gpt2") {  // the Llama family (llama_checkpoint.h)
+    if (name == "lm_head.weight" && config.value("tie_word_embeddings", false)) {
+      return "tied to model.embed_tokens.weight, not counted";
+    }
+    return ends_with(name, "rotary_emb.inv_freq") ? "rotary buffer, not a parameter" : "";
+  }
   switch (gpt2_key_role(name)) {
     case Gpt2KeyRole::kMaskBuffer:
       return "attention mask buffer, not a parameter";
@@ -37,8 +45,8 @@ std::string note_for(const std::string& name) {
   return "";
 }
 
-CheckpointTensorInfo info_from(const SafetensorsEntry& e, const std::string& file) {
-  return {e.name, e.dtype, e.shape, e.numel(), file, note_for(e.name)};
+CheckpointTensorInfo info_from(const SafetensorsEntry& e, const std::string& file, const nlohmann::json& config) {
+  return {e.name, e.dtype, e.shape, e.numel(), file, note_for(e.name, config)};
 }
 
 std::string pad(const std::string& s, size_t width) {
@@ -110,6 +118,7 @@ CheckpointSummary checkpoint_inspect(const std::string& path) {
     if (is_regular_file(config)) s.config = read_json_file(config);
     s.tables = checkpoint_tables(path);
   }
+  const nlohmann::json config_json = s.config.value_or(nlohmann::json());
   if (ends_with(weights, ".json")) {
     SafetensorsIndex index = safetensors_read_index(weights);
     s.metadata = index.metadata;
@@ -122,13 +131,13 @@ CheckpointSummary checkpoint_inspect(const std::string& path) {
       const SafetensorsEntry* e = headers[shard].find(name);
       check(e != nullptr, str(shard, ": tensor '", name, "'"),
             str("present (", weights, " assigns it to this shard)"), "missing");
-      s.tensors.push_back(info_from(*e, shard));
+      s.tensors.push_back(info_from(*e, shard, config_json));
     }
   } else {
     SafetensorsHeader header = safetensors_read_header(weights);
     s.files.push_back(weights);
     s.metadata = header.metadata;
-    for (const SafetensorsEntry& e : header.tensors) s.tensors.push_back(info_from(e, weights));
+    for (const SafetensorsEntry& e : header.tensors) s.tensors.push_back(info_from(e, weights, config_json));
   }
   // A LoRA model's adapters (their initial values, PEFT's file beside the base model): listed, with
   // a note, and not counted as the model's parameters.
@@ -137,7 +146,7 @@ CheckpointSummary checkpoint_inspect(const std::string& path) {
     const SafetensorsHeader header = safetensors_read_header(adapters);
     s.files.push_back(adapters);
     for (const SafetensorsEntry& e : header.tensors) {
-      CheckpointTensorInfo info = info_from(e, adapters);
+      CheckpointTensorInfo info = info_from(e, adapters, config_json);
       info.note = "LoRA adapter";
       s.tensors.push_back(info);
     }

@@ -1,7 +1,7 @@
 // The outer optimizer's parameter groups; see outer_optimizer.h.
 #include "reckoning/train/outer_optimizer.h"
 
-#include "reckoning/model/gpt2_weights.h"
+#include "reckoning/model/decoder.h"
 #include "reckoning/model/lora.h"
 
 namespace reckoning {
@@ -14,8 +14,8 @@ void OuterOptimizer::set_lr_factor(double factor) {
 
 OuterOptimizer outer_optimizer_for(const ReckoningModel& model, const RunConfig& config) {
   std::vector<torch::Tensor> decay, no_decay;
-  std::vector<WeightSpec> specs = gpt2_weight_specs(model.config);
-  std::vector<torch::Tensor> flat = gpt2_flatten(model.weights);
+  std::vector<WeightSpec> specs = decoder_weight_specs(model.config);
+  std::vector<torch::Tensor> flat = decoder_flatten(model.weights);
   for (size_t i = 0; i < flat.size(); ++i) {
     if (flat[i].requires_grad()) (specs[i].decays ? decay : no_decay).push_back(flat[i]);  // not a frozen base
   }

@@ -60,8 +60,8 @@ namespace {
 void make_trainable(ReckoningModel& model, bool train_base) {
   auto trainable = [](const torch::Tensor& t) { return t.detach().clone().requires_grad_(true); };
   auto frozen = [](const torch::Tensor& t) { return t.detach().requires_grad_(false); };
-  Gpt2Weights w = gpt2_map(model.weights, trainable);
-  if (!train_base) gpt2_visit(w, [&](const std::string&, torch::Tensor& t) { t = frozen(t); });
+  DecoderWeights w = decoder_map(model.weights, trainable);
+  if (!train_base) decoder_visit(w, [&](const std::string&, torch::Tensor& t) { t = frozen(t); });
   model.weights = std::move(w);
 }
 
@@ -70,18 +70,47 @@ void make_trainable(ReckoningModel& model, bool train_base) {
 void attach_adapters(ReckoningModel& model, const RunConfig& config) {
   if (!inner_adapts_lora(config.inner_loop())) return;
   const LoraConfig wanted = config.lora();
+  lora_targets_for(wanted, model.config, "configuration key 'inner.lora_targets'");  // names the key first
   if (lora_present(model.weights)) {
     const LoraConfig have = lora_config_of(model.weights);
-    if (have.rank == wanted.rank && have.targets == wanted.targets && have.alpha == wanted.alpha) {
-      model.weights.lora_dropout = wanted.dropout;
+    const std::vector<std::string> targets = lora_targets_for(wanted, model.config, "inner.lora_targets");
+    if (have.rank == wanted.rank && have.targets == targets && have.alpha == wanted.alpha) {
+      model.weights.set_lora(model.weights.lora_scale(), wanted.dropout);
       return;
     }
   }
   lora_attach(model.weights, wanted, config.seed + 7919);
 }
 
+// The model configuration.model_* describe, for `tokenizer`'s vocabulary.
+DecoderConfig config_from_scratch(const RunConfig& config, const Tokenizer& tokenizer) {
+  DecoderConfig out;
+  if (config.model_arch == "gpt2") {
+    Gpt2Config c;
+    c.n_vocab = tokenizer.vocab_size();
+    c.n_ctx = config.model_n_ctx;
+    c.n_embd = config.model_n_embd;
+    c.n_head = config.model_n_head;
+    c.n_layer = config.model_n_layer;
+    c.embd_pdrop = c.attn_pdrop = c.resid_pdrop = config.model_dropout;
+    c.bos_token_id = c.eos_token_id = tokenizer.eos_id();
+    out = c;
+  } else {
+    LlamaConfig c = llama_config_for(config.model_arch, config.model_n_layer, config.model_n_embd, config.model_n_head,
+                                     config.model_n_kv_head > 0 ? config.model_n_kv_head : config.model_n_head,
+                                     config.model_n_inner > 0 ? config.model_n_inner : 4 * config.model_n_embd,
+                                     tokenizer.vocab_size(), config.model_n_ctx);
+    c.attention_dropout = config.model_dropout;
+    c.eos_token_id = tokenizer.eos_id();
+    if (tokenizer.bos_id()) c.bos_token_id = *tokenizer.bos_id();
+    out = c;
+  }
+  out.validate("model configuration");
+  return out;
+}
+
 InnerLrs rates_for(const RunConfig& config, const ReckoningModel& model) {
-  return inner_lrs_init(inner_rate_specs(model.config, config.inner_loop(), model.weights), model.config.n_layer,
+  return inner_lrs_init(inner_rate_specs(model.config, config.inner_loop(), model.weights), model.config.n_layer(),
                         config.inner_lr_mode, config.inner_steps, config.inner_lr, config.inner_log_space);
 }
 
@@ -140,16 +169,8 @@ ReckoningModel model_for_training(const RunConfig& config, const std::vector<Tas
   } else {
     model.tokenizer = tokenizer_load(config.model_tokenizer);
   }
-  Gpt2Config& c = model.config;
-  c.n_vocab = model.tokenizer->vocab_size();
-  c.n_ctx = config.model_n_ctx;
-  c.n_embd = config.model_n_embd;
-  c.n_head = config.model_n_head;
-  c.n_layer = config.model_n_layer;
-  c.embd_pdrop = c.attn_pdrop = c.resid_pdrop = config.model_dropout;
-  c.bos_token_id = c.eos_token_id = model.tokenizer->eos_id();
-  c.validate("model configuration");
-  model.weights = gpt2_init(c, config.seed);
+  model.config = config_from_scratch(config, *model.tokenizer);
+  model.weights = decoder_init(model.config, config.seed);
   attach_adapters(model, config);
   model.lrs = rates_for(config, model);
   make_trainable(model, config.outer_train_base);
@@ -304,7 +325,7 @@ void save_optimizer(const torch::optim::Optimizer& optimizer, const std::string&
 // canonical order, then the rate table "inner_lrs".
 std::vector<std::pair<std::string, torch::Tensor>> named_tensors(const ReckoningModel& model) {
   std::vector<std::pair<std::string, torch::Tensor>> named;
-  gpt2_visit(model.weights, [&](const std::string& name, const torch::Tensor& t) { named.emplace_back(name, t); });
+  decoder_visit(model.weights, [&](const std::string& name, const torch::Tensor& t) { named.emplace_back(name, t); });
   lora_visit(model.weights, [&](const std::string& name, const torch::Tensor& t) { named.emplace_back(name, t); });
   if (model.lrs.values.defined()) named.emplace_back("inner_lrs", model.lrs.values);
   return named;
@@ -468,7 +489,7 @@ class Trainer {
     model_ = reckoning_model_load(paths_.last_dir);
     refuse_changed_rates(model_.run, resolved_, paths_.last_dir);
     model_.run = resolved_;
-    model_.weights.lora_dropout = resolved_.inner_lora_dropout;  // a training setting, not a stored one
+    model_.weights.set_lora(model_.weights.lora_scale(), resolved_.inner_lora_dropout);  // a training setting, not a stored one
     make_trainable(model_, resolved_.outer_train_base);
     if (model_.lrs.learned()) model_.lrs.values = model_.lrs.values.detach().clone().requires_grad_(true);
     const std::string state_path = path_join(paths_.last_dir, "trainer_state.json");
@@ -502,7 +523,7 @@ class Trainer {
     int64_t longest_target = 1;
     for (const Task& t : data_.train) {
       encoded_.push_back(encode_task(t, *model_.tokenizer, prompt, data_.train_pool));
-      encoded_task_check_fits(encoded_.back(), t, model_.config.n_ctx, /*with_target=*/true, "data.train");
+      encoded_task_check_fits(encoded_.back(), t, model_.config.n_ctx(), /*with_target=*/true, "data.train");
       longest_target = std::max<int64_t>(
           longest_target, static_cast<int64_t>(model_.tokenizer->encode(encoded_.back().target_text).size()));
     }

@@ -65,7 +65,7 @@ struct Tiny {
   ReckoningModel model;
   EncodedTask task;
   Tiny() {
-    Gpt2Config& c = model.config;
+    Gpt2Config& c = model.config.gpt2();
     c.n_layer = 2;
     c.n_embd = 16;
     c.n_head = 2;
@@ -90,7 +90,7 @@ struct Tiny {
   // The meta-gradient (weights, then rates), on the host.
   std::vector<torch::Tensor> meta_gradient() {
     torch::Tensor loss = task_loss(model, task, InnerMode::SecondOrder, /*dropout=*/false);
-    std::vector<torch::Tensor> params = gpt2_flatten(model.weights);
+    std::vector<torch::Tensor> params = decoder_flatten(model.weights);
     params.push_back(model.lrs.values);
     std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, params);
     for (auto& g : grads) g = g.cpu();
@@ -101,11 +101,11 @@ struct Tiny {
 TEST(Device, ModelMovesKeepingTrainableLeaves) {
   Tiny t;
   reckoning_model_to(t.model, torch::Device(torch::kCPU));  // same device: unchanged
-  for (const auto& w : gpt2_flatten(t.model.weights)) EXPECT_TRUE(w.requires_grad() && w.is_leaf());
+  for (const auto& w : decoder_flatten(t.model.weights)) EXPECT_TRUE(w.requires_grad() && w.is_leaf());
   EXPECT_TRUE(t.model.lrs.values.requires_grad());
   if (!cuda_available()) GTEST_SKIP() << "no GPU: the move to CUDA is checked on the GPU machine";
   reckoning_model_to(t.model, torch::Device(torch::kCUDA, 0));
-  for (const auto& w : gpt2_flatten(t.model.weights)) {
+  for (const auto& w : decoder_flatten(t.model.weights)) {
     EXPECT_TRUE(w.is_cuda() && w.requires_grad() && w.is_leaf());
   }
   EXPECT_TRUE(t.model.lrs.values.is_cuda() && t.model.lrs.values.is_leaf());
@@ -125,11 +125,11 @@ TEST(Device, GpuMetaGradientAndGenerationEqualTheCpus) {
   options.max_new_tokens = 6;
   options.stop_at_eos = false;
   const std::vector<std::vector<int64_t>> prompts{{1, 2, 3}, {4, 5}};
-  EXPECT_EQ(gpt2_generate(cpu.model.config, cpu.model.weights, prompts, options),
-            gpt2_generate(gpu.model.config, gpu.model.weights, prompts, options));
+  EXPECT_EQ(decoder_generate(cpu.model.config, cpu.model.weights, prompts, options),
+            decoder_generate(gpu.model.config, gpu.model.weights, prompts, options));
   options.num_beams = 3;
-  EXPECT_EQ(gpt2_generate(cpu.model.config, cpu.model.weights, {prompts[0]}, options),
-            gpt2_generate(gpu.model.config, gpu.model.weights, {prompts[0]}, options));
+  EXPECT_EQ(decoder_generate(cpu.model.config, cpu.model.weights, {prompts[0]}, options),
+            decoder_generate(gpu.model.config, gpu.model.weights, {prompts[0]}, options));
 }
 
 }  // namespace

@@ -26,13 +26,13 @@ ReckoningModel tiny_model(uint64_t seed) {
   m.run.inner_lr = 1e-2;
   m.tokenizer = word_tokenizer_build({"B K daughter", "K N wife", "How are N and B related to each other ?",
                                       "fact_0: fact_1: Based on", "daughter"}, 1, 0);
-  m.config.n_vocab = m.tokenizer->vocab_size();
-  m.config.n_ctx = 64;
-  m.config.n_embd = 16;
-  m.config.n_head = 2;
-  m.config.n_layer = 1;
-  m.config.bos_token_id = m.config.eos_token_id = m.tokenizer->eos_id();
-  m.weights = gpt2_init(m.config, seed);
+  m.config.gpt2().n_vocab = m.tokenizer->vocab_size();
+  m.config.gpt2().n_ctx = 64;
+  m.config.gpt2().n_embd = 16;
+  m.config.gpt2().n_head = 2;
+  m.config.gpt2().n_layer = 1;
+  m.config.gpt2().bos_token_id = m.config.gpt2().eos_token_id = m.tokenizer->eos_id();
+  m.weights = gpt2_init(m.config.gpt2(), seed);
   m.lrs = inner_lrs_init(m.config, LrMode::PerLayer, 2, 1e-2, false);
   m.lrs.values.requires_grad_(false);
   return m;
@@ -49,7 +49,7 @@ TEST(Answer, KnowledgeIsEncodedOnceAndReused) {
   Knowledge k = knowledge_encode(m, {"B K daughter", "K N wife"});
   ASSERT_EQ(k.trace.size(), 2u);
   EXPECT_LT(k.trace[1].loss, k.trace[0].loss);
-  std::vector<torch::Tensor> adapted = gpt2_flatten(k.weights), base = gpt2_flatten(m.weights);
+  std::vector<torch::Tensor> adapted = decoder_flatten(k.weights), base = decoder_flatten(m.weights);
   for (size_t i = 0; i < adapted.size(); ++i) EXPECT_FALSE(torch::equal(adapted[i], base[i]));
   GenerateOptions o;
   o.max_new_tokens = 5;
@@ -65,7 +65,7 @@ TEST(Answer, KnowledgeFilesRoundTripAndRefuseAnotherModel) {
   knowledge_save(m, k, path);
   Knowledge back = knowledge_load(m, path);
   EXPECT_EQ(back.facts, k.facts);
-  std::vector<torch::Tensor> a = gpt2_flatten(k.weights), b = gpt2_flatten(back.weights);
+  std::vector<torch::Tensor> a = decoder_flatten(k.weights), b = decoder_flatten(back.weights);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i]));
   GenerateOptions o;
   o.max_new_tokens = 5;
@@ -84,7 +84,7 @@ TEST(Answer, OnlyAdaptedTensorsAreStored) {
   const std::string path = temp_path("partial.safetensors");
   knowledge_save(m, k, path);
   Knowledge back = knowledge_load(m, path);
-  std::vector<torch::Tensor> a = gpt2_flatten(back.weights), base = gpt2_flatten(m.weights);
+  std::vector<torch::Tensor> a = decoder_flatten(back.weights), base = decoder_flatten(m.weights);
   int changed = 0;
   for (size_t i = 0; i < a.size(); ++i) changed += !torch::equal(a[i], base[i]);
   EXPECT_EQ(changed, 4);  // c_fc and c_proj weight and bias
@@ -117,7 +117,7 @@ ReckoningModel tiny_lora_model(uint64_t seed) {
   lora_attach(m.weights, m.run.lora(), seed);
   torch::manual_seed(static_cast<int64_t>(seed));
   lora_visit(m.weights, [](const std::string&, torch::Tensor& t) { t = t + torch::randn_like(t) * 0.05; });
-  m.lrs = inner_lrs_init(inner_rate_specs(m.config, m.inner(), m.weights), m.config.n_layer, LrMode::PerLayer, 2, 5e-2,
+  m.lrs = inner_lrs_init(inner_rate_specs(m.config, m.inner(), m.weights), m.config.gpt2().n_layer, LrMode::PerLayer, 2, 5e-2,
                          false);
   m.lrs.values.requires_grad_(false);
   return m;
@@ -210,7 +210,7 @@ TEST(Answer, ConstrainedAnsweringPicksTheMostLikelyLabel) {
     double expected = 0;
     for (int64_t token : cont) {
       torch::Tensor x = torch::tensor(ids, torch::kLong).view({1, -1});
-      torch::Tensor logp = torch::log_softmax(gpt2_forward(m.config, k.weights, x, {}, false)[0][-1], -1);
+      torch::Tensor logp = torch::log_softmax(decoder_forward(m.config, k.weights, x, {}, false)[0][-1], -1);
       expected += logp[token].item<double>();
       ids.push_back(token);
     }

@@ -22,14 +22,14 @@ namespace {
 // order), then the adapters (lora_visit order, when there are any), then the rate table.
 struct Problem {
   Gpt2Config config = tiny_config();
-  Gpt2Weights base;
+  DecoderWeights base;
   InnerLrs lrs;
   InnerLoopConfig inner;
   LmBatch facts = tiny_facts();
   LmBatch question = tiny_question();
 
   Problem(bool lora, InnerOptimizer optimizer, LrMode mode, int64_t steps = 3, double lr = 0.05) {
-    Gpt2Weights w = gpt2_init(config, 5, torch::kFloat64);
+    DecoderWeights w = gpt2_init(config, 5, torch::kFloat64);
     inner.optimizer = optimizer;
     inner.eps = 1e-3;  // keeps Adam's g / sqrt(v) smooth enough for finite differences
     inner.momentum = 0;
@@ -45,23 +45,23 @@ struct Problem {
       lora_visit(w, [](const std::string&, torch::Tensor& t) { t = t + torch::randn_like(t) * 0.2; });
       inner.adapt = "lora";
     }
-    base = gpt2_map(w, [](const torch::Tensor& t) { return t.clone().requires_grad_(true); });
+    base = decoder_map(w, [](const torch::Tensor& t) { return t.clone().requires_grad_(true); });
     lrs = inner_lrs_init(inner_rate_specs(config, inner, base), config.n_layer, mode, steps, lr, false, torch::kFloat64);
   }
 
   std::vector<torch::Tensor> params() const {
-    std::vector<torch::Tensor> p = gpt2_flatten(base);
+    std::vector<torch::Tensor> p = decoder_flatten(base);
     for (const torch::Tensor& t : lora_flatten(base)) p.push_back(t);
     p.push_back(lrs.values);
     return p;
   }
 
   // The weights and rates a parameter list stands for.
-  std::pair<Gpt2Weights, InnerLrs> unpack(const std::vector<torch::Tensor>& p) const {
-    const size_t n = gpt2_flatten(base).size();
-    Gpt2Weights w = base;
+  std::pair<DecoderWeights, InnerLrs> unpack(const std::vector<torch::Tensor>& p) const {
+    const size_t n = decoder_flatten(base).size();
+    DecoderWeights w = base;
     size_t k = 0;
-    gpt2_visit(w, [&](const std::string&, torch::Tensor& t) { t = p[k++]; });
+    decoder_visit(w, [&](const std::string&, torch::Tensor& t) { t = p[k++]; });
     if (lora_present(base)) w = lora_with(w, std::vector<torch::Tensor>(p.begin() + static_cast<int64_t>(n), p.end() - 1));
     InnerLrs r = lrs;
     r.values = p.back();
@@ -142,7 +142,7 @@ TEST(LoraInnerLoop, MetaGradientMatchesFiniteDifferences) {
     const std::vector<torch::Tensor> grads = p.meta_gradient(InnerMode::SecondOrder, p.inner);
     expect_matches_finite_differences(p, grads);
     // Base weights, adapters and (learned) rates all receive a gradient.
-    const size_t n = gpt2_flatten(p.base).size();
+    const size_t n = decoder_flatten(p.base).size();
     EXPECT_GT(grads[0].abs().max().item<double>(), 0);
     EXPECT_GT(grads[n].abs().max().item<double>(), 0);
     if (p.lrs.learned()) EXPECT_GT(grads.back().abs().max().item<double>(), 0);
@@ -160,7 +160,7 @@ TEST(LoraInnerLoop, PerLayerRatesCoverTheBlocksThatHoldAdapters) {
 TEST(LoraInnerLoop, OnlyTheAdaptersChangeAndTheFactsAreLearned) {
   const Problem p(/*lora=*/true, InnerOptimizer::AdamW, LrMode::PerLayer, 4, 0.05);
   const InnerResult r = inner_loop(p.config, p.base, p.lrs, p.inner, p.facts, InnerMode::Evaluate, false);
-  const std::vector<torch::Tensor> before = gpt2_flatten(p.base), after = gpt2_flatten(r.weights);
+  const std::vector<torch::Tensor> before = decoder_flatten(p.base), after = decoder_flatten(r.weights);
   for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(after[i].is_same(before[i]));
   const std::vector<torch::Tensor> a0 = lora_flatten(p.base), a1 = lora_flatten(r.weights);
   ASSERT_EQ(a0.size(), a1.size());
@@ -168,7 +168,7 @@ TEST(LoraInnerLoop, OnlyTheAdaptersChangeAndTheFactsAreLearned) {
   EXPECT_LT(r.trace.back().loss, r.trace.front().loss);
   // A frozen base: the meta-gradient still reaches the adapters and the rates.
   Problem frozen(/*lora=*/true, InnerOptimizer::AdamW, LrMode::PerLayer);
-  gpt2_visit(frozen.base, [](const std::string&, torch::Tensor& t) { t = t.detach(); });
+  decoder_visit(frozen.base, [](const std::string&, torch::Tensor& t) { t = t.detach(); });
   std::vector<torch::Tensor> trainable = lora_flatten(frozen.base);
   trainable.push_back(frozen.lrs.values);
   const std::vector<torch::Tensor> g = torch::autograd::grad({frozen.outer_loss(frozen.params(), InnerMode::SecondOrder)}, trainable);
@@ -198,8 +198,8 @@ TEST(InnerLoop, TruncatedUnrollingEqualsTheAnalyticTruncatedGradient) {
 
     // The first K steps as plain updates: w_K and the constant gradients g_0..g_{K-1}.
     const std::vector<torch::Tensor> params = p.params();
-    const size_t n_fast = params.size() - 1 - (lora ? gpt2_flatten(p.base).size() : 0);
-    const size_t first_fast = lora ? gpt2_flatten(p.base).size() : 0;
+    const size_t n_fast = params.size() - 1 - (lora ? decoder_flatten(p.base).size() : 0);
+    const size_t first_fast = lora ? decoder_flatten(p.base).size() : 0;
     std::vector<torch::Tensor> w;
     for (const torch::Tensor& t : params) w.push_back(t.detach().clone());
     std::vector<std::vector<torch::Tensor>> g(K);
@@ -282,7 +282,7 @@ TEST(InnerLoop, FactMiniBatchesGiveTheOneBatchResult) {
       chunked.fact_batch = chunk;
       const InnerResult r = inner_loop(p.config, p.base, p.lrs, chunked, p.facts, InnerMode::Evaluate, false);
       for (size_t k = 0; k < one.trace.size(); ++k) EXPECT_NEAR(r.trace[k].loss, one.trace[k].loss, 1e-12);
-      std::vector<torch::Tensor> a = gpt2_flatten(one.weights), b = gpt2_flatten(r.weights);
+      std::vector<torch::Tensor> a = decoder_flatten(one.weights), b = decoder_flatten(r.weights);
       for (const torch::Tensor& t : lora_flatten(one.weights)) a.push_back(t);
       for (const torch::Tensor& t : lora_flatten(r.weights)) b.push_back(t);
       EXPECT_LT(max_difference(a, b), 1e-12) << "chunk " << chunk << (lora ? " lora" : "");

@@ -39,7 +39,7 @@ struct MetaProblem {
 
   // d(outer loss)/d(base weights..., rate table) in canonical order, the table last.
   std::vector<torch::Tensor> meta_gradient(InnerMode mode) const {
-    std::vector<torch::Tensor> params = gpt2_flatten(base);
+    std::vector<torch::Tensor> params = decoder_flatten(base);
     params.push_back(lrs.values);
     return torch::autograd::grad({outer_loss(base, lrs, mode)}, params);
   }
@@ -49,7 +49,7 @@ struct MetaProblem {
   std::vector<torch::Tensor> gradient_after(int64_t steps, const LmBatch& batch) const {
     InnerLrs first = lrs;
     first.values = lrs.values.detach().slice(1, 0, steps);
-    std::vector<torch::Tensor> w = gpt2_flatten(inner_loop(config, base, first, inner, facts, InnerMode::Evaluate, false).weights);
+    std::vector<torch::Tensor> w = decoder_flatten(inner_loop(config, base, first, inner, facts, InnerMode::Evaluate, false).weights);
     for (auto& t : w) t = t.detach().requires_grad_(true);
     return torch::autograd::grad({masked_lm_loss(config, gpt2_unflatten(config, w), batch, false)}, w);
   }
@@ -57,7 +57,7 @@ struct MetaProblem {
 
 // Perturbs every base tensor by eps * direction (no grad).
 Gpt2Weights shifted(const Gpt2Weights& w, const std::vector<torch::Tensor>& dir, double eps) {
-  std::vector<torch::Tensor> flat = gpt2_flatten(w);
+  std::vector<torch::Tensor> flat = decoder_flatten(w);
   for (size_t i = 0; i < flat.size(); ++i) flat[i] = (flat[i].detach() + eps * dir[i]);
   return gpt2_unflatten(tiny_config(), flat);
 }
@@ -81,7 +81,7 @@ void expect_meta_gradient_matches_finite_differences(InnerOptimizer optimizer, L
   p.inner.eps_root = o.eps_root;
   p.inner.grad_clip = o.grad_clip;
   torch::Tensor loss = p.outer_loss(p.base, p.lrs, InnerMode::SecondOrder);
-  std::vector<torch::Tensor> params = gpt2_flatten(p.base);
+  std::vector<torch::Tensor> params = decoder_flatten(p.base);
   params.push_back(p.lrs.values);
   std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, params);
 
@@ -266,7 +266,7 @@ TEST(InnerLoop, ZeroStepsIsThePlainModel) {
   MetaProblem p(InnerOptimizer::AdamW, LrMode::PerLayer, 0, 1e-3);
   InnerResult r = inner_loop(p.config, p.base, p.lrs, p.inner, p.facts, InnerMode::SecondOrder, false);
   EXPECT_TRUE(r.trace.empty());
-  std::vector<torch::Tensor> a = gpt2_flatten(r.weights), b = gpt2_flatten(p.base);
+  std::vector<torch::Tensor> a = decoder_flatten(r.weights), b = decoder_flatten(p.base);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].is_same(b[i]));
 }
 
@@ -285,7 +285,7 @@ TEST(InnerLoop, EvaluateModeKeepsNoGraphAndAgreesWithTraining) {
   MetaProblem p(InnerOptimizer::AdamW, LrMode::PerTensor, 3, 1e-2);
   InnerResult train = inner_loop(p.config, p.base, p.lrs, p.inner, p.facts, InnerMode::SecondOrder, false);
   InnerResult eval = inner_loop(p.config, p.base, p.lrs, p.inner, p.facts, InnerMode::Evaluate, false);
-  std::vector<torch::Tensor> a = gpt2_flatten(train.weights), b = gpt2_flatten(eval.weights);
+  std::vector<torch::Tensor> a = decoder_flatten(train.weights), b = decoder_flatten(eval.weights);
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_FALSE(b[i].requires_grad());
     EXPECT_TRUE(torch::allclose(a[i].detach(), b[i], 1e-12, 1e-14));
@@ -297,7 +297,7 @@ TEST(InnerLoop, AdaptPatternLeavesOtherWeightsAlone) {
   MetaProblem p(InnerOptimizer::AdamW, LrMode::PerTensor, 2, 1e-2);
   p.inner.adapt = "^h\\.1\\.mlp";
   InnerResult r = inner_loop(p.config, p.base, p.lrs, p.inner, p.facts, InnerMode::SecondOrder, false);
-  std::vector<torch::Tensor> a = gpt2_flatten(r.weights), b = gpt2_flatten(p.base);
+  std::vector<torch::Tensor> a = decoder_flatten(r.weights), b = decoder_flatten(p.base);
   std::vector<WeightSpec> specs = gpt2_weight_specs(p.config);
   for (size_t i = 0; i < a.size(); ++i) {
     const bool adapted = specs[i].name.rfind("h.1.mlp", 0) == 0;
@@ -318,7 +318,7 @@ TEST(InnerLoop, GradientClippingBoundsTheStep) {
   p.inner.grad_clip = 1e-3;
   InnerResult r = inner_loop(p.config, p.base, p.lrs, p.inner, p.facts, InnerMode::Evaluate, false);
   double sq = 0;
-  std::vector<torch::Tensor> a = gpt2_flatten(r.weights), b = gpt2_flatten(p.base);
+  std::vector<torch::Tensor> a = decoder_flatten(r.weights), b = decoder_flatten(p.base);
   for (size_t i = 0; i < a.size(); ++i) sq += (a[i] - b[i].detach()).pow(2).sum().item<double>();
   EXPECT_GT(r.trace[0].grad_norm, 1e-3);
   EXPECT_NEAR(std::sqrt(sq), 1e-3, 1e-8);  // lr 1 x clipped gradient of norm 1e-3

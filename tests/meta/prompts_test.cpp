@@ -5,6 +5,7 @@
 
 #include "reckoning/base/error.h"
 #include "reckoning/meta/prompts.h"
+#include "reckoning/text/hf_tokenizer.h"
 #include "reckoning/text/word_tokenizer.h"
 
 using namespace reckoning;
@@ -181,4 +182,48 @@ TEST(Prompts, TasksLongerThanTheContextAreRefusedWithTheTaskAndKeyNamed) {
   ASSERT_LT(facts, prompt);
   EXPECT_THAT([&] { encoded_task_check_fits(e, t, facts - 1, false, "evaluation"); },
               testing::ThrowsMessage<Error>(testing::HasSubstr("fact sequences of at most model.n_ctx")));
+}
+
+TEST(Prompts, TextsAreConfigurableAndBosStartsEverySequenceWhenTheFamilyExpectsIt) {
+  Task t = clutrr_task();
+  PromptOptions o;
+  o.fact_key = "note {i}";
+  o.relation_question = "Given {keys}: {question}";
+  EXPECT_EQ(fact_key(1, o), "note 1: ");
+  EXPECT_EQ(prompt_text(t, 2, o, {}), "Given note 0 note 1: How are N and B related to each other ?");
+  o.control = Control::NoQuestion;
+  EXPECT_EQ(prompt_text(t, 2, o, {}), "Given note 0 note 1:");
+
+  // GPT-2's convention (auto with a tokenizer that adds no BOS): nothing before the key.
+  auto tok = tokenizer_for({t});
+  const EncodedTask plain = encode_task(t, *tok, {});
+  EXPECT_EQ(row(plain.facts.ids, 0).front(), tok->encode(fact_key(0)).front());
+  // bos: yes - the tokenizer's BOS starts every fact sequence (not a target) and the question.
+  PromptOptions yes;
+  yes.bos = "yes";
+  const EncodedTask with = encode_task(t, *tok, yes);
+  ASSERT_TRUE(tok->bos_id().has_value());
+  for (int64_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(row(with.facts.ids, i).front(), *tok->bos_id());
+    EXPECT_FALSE(with.facts.target_mask[i][0].item<bool>());
+    EXPECT_EQ(with.facts.target_mask[i].sum().item<int64_t>(), plain.facts.target_mask[i].sum().item<int64_t>());
+  }
+  EXPECT_EQ(with.prompt_ids.front(), *tok->bos_id());
+  EXPECT_EQ(with.prompt_ids.size(), plain.prompt_ids.size() + 1);
+
+  // A Llama-style tokenizer.json whose tokenizer_config.json adds BOS: auto puts it first.
+  const nlohmann::json json = {
+      {"model",
+       {{"type", "BPE"}, {"unk_token", "<unk>"}, {"vocab", {{"<unk>", 0}, {"<s>", 1}, {"</s>", 2}, {"a", 3}}}, {"merges", nlohmann::json::array()}}},
+      {"added_tokens",
+       {{{"id", 1}, {"content", "<s>"}, {"special", true}, {"normalized", false}},
+        {{"id", 2}, {"content", "</s>"}, {"special", true}, {"normalized", false}}}}};
+  const HfTokenizer llama(json, {{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"add_bos_token", true}}, "t.json");
+  ASSERT_TRUE(llama.adds_bos());
+  const EncodedTask auto_bos = encode_task(t, llama, {});
+  EXPECT_EQ(row(auto_bos.facts.ids, 1).front(), 1);
+  EXPECT_EQ(auto_bos.prompt_ids.front(), 1);
+  PromptOptions no;
+  no.bos = "no";
+  EXPECT_NE(encode_task(t, llama, no).prompt_ids.front(), 1);
 }

@@ -67,7 +67,7 @@ Tokens slow_greedy(const Gpt2Config& c, const Gpt2Weights& w, const Tokens& prom
   return out;
 }
 
-// Slow beam search with the same rules as gpt2_beam_search (Hugging Face's), but a full forward
+// Slow beam search with the same rules as decoder_beam_search (Hugging Face's), but a full forward
 // pass over every beam at every step and no cache: checks the cached implementation's reordering.
 Tokens slow_beam(const Gpt2Config& c, const Gpt2Weights& w, const Tokens& prompt,
                  const GenerateOptions& o) {
@@ -132,7 +132,7 @@ std::vector<Tokens> random_prompts(const Gpt2Config& c, const std::vector<int64_
 
 // An EOS id that greedy decoding of `prompt` emits at step `at` (so that EOS really stops it).
 int64_t eos_emitted_at(const Gpt2Config& c, const Gpt2Weights& w, const Tokens& prompt, int64_t at) {
-  Tokens free_run = gpt2_generate_greedy(c, w, {prompt}, options(at + 1, 1, 0, false))[0];
+  Tokens free_run = decoder_generate_greedy(c, w, {prompt}, options(at + 1, 1, 0, false))[0];
   return free_run[at];
 }
 
@@ -146,7 +146,7 @@ TEST(Generate, CachedGreedyEqualsSlowReference) {
       for (bool stop : {false, true}) {
         const int64_t eos = stop ? eos_emitted_at(c, w, p, 4) : c.eos_token_id;
         const GenerateOptions o = options(8, 1, eos, stop);
-        const Tokens fast = gpt2_generate(c, w, {p}, o)[0];
+        const Tokens fast = decoder_generate(c, w, {p}, o)[0];
         EXPECT_EQ(fast, slow_greedy(c, w, p, o)) << "seed " << seed << " stop " << stop;
         if (stop) {
           EXPECT_LE(fast.size(), 4u);
@@ -163,11 +163,11 @@ TEST(Generate, BatchedLeftPaddedGreedyEqualsOneByOne) {
   // An EOS that stops the first prompt early while the others run on.
   for (bool stop : {false, true}) {
     const GenerateOptions o = options(9, 1, eos_emitted_at(c, w, prompts[0], 2), stop);
-    const std::vector<Tokens> batched = gpt2_generate(c, w, prompts, o);
+    const std::vector<Tokens> batched = decoder_generate(c, w, prompts, o);
     ASSERT_EQ(batched.size(), prompts.size());
     bool lengths_differ = false;
     for (size_t b = 0; b < prompts.size(); ++b) {
-      EXPECT_EQ(batched[b], gpt2_generate(c, w, {prompts[b]}, o)[0]) << "prompt " << b;
+      EXPECT_EQ(batched[b], decoder_generate(c, w, {prompts[b]}, o)[0]) << "prompt " << b;
       EXPECT_EQ(batched[b], slow_greedy(c, w, prompts[b], o)) << "prompt " << b;
       lengths_differ |= batched[b].size() != batched[0].size();
     }
@@ -183,7 +183,7 @@ TEST(Generate, BeamSearchWithOneBeamEqualsGreedy) {
     for (double lp : {0.0, 1.0, 2.0}) {
       for (bool stop : {false, true}) {
         const GenerateOptions o = options(7, 1, eos_emitted_at(c, w, p, 3), stop, lp);
-        EXPECT_EQ(gpt2_beam_search(c, w, p, o), gpt2_generate_greedy(c, w, {p}, o)[0])
+        EXPECT_EQ(decoder_beam_search(c, w, p, o), decoder_generate_greedy(c, w, {p}, o)[0])
             << "seed " << seed << " lp " << lp << " stop " << stop;
       }
     }
@@ -199,7 +199,7 @@ TEST(Generate, CachedBeamSearchEqualsSlowReference) {
       // lp < 0 favours short hypotheses, lp > 0 long ones.
       for (double lp : {-1.0, 0.0, 1.0}) {
         const GenerateOptions o = options(6, 3, eos, true, lp);
-        EXPECT_EQ(gpt2_generate(c, w, {p}, o)[0], slow_beam(c, w, p, o))
+        EXPECT_EQ(decoder_generate(c, w, {p}, o)[0], slow_beam(c, w, p, o))
             << "seed " << seed << " eos " << eos << " lp " << lp;
       }
     }
@@ -216,8 +216,8 @@ TEST(Generate, BeamSearchLogProbAtLeastGreedys) {
     // Length 6: not guaranteed for beam search in general, but holds on these models.
     for (int64_t n : {2, 6}) {
       const GenerateOptions o = options(n, 4, c.eos_token_id, false, 0.0);
-      const Tokens greedy = gpt2_generate(c, w, {p}, options(n, 1, c.eos_token_id, false))[0];
-      const Tokens beam = gpt2_generate(c, w, {p}, o)[0];
+      const Tokens greedy = decoder_generate(c, w, {p}, options(n, 1, c.eos_token_id, false))[0];
+      const Tokens beam = decoder_generate(c, w, {p}, o)[0];
       ASSERT_EQ(beam.size(), static_cast<size_t>(n));
       const double lb = log_prob(c, w, p, beam, false, 0), lg = log_prob(c, w, p, greedy, false, 0);
       EXPECT_GE(lb, lg - 1e-12) << "seed " << seed << " length " << n;
@@ -240,34 +240,34 @@ TEST(Generate, BeamSearchWithEnoughBeamsFindsTheExactOptimum) {
     const double lp = log_prob(c, w, p, s, false, 0);
     if (lp > best) best = lp, best_seq = s;
   }
-  EXPECT_EQ(gpt2_beam_search(c, w, p, options(n, V * V, c.eos_token_id, false, 0.0)), best_seq);
+  EXPECT_EQ(decoder_beam_search(c, w, p, options(n, V * V, c.eos_token_id, false, 0.0)), best_seq);
 }
 
 TEST(Generate, EosStopsAndLengthIsLimited) {
   const Gpt2Config c = tiny_config();
   const Gpt2Weights w = random_weights(c, 21);
   const Tokens p = random_prompts(c, {4}, 21)[0];
-  const Tokens free_run = gpt2_generate(c, w, {p}, options(10, 1, 0, false))[0];
+  const Tokens free_run = decoder_generate(c, w, {p}, options(10, 1, 0, false))[0];
   ASSERT_EQ(free_run.size(), 10u);
   // Stop at the token emitted at step 3 (its first occurrence): the first 3 tokens come back.
   const int64_t eos = free_run[3];
   const size_t first = std::find(free_run.begin(), free_run.end(), eos) - free_run.begin();
-  const Tokens stopped = gpt2_generate(c, w, {p}, options(10, 1, eos))[0];
+  const Tokens stopped = decoder_generate(c, w, {p}, options(10, 1, eos))[0];
   EXPECT_EQ(stopped, Tokens(free_run.begin(), free_run.begin() + first));
   EXPECT_EQ(std::count(stopped.begin(), stopped.end(), eos), 0);
-  EXPECT_EQ(gpt2_generate(c, w, {p}, options(4, 1, 0, false))[0], Tokens(free_run.begin(), free_run.begin() + 4));
-  EXPECT_TRUE(gpt2_generate(c, w, {p}, options(0, 1, 0))[0].empty());
+  EXPECT_EQ(decoder_generate(c, w, {p}, options(4, 1, 0, false))[0], Tokens(free_run.begin(), free_run.begin() + 4));
+  EXPECT_TRUE(decoder_generate(c, w, {p}, options(0, 1, 0))[0].empty());
   for (int64_t beams : {2, 4}) {
-    const Tokens b = gpt2_generate(c, w, {p}, options(5, beams, eos))[0];
+    const Tokens b = decoder_generate(c, w, {p}, options(5, beams, eos))[0];
     EXPECT_LE(b.size(), 5u);
     EXPECT_EQ(std::count(b.begin(), b.end(), eos), 0) << beams << " beams";
-    EXPECT_TRUE(gpt2_generate(c, w, {p}, options(0, beams, eos))[0].empty());
+    EXPECT_TRUE(decoder_generate(c, w, {p}, options(0, beams, eos))[0].empty());
   }
   // eos_id < 0: the config's EOS.
   const GenerateOptions by_config = options(10, 1, -1);
   Gpt2Config c_eos = c;
   c_eos.eos_token_id = eos;
-  EXPECT_EQ(gpt2_generate(c_eos, w, {p}, by_config)[0], stopped);
+  EXPECT_EQ(decoder_generate(c_eos, w, {p}, by_config)[0], stopped);
 }
 
 TEST(Generate, RunsOnFastWeightsAndFloat32WithoutBuildingAGraph) {
@@ -279,17 +279,17 @@ TEST(Generate, RunsOnFastWeightsAndFloat32WithoutBuildingAGraph) {
   const Tokens p = random_prompts(c, {5}, 22)[0];
   torch::Tensor ids = torch::tensor(p, torch::kLong).view({1, -1});
   torch::Tensor loss = gpt2_forward(c, base, ids, {}, false).logsumexp(-1).mean();
-  std::vector<torch::Tensor> flat = gpt2_flatten(base);
+  std::vector<torch::Tensor> flat = decoder_flatten(base);
   std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, flat, {}, true, true);
   for (size_t i = 0; i < flat.size(); ++i) flat[i] = flat[i] - 0.5 * grads[i];
   const Gpt2Weights fast = gpt2_unflatten(c, flat);
   const GenerateOptions o = options(6, 1, c.eos_token_id, false);
-  const Tokens from_fast = gpt2_generate(c, fast, {p}, o)[0];
+  const Tokens from_fast = decoder_generate(c, fast, {p}, o)[0];
   EXPECT_EQ(from_fast, slow_greedy(c, fast, p, o));
   EXPECT_TRUE(fast.wte.requires_grad());
   const Gpt2Weights as_float = gpt2_map(fast, [](const torch::Tensor& t) { return t.detach().to(torch::kFloat32); });
-  EXPECT_EQ(gpt2_generate(c, as_float, {p}, o)[0].size(), 6u);
-  EXPECT_EQ(gpt2_generate(c, as_float, {p}, options(6, 3, c.eos_token_id, false))[0].size(), 6u);
+  EXPECT_EQ(decoder_generate(c, as_float, {p}, o)[0].size(), 6u);
+  EXPECT_EQ(decoder_generate(c, as_float, {p}, options(6, 3, c.eos_token_id, false))[0].size(), 6u);
 }
 
 TEST(Generate, BadInputsThrowErrorsThatSayWhat) {
@@ -297,7 +297,7 @@ TEST(Generate, BadInputsThrowErrorsThatSayWhat) {
   const Gpt2Weights w = random_weights(c, 23);
   auto message = [&](const std::vector<Tokens>& prompts, const GenerateOptions& o) {
     try {
-      gpt2_generate(c, w, prompts, o);
+      decoder_generate(c, w, prompts, o);
     } catch (const Error& e) {
       return std::string(e.what());
     }
@@ -313,5 +313,5 @@ TEST(Generate, BadInputsThrowErrorsThatSayWhat) {
   EXPECT_THAT(message({{1}}, options(3, 0, 0)), HasSubstr("option 'num_beams': expected a count >= 1, got 0"));
   EXPECT_THAT(message({{1}}, options(-1, 1, 0)), HasSubstr("option 'max_new_tokens'"));
   EXPECT_THAT(message({{1}}, options(3, 1, 11)), HasSubstr("option 'eos_id'"));
-  EXPECT_TRUE(gpt2_generate(c, w, {}, options(3, 1, 0)).empty());
+  EXPECT_TRUE(decoder_generate(c, w, {}, options(3, 1, 0)).empty());
 }

@@ -11,6 +11,7 @@
 
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
+#include "reckoning/model/generate.h"
 #include "reckoning/model/llama.h"
 #include "reckoning/model/llama_checkpoint.h"
 #include "support/test_util.h"
@@ -37,18 +38,14 @@ std::string error_of(const std::function<void()>& f) {
   return "(no error)";
 }
 
-// Greedy continuation of `prompt` by `n` tokens with the KV cache (one position per step).
+// Greedy continuation of `prompt` by `n` tokens through the pipeline's generation (generate.h:
+// the family-agnostic decoder, KV cache, one position per step), EOS an ordinary token.
 std::vector<int64_t> greedy(const LlamaModel& m, const std::vector<int64_t>& prompt, int n) {
-  KvCache cache;
-  torch::Tensor ids = torch::tensor(prompt).view({1, -1});
-  std::vector<int64_t> out;
-  for (int i = 0; i < n; ++i) {
-    const torch::Tensor logits = llama_forward(m.config, m.weights, ids, torch::Tensor(), false, &cache);
-    const int64_t next = logits[0][-1].argmax().item<int64_t>();
-    out.push_back(next);
-    ids = torch::tensor({next}).view({1, 1});
-  }
-  return out;
+  GenerateOptions o;
+  o.max_new_tokens = n;
+  o.eos_id = 0;
+  o.stop_at_eos = false;
+  return decoder_generate(m.config, m.weights, {prompt}, o)[0];
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
 #include "reckoning/base/safetensors.h"
-#include "reckoning/model/gpt2.h"
+#include "reckoning/model/decoder.h"
 #include "reckoning/model/lora.h"
 #include "support/tiny_meta.h"
 
@@ -19,14 +19,14 @@ using testing::ThrowsMessage;
 
 namespace {
 
-torch::Tensor logits(const Gpt2Weights& w) {
+torch::Tensor logits(const DecoderWeights& w) {
   const LmBatch b = tiny_facts();
-  return gpt2_forward(tiny_config(), w, b.ids, b.attn_mask, /*dropout=*/false);
+  return decoder_forward(tiny_config(), w, b.ids, b.attn_mask, /*dropout=*/false);
 }
 
 // Adapters with nonzero a and b on `targets`.
-Gpt2Weights with_random_adapters(const std::string& targets, int64_t rank = 3) {
-  Gpt2Weights w = gpt2_init(tiny_config(), 4, torch::kFloat64);
+DecoderWeights with_random_adapters(const std::string& targets, int64_t rank = 3) {
+  DecoderWeights w = gpt2_init(tiny_config(), 4, torch::kFloat64);
   LoraConfig lora;
   lora.rank = rank;
   lora.alpha = 5;
@@ -44,7 +44,7 @@ std::string temp_dir(const std::string& name) {
 }  // namespace
 
 TEST(Lora, FreshAdaptersLeaveTheModelsOutputsUnchanged) {
-  Gpt2Weights w = gpt2_init(tiny_config(), 4, torch::kFloat64);
+  DecoderWeights w = gpt2_init(tiny_config(), 4, torch::kFloat64);
   const torch::Tensor before = logits(w);
   LoraConfig lora;
   lora.targets = lora_targets_parse("all", "test");
@@ -54,7 +54,7 @@ TEST(Lora, FreshAdaptersLeaveTheModelsOutputsUnchanged) {
   EXPECT_EQ(lora_flatten(w).size(), 16u);
   EXPECT_TRUE(torch::equal(logits(w), before));
   // a is drawn (Kaiming-uniform, within 1/sqrt(in)), b is zero.
-  const LoraPair& qkv = w.h[0].attn_c_attn_lora;
+  const LoraPair& qkv = w.gpt2().h[0].attn_c_attn_lora;
   EXPECT_GT(qkv.a.abs().max().item<double>(), 0);
   EXPECT_LE(qkv.a.abs().max().item<double>(), 1.0 / std::sqrt(8.0));
   EXPECT_EQ(qkv.b.abs().max().item<double>(), 0);
@@ -64,24 +64,24 @@ TEST(Lora, FreshAdaptersLeaveTheModelsOutputsUnchanged) {
 
 TEST(Lora, MergedEqualsUnmergedAndAdaptersChangeTheOutputs) {
   for (const std::string targets : {"all", "c_attn", "mlp.c_fc,attn.c_proj", "c_proj"}) {
-    const Gpt2Weights w = with_random_adapters(targets);
-    const Gpt2Weights merged = lora_merge(w);
+    const DecoderWeights w = with_random_adapters(targets);
+    const DecoderWeights merged = lora_merge(w);
     EXPECT_FALSE(lora_present(merged));
     const torch::Tensor unmerged_logits = logits(w), merged_logits = logits(merged);
     EXPECT_LT((unmerged_logits - merged_logits).abs().max().item<double>(), 1e-12) << targets;
-    Gpt2Weights plain = w;
-    for (Gpt2BlockWeights& b : plain.h) b.attn_c_attn_lora = b.attn_c_proj_lora = b.mlp_c_fc_lora = b.mlp_c_proj_lora = {};
+    DecoderWeights plain = w;
+    for (Gpt2BlockWeights& b : plain.gpt2().h) b.attn_c_attn_lora = b.attn_c_proj_lora = b.mlp_c_fc_lora = b.mlp_c_proj_lora = {};
     EXPECT_GT((unmerged_logits - logits(plain)).abs().max().item<double>(), 1e-3) << targets;
   }
 }
 
 TEST(Lora, TheUpdateIsScaledByAlphaOverRank) {
-  Gpt2Weights w = with_random_adapters("c_attn", 2);
-  EXPECT_DOUBLE_EQ(w.lora_scale, 2.5);
-  const torch::Tensor w0 = w.h[1].attn_c_attn_weight;
-  const LoraPair& p = w.h[1].attn_c_attn_lora;
+  DecoderWeights w = with_random_adapters("c_attn", 2);
+  EXPECT_DOUBLE_EQ(w.lora_scale(), 2.5);
+  const torch::Tensor w0 = w.gpt2().h[1].attn_c_attn_weight;
+  const LoraPair& p = w.gpt2().h[1].attn_c_attn_lora;
   const torch::Tensor expected = w0 + 2.5 * torch::matmul(p.a.t(), p.b.t());
-  EXPECT_LT((lora_merge(w).h[1].attn_c_attn_weight - expected).abs().max().item<double>(), 1e-14);
+  EXPECT_LT((lora_merge(w).gpt2().h[1].attn_c_attn_weight - expected).abs().max().item<double>(), 1e-14);
   EXPECT_EQ(lora_config_of(w).alpha, 5);
   EXPECT_EQ(lora_config_of(w).rank, 2);
   EXPECT_EQ(lora_config_of(w).targets, std::vector<std::string>{"attn.c_attn"});
@@ -90,7 +90,7 @@ TEST(Lora, TheUpdateIsScaledByAlphaOverRank) {
 TEST(Lora, PeftFilesRoundTripAndNameWhatIsWrong) {
   const std::string dir = temp_dir("reckoning_lora_peft");
   remove_tree(dir);
-  const Gpt2Weights w = with_random_adapters("attn.c_attn,mlp.c_proj");
+  const DecoderWeights w = with_random_adapters("attn.c_attn,mlp.c_proj");
   lora_save_peft(w, dir, "gpt2");
   const nlohmann::json config = read_json_file(path_join(dir, "adapter_config.json"));
   EXPECT_EQ(config.at("peft_type"), "LORA");
@@ -101,9 +101,9 @@ TEST(Lora, PeftFilesRoundTripAndNameWhatIsWrong) {
   ASSERT_NE(file.find("base_model.model.transformer.h.1.mlp.c_proj.lora_B.weight"), nullptr);
   EXPECT_EQ(file.tensors.size(), 8u);
 
-  Gpt2Weights loaded = gpt2_init(tiny_config(), 4, torch::kFloat64);
+  DecoderWeights loaded = gpt2_init(tiny_config(), 4, torch::kFloat64);
   lora_load_peft(loaded, dir);
-  EXPECT_EQ(loaded.lora_scale, w.lora_scale);
+  EXPECT_EQ(loaded.lora_scale(), w.lora_scale());
   const std::vector<torch::Tensor> a = lora_flatten(w), b = lora_flatten(loaded);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_LT((a[i] - b[i]).abs().max().item<double>(), 1e-6);  // stored float32
@@ -111,7 +111,7 @@ TEST(Lora, PeftFilesRoundTripAndNameWhatIsWrong) {
   // A base of another width: the tensor and both shapes are named.
   Gpt2Config wide = tiny_config();
   wide.n_embd = 16;
-  Gpt2Weights other = gpt2_init(wide, 4, torch::kFloat64);
+  DecoderWeights other = gpt2_init(wide, 4, torch::kFloat64);
   EXPECT_THAT([&] { lora_load_peft(other, dir); },
               ThrowsMessage<Error>(HasSubstr("tensor 'base_model.model.transformer.h.0.attn.c_attn.lora_A.weight'")));
   // A configuration naming a module that is not there.
@@ -125,8 +125,8 @@ TEST(Lora, PeftFilesRoundTripAndNameWhatIsWrong) {
 TEST(Lora, TargetListsParseOrRefuseClearly) {
   EXPECT_EQ(lora_targets_parse("c_proj", "k"), (std::vector<std::string>{"attn.c_proj", "mlp.c_proj"}));
   EXPECT_EQ(lora_targets_parse("mlp.c_fc, attn.c_attn", "k"), (std::vector<std::string>{"attn.c_attn", "mlp.c_fc"}));
-  EXPECT_EQ(lora_targets_parse("all", "k").size(), 4u);
-  EXPECT_THAT([] { lora_targets_parse("q_proj", "configuration key 'inner.lora_targets'"); },
+  EXPECT_EQ(lora_targets_parse("all", "k").size(), 11u);  // GPT-2's 4 and the Llama family's 7
+  EXPECT_THAT([] { lora_targets_parse("q_prj", "configuration key 'inner.lora_targets'"); },
               ThrowsMessage<Error>(HasSubstr("configuration key 'inner.lora_targets': expected modules among")));
   EXPECT_THAT([] { lora_targets_parse(" , ", "k"); }, ThrowsMessage<Error>(HasSubstr("at least one module")));
   LoraConfig bad;

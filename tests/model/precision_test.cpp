@@ -93,7 +93,7 @@ std::vector<torch::Tensor> meta_gradient(MatmulDtype matmul, torch::Dtype weight
   inner.optimizer = optimizer;
   const InnerResult adapted = inner_loop(c, base, lrs, inner, facts, mode, false);
   const torch::Tensor loss = masked_lm_loss(c, adapted.weights, question, false);
-  std::vector<torch::Tensor> params = gpt2_flatten(base);
+  std::vector<torch::Tensor> params = decoder_flatten(base);
   params.push_back(lrs.values);
   std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, params);
   for (auto& g : grads) {

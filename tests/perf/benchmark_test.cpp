@@ -75,6 +75,38 @@ TEST(Benchmark, MetaStepReportsFiniteConsistentNumbers) {
   }
 }
 
+TEST(Benchmark, LlamaFamilyFlopsAndMetaStep) {
+  MetaStepBenchConfig c = tiny_meta();
+  c.arch = "qwen2";
+  c.n_kv_head = 1;
+  c.n_inner = 24;
+  // Facts: 18 tokens, C = 16, q 16, kv 8: projections 16 (16 + 16) + 16 * 16 + 3 * 16 * 24 = 1920
+  // per token, 2 * 18 * 1920 = 69120; attention 4 * 3 * 36 * 16 = 6912; head 19200.
+  EXPECT_DOUBLE_EQ(meta_step_flops(c).fact_forward, 69120.0 + 6912.0 + 19200.0);
+  for (const bool lora : {false, true}) {
+    c.adapt = lora ? "lora" : "full";
+    c.lora_rank = 2;
+    const nlohmann::json r = bench_meta_step(c);
+    EXPECT_EQ(r.at("config").at("arch"), "qwen2");
+    EXPECT_EQ(r.at("config").at("n_kv_head"), 1);
+    EXPECT_TRUE(std::isfinite(r.at("loss").get<double>()));
+  }
+  MetaStepBenchConfig shaped;
+  meta_step_shape(shaped, "qwen2.5-0.5b");
+  EXPECT_EQ(shaped.arch, "qwen2");
+  EXPECT_EQ(shaped.n_layer, 24);
+  EXPECT_EQ(shaped.n_vocab, 151936);
+  // Qwen 2.5 0.5B's parameter count: 494,032,768 (its model card: 0.49B).
+  int64_t parameters = 0;
+  for (const WeightSpec& spec : decoder_weight_specs(meta_step_model_config(shaped, 32))) {
+    int64_t n = 1;
+    for (int64_t d : spec.shape) n *= d;
+    parameters += n;
+  }
+  EXPECT_EQ(parameters, 494032768);
+  EXPECT_THROW(meta_step_shape(shaped, "gpt-5"), Error);
+}
+
 TEST(Benchmark, MetaStepRefusesBadSettings) {
   MetaStepBenchConfig c = tiny_meta();
   c.key_len = 6;

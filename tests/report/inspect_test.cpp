@@ -13,6 +13,7 @@
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
 #include "reckoning/base/safetensors.h"
+#include "reckoning/model/llama_checkpoint.h"
 #include "support/test_util.h"
 
 using namespace reckoning;
@@ -64,6 +65,18 @@ TEST_F(InspectTest, LmHeadDirectoryListsEveryTensorWithNotes) {
   // Buffers and the tied head are not parameters.
   EXPECT_EQ(s.parameter_count, kTinyParameters);
   EXPECT_TRUE(s.tables.empty());
+}
+
+TEST_F(InspectTest, LlamaFamilyDirectoriesCountTheirOwnHead) {
+  // An untied lm_head is a parameter of a Llama-family model (GPT-2's would be its tied wte).
+  for (const std::string variant : {"llama_gqa", "qwen2_tied", "qwen3_qknorm"}) {
+    const std::string dir = std::string(RECKONING_SOURCE_DIR) + "/tests/golden/llama/" + variant;
+    const CheckpointSummary s = checkpoint_inspect(dir);
+    EXPECT_EQ(s.parameter_count, llama_parameter_count(llama_load_dir(dir).weights)) << variant;
+    for (const CheckpointTensorInfo& t : s.tensors) {
+      if (t.name == "lm_head.weight") EXPECT_EQ(t.note, "") << variant;
+    }
+  }
 }
 
 TEST_F(InspectTest, LoraAdaptersAreListedBesideTheModelAndNotCounted) {

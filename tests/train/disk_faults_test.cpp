@@ -28,7 +28,7 @@ uint64_t tree_bytes(const std::string& dir) {
 
 void expect_same_final_model(const std::string& a_dir, const std::string& b_dir) {
   const ReckoningModel a = reckoning_model_load(a_dir), b = reckoning_model_load(b_dir);
-  const std::vector<torch::Tensor> wa = gpt2_flatten(a.weights), wb = gpt2_flatten(b.weights);
+  const std::vector<torch::Tensor> wa = decoder_flatten(a.weights), wb = decoder_flatten(b.weights);
   ASSERT_EQ(wa.size(), wb.size());
   for (size_t i = 0; i < wa.size(); ++i) EXPECT_TRUE(torch::equal(wa[i], wb[i])) << "weight " << i;
   EXPECT_TRUE(torch::equal(a.lrs.values, b.lrs.values));

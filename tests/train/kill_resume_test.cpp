@@ -103,7 +103,7 @@ TEST(KillResume, EightKillsAtRandomMomentsEndBitIdenticalToAnUninterruptedRun) {
 
   const ReckoningModel a = reckoning_model_load(path_join(dir.file("whole"), "checkpoints/last"));
   const ReckoningModel b = reckoning_model_load(last);
-  const std::vector<torch::Tensor> wa = gpt2_flatten(a.weights), wb = gpt2_flatten(b.weights);
+  const std::vector<torch::Tensor> wa = decoder_flatten(a.weights), wb = decoder_flatten(b.weights);
   ASSERT_EQ(wa.size(), wb.size());
   for (size_t i = 0; i < wa.size(); ++i) EXPECT_TRUE(torch::equal(wa[i], wb[i])) << "weight " << i;
   EXPECT_TRUE(torch::equal(a.lrs.values, b.lrs.values));

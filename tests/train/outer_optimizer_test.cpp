@@ -14,13 +14,13 @@ namespace {
 
 ReckoningModel tiny_model(LrMode mode) {
   ReckoningModel m;
-  m.config.n_vocab = 20;
-  m.config.n_ctx = 16;
-  m.config.n_embd = 8;
-  m.config.n_head = 2;
-  m.config.n_layer = 2;
-  m.config.bos_token_id = m.config.eos_token_id = 19;
-  m.weights = gpt2_map(gpt2_init(m.config, 1), [](const torch::Tensor& t) { return t.clone().requires_grad_(true); });
+  m.config.gpt2().n_vocab = 20;
+  m.config.gpt2().n_ctx = 16;
+  m.config.gpt2().n_embd = 8;
+  m.config.gpt2().n_head = 2;
+  m.config.gpt2().n_layer = 2;
+  m.config.gpt2().bos_token_id = m.config.gpt2().eos_token_id = 19;
+  m.weights = gpt2_map(gpt2_init(m.config.gpt2(), 1), [](const torch::Tensor& t) { return t.clone().requires_grad_(true); });
   m.lrs = inner_lrs_init(m.config, mode, 3, 1e-3, true);
   if (m.lrs.learned()) m.lrs.values.requires_grad_(true);
   return m;
@@ -43,8 +43,8 @@ TEST(OuterOptimizer, GroupsDecayRatesAndLearningRates) {
   std::set<const void*> decayed, undecayed;
   for (const auto& p : o.adamw->param_groups()[0].params()) decayed.insert(p.unsafeGetTensorImpl());
   for (const auto& p : o.adamw->param_groups()[1].params()) undecayed.insert(p.unsafeGetTensorImpl());
-  std::vector<WeightSpec> specs = gpt2_weight_specs(m.config);
-  std::vector<torch::Tensor> flat = gpt2_flatten(m.weights);
+  std::vector<WeightSpec> specs = decoder_weight_specs(m.config);
+  std::vector<torch::Tensor> flat = decoder_flatten(m.weights);
   for (size_t i = 0; i < flat.size(); ++i) {
     const std::string& name = specs[i].name;
     const bool matrix_or_embedding = flat[i].dim() == 2;

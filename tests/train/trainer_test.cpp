@@ -52,7 +52,7 @@ TEST(Trainer, ResumeEqualsUninterruptedTraining) {
     EXPECT_EQ(rest.steps, 6);
     // The final models are identical too.
     ReckoningModel ma = reckoning_model_load(full.last_dir), mb = reckoning_model_load(rest.last_dir);
-    std::vector<torch::Tensor> wa = gpt2_flatten(ma.weights), wb = gpt2_flatten(mb.weights);
+    std::vector<torch::Tensor> wa = decoder_flatten(ma.weights), wb = decoder_flatten(mb.weights);
     for (size_t i = 0; i < wa.size(); ++i) EXPECT_TRUE(torch::equal(wa[i], wb[i]));
     EXPECT_TRUE(torch::equal(ma.lrs.values, mb.lrs.values));
   }
@@ -102,7 +102,7 @@ TEST(Trainer, LoraInnerLoopTrainsAdaptersAndRatesWithAFrozenBase) {
   std::vector<Task> corpus = tiny_tasks(12, 0), valid = tiny_tasks(4, 20);  // TempRun's train + valid
   corpus.insert(corpus.end(), valid.begin(), valid.end());
   const ReckoningModel initial = model_for_training(a.config, corpus);
-  const std::vector<torch::Tensor> w0 = gpt2_flatten(initial.weights), w1 = gpt2_flatten(trained.weights);
+  const std::vector<torch::Tensor> w0 = decoder_flatten(initial.weights), w1 = decoder_flatten(trained.weights);
   for (size_t i = 0; i < w0.size(); ++i) EXPECT_TRUE(torch::equal(w0[i].detach(), w1[i])) << i;
   const std::vector<torch::Tensor> l0 = lora_flatten(initial.weights), l1 = lora_flatten(trained.weights);
   ASSERT_EQ(l0.size(), 8u);
@@ -313,7 +313,7 @@ TEST(Trainer, ConstrainedAnsweringUsesTheTrainingLabels) {
 
 TEST(Trainer, OneGenerationBudgetRule) {
   ReckoningModel m;
-  m.config.n_ctx = 77;
+  m.config.gpt2().n_ctx = 77;
   EXPECT_EQ(eval_generation_budget(m, 5, 3), 5);   // asked for
   EXPECT_EQ(eval_generation_budget(m, 0, 3), 7);   // the longest training target + 4
   EXPECT_EQ(eval_generation_budget(m, 0), 8);      // unknown targets
@@ -510,10 +510,10 @@ TrainOptions poisoned_at(int64_t at, bool restore) {
   options.before_step = [=](const ReckoningModel& model, const std::vector<const EncodedTask*>&, int64_t step) {
     torch::NoGradGuard no_grad;
     if (step == at) {
-      *saved = model.weights.ln_f_weight.detach().clone();
-      model.weights.ln_f_weight.detach().fill_(std::nan(""));
+      *saved = model.weights.gpt2().ln_f_weight.detach().clone();
+      model.weights.gpt2().ln_f_weight.detach().fill_(std::nan(""));
     } else if (restore && step == at + 1) {
-      model.weights.ln_f_weight.detach().copy_(*saved);
+      model.weights.gpt2().ln_f_weight.detach().copy_(*saved);
     }
   };
   return options;
@@ -521,7 +521,7 @@ TrainOptions poisoned_at(int64_t at, bool restore) {
 
 bool finite_model(const std::string& dir) {
   const ReckoningModel m = reckoning_model_load(dir);
-  for (const torch::Tensor& t : gpt2_flatten(m.weights))
+  for (const torch::Tensor& t : decoder_flatten(m.weights))
     if (!torch::isfinite(t).all().item<bool>()) return false;
   return torch::isfinite(m.lrs.values).all().item<bool>();
 }
@@ -586,7 +586,7 @@ TEST(Trainer, ANonFiniteGradientIsNamedAndItsUpdateSkippedOrTheRunStopped) {
   const auto hook = options.before_step;
   options.before_step = [&](const ReckoningModel& model, const std::vector<const EncodedTask*>& tasks, int64_t step) {
     if (step == 1) {
-      before = gpt2_flatten(gpt2_map(model.weights, [](const torch::Tensor& t) { return t.detach().clone(); }));
+      before = decoder_flatten(decoder_map(model.weights, [](const torch::Tensor& t) { return t.detach().clone(); }));
       rates_before = model.lrs.values.detach().clone();
     }
     hook(model, tasks, step);
@@ -599,7 +599,7 @@ TEST(Trainer, ANonFiniteGradientIsNamedAndItsUpdateSkippedOrTheRunStopped) {
   EXPECT_THAT(lines[1].at("skipped")[0].get<std::string>(), testing::HasSubstr("gradient of inner_lrs is NaN or Inf"));
   // The skipped update changed nothing: the weights after step 2 are those after step 1.
   const ReckoningModel after = reckoning_model_load(summary.last_dir);
-  const std::vector<torch::Tensor> now = gpt2_flatten(after.weights);
+  const std::vector<torch::Tensor> now = decoder_flatten(after.weights);
   ASSERT_EQ(now.size(), before.size());
   for (size_t i = 0; i < now.size(); ++i) EXPECT_TRUE(torch::equal(now[i], before[i])) << i;
   EXPECT_TRUE(torch::equal(after.lrs.values, rates_before));

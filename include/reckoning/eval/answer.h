@@ -20,7 +20,7 @@ namespace reckoning {
 
 struct Knowledge {
   std::vector<std::string> facts;
-  Gpt2Weights weights;                // adapted weights (untouched tensors shared with the model)
+  DecoderWeights weights;                // adapted weights (untouched tensors shared with the model)
   std::vector<InnerStepTrace> trace;  // inner loss etc. per step
 };
 

@@ -35,7 +35,7 @@ struct LabelChoice {
   std::vector<double> log_likelihood;   // per label
 };
 // Scores every label after `prompt_ids` with `weights` (no gradient, no dropout).
-LabelChoice label_choose(const ReckoningModel& model, const Gpt2Weights& weights,
+LabelChoice label_choose(const ReckoningModel& model, const DecoderWeights& weights,
                          const std::vector<int64_t>& prompt_ids, const std::vector<std::string>& labels);
 
 }  // namespace reckoning

@@ -32,7 +32,7 @@
 
 #include <torch/torch.h>
 
-#include "reckoning/model/gpt2.h"
+#include "reckoning/model/decoder.h"
 #include "reckoning/meta/inner_lrs.h"
 #include "reckoning/model/loss.h"
 
@@ -74,26 +74,26 @@ struct InnerStepTrace {
 };
 
 struct InnerResult {
-  Gpt2Weights weights;                // adapted (fast) weights; with "lora", the base with adapted adapters
+  DecoderWeights weights;                // adapted (fast) weights; with "lora", the base with adapted adapters
   std::vector<InnerStepTrace> trace;  // one entry per inner step
 };
 
 // Runs lrs.steps() inner steps on `facts`. `dropout` switches dropout in the inner forward passes
 // (on in training, off in evaluation).
-InnerResult inner_loop(const Gpt2Config& config, const Gpt2Weights& base, const InnerLrs& lrs,
+InnerResult inner_loop(const DecoderConfig& config, const DecoderWeights& base, const InnerLrs& lrs,
                        const InnerLoopConfig& inner, const LmBatch& facts, InnerMode mode,
                        bool dropout);
 
 // Which canonical weight indices `inner.adapt` selects (none with "lora"); throws naming the
 // pattern if it is not a valid regex or matches nothing.
-std::vector<bool> inner_adapted_mask(const Gpt2Config& config, const InnerLoopConfig& inner);
+std::vector<bool> inner_adapted_mask(const DecoderConfig& config, const InnerLoopConfig& inner);
 
 // Whether the inner loop adapts LoRA adapters ("lora") rather than weights.
 bool inner_adapts_lora(const InnerLoopConfig& inner);
 
 // The specs of the tensors the inner loop's rates index: the adapters' (lora_specs of the
-// weights' adapters) with "lora", else every weight's (gpt2_weight_specs).
-std::vector<WeightSpec> inner_rate_specs(const Gpt2Config& config, const InnerLoopConfig& inner,
-                                         const Gpt2Weights& weights);
+// weights' adapters) with "lora", else every weight's (decoder_weight_specs).
+std::vector<WeightSpec> inner_rate_specs(const DecoderConfig& config, const InnerLoopConfig& inner,
+                                         const DecoderWeights& weights);
 
 }  // namespace reckoning

@@ -2,7 +2,8 @@
 //
 // One table `values` of shape (G, N): G groups x N inner steps. Which group a weight tensor uses:
 //   per-tensor  G = number of weight tensors (the authors' code: one rate vector per tensor)
-//   per-layer   G = n_layer + 2: embeddings (wte, wpe), one per transformer block, ln_f (the paper)
+//   per-layer   G = n_layer + 2: embeddings (wte, wpe), one per transformer block, ln_f (the paper);
+//               for the Llama family embeddings, layers.i, final (the norm and an untied head)
 //   static      G = 1, not learned (the ablation: one constant for every tensor and step)
 // Rates are unconstrained by default (as the reference; they may turn negative). With
 // `log_space`, the table stores log(rate) and rate = exp(value): always positive and updated
@@ -16,8 +17,7 @@
 #include <torch/torch.h>
 
 #include "reckoning/base/enum_table.h"
-#include "reckoning/model/gpt2_config.h"
-#include "reckoning/model/gpt2_weights.h"
+#include "reckoning/model/decoder.h"
 
 namespace reckoning {
 
@@ -53,12 +53,12 @@ InnerLrs inner_lrs_from_values(const std::vector<WeightSpec>& specs, int64_t n_l
                                torch::Tensor values, const std::string& where);
 
 // The same over every weight of a model, every entry = `initial` (a rate, > 0 when log_space).
-InnerLrs inner_lrs_init(const Gpt2Config& config, LrMode mode, int64_t steps, double initial,
+InnerLrs inner_lrs_init(const DecoderConfig& config, LrMode mode, int64_t steps, double initial,
                         bool log_space, torch::Dtype dtype = torch::kFloat32);
 
 // Rebuilds the mapping for `config` around stored values (loaded from a checkpoint); checks that
 // the shape fits the mode, naming `where` otherwise.
-InnerLrs inner_lrs_from_values(const Gpt2Config& config, LrMode mode, bool log_space,
+InnerLrs inner_lrs_from_values(const DecoderConfig& config, LrMode mode, bool log_space,
                                torch::Tensor values, const std::string& where);
 
 }  // namespace reckoning

@@ -1,5 +1,7 @@
 // From a canonical task to the token tensors of both loops (RECKONING.md sections 2, 4 and 5):
 //
+// Every text below is the default of a PromptOptions template (configurable per model family), and
+// with `bos` every sequence starts with the tokenizer's BOS (Llama's convention, "auto").
 // RECKONING (knowledge in the weights)
 //   facts    one sequence per encoded fact: tokens("fact_i: ") ++ tokens(f_i), each piece tokenized
 //            on its own, right-padded with EOS; targets = the fact tokens (the key conditions).
@@ -17,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,7 +45,18 @@ struct PromptOptions {
   bool multi_task = false;      // target "{answer} because {relevant facts}"
   int64_t distractors = -1;     // how many of a task's distractors to encode; -1 = all
   uint64_t seed = 0;            // fact order and random-facts draws (combined with the task guid)
+  // The texts around the facts and questions, per model family if need be ({i}: a fact's index,
+  // {keys}: the fact keys joined by spaces, {question}: the task's question).
+  std::string fact_key = "fact_{i}";  // a fact sequence starts with "{key}: "
+  std::string entailment_question = "Based on {keys}, can we conclude {question}?";  // proofwriter, folio
+  std::string relation_question = "Based on {keys}, {question}";                     // clutrr, clutrr-sg
+  // BOS before every sequence: "auto" = as the tokenizer's family expects (Llama's), "yes", "no".
+  std::string bos = "auto";
 };
+
+// The BOS id `options.bos` puts before every sequence, if any; throws for "yes" with a tokenizer
+// without one.
+std::optional<int64_t> prompt_bos(const Tokenizer& tokenizer, const PromptOptions& options);
 
 struct EncodedTask {
   LmBatch facts;                     // (n, Tf); ids undefined when no inner loop runs
@@ -60,8 +74,9 @@ std::string answer_text(const Task& task);
 // The prompt text (without target) for a task whose encoded facts are `n_facts`.
 std::string prompt_text(const Task& task, int64_t n_facts, const PromptOptions& options,
                         const std::vector<std::string>& facts);
-// "fact_3: "
-std::string fact_key(int64_t index);
+// The key of fact `index` ("fact_3"), and the start of its sequence ("fact_3: ").
+std::string fact_name(int64_t index, const PromptOptions& options = {});
+std::string fact_key(int64_t index, const PromptOptions& options = {});
 
 // `fact_pool` is the whole split's fact texts (used by the random-facts control only).
 EncodedTask encode_task(const Task& task, const Tokenizer& tokenizer, const PromptOptions& options,

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "reckoning/base/device.h"
-#include "reckoning/model/gpt2.h"
+#include "reckoning/model/decoder.h"
 #include "reckoning/meta/inner_loop.h"
 #include "reckoning/meta/inner_lrs.h"
 #include "reckoning/model/precision.h"
@@ -25,8 +25,8 @@
 namespace reckoning {
 
 struct ReckoningModel {
-  Gpt2Config config;
-  Gpt2Weights weights;
+  DecoderConfig config;
+  DecoderWeights weights;
   InnerLrs lrs;
   std::shared_ptr<const Tokenizer> tokenizer;
   RunConfig run;  // inner-loop, prompt and generation settings
@@ -44,7 +44,7 @@ ReckoningModel reckoning_model_load(const std::string& dir);
 
 // Caps a default thread count by the model's work (threads.h, fit_default_threads_to_work): its
 // largest weight matrix, the MLP's C x 4C or the embedding's V x C. Call once the model is known.
-void fit_default_threads(const Gpt2Config& config);
+void fit_default_threads(const DecoderConfig& config);
 // Writes every file into a staging directory, then replaces `dir` as a whole (io.h).
 void reckoning_model_save(const ReckoningModel& model, const std::string& dir);
 // Writes the model's files into an existing directory (used for staging by the trainer).

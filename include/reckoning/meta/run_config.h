@@ -33,10 +33,13 @@ struct RunConfig {
   int64_t data_max_eval = 0;       // evaluate at most this many tasks per split (0 = all)
   // model
   std::string model_init;          // model directory to start from; empty = from scratch
+  std::string model_arch = "gpt2";  // gpt2 | llama | mistral | qwen2 | qwen3 (from scratch)
   int64_t model_n_layer = 2;
   int64_t model_n_embd = 128;
   int64_t model_n_head = 4;
   int64_t model_n_ctx = 256;
+  int64_t model_n_kv_head = 0;     // Llama family: key/value heads (0 = model.n_head)
+  int64_t model_n_inner = 0;       // Llama family: MLP width (0 = 4 model.n_embd, GPT-2's)
   double model_dropout = 0.1;      // embd/attn/resid dropout of a model built from scratch
   std::string model_tokenizer = "word";  // "word": build from the training data; or a directory
   // method
@@ -58,11 +61,16 @@ struct RunConfig {
   bool inner_float64_update = false;      // AdamW update and its derivatives computed in float64
   double inner_momentum = -1;             // SGD momentum; < 0: 0.9 (the authors')
   double inner_grad_clip = 0.0;
+  // Prompt texts (prompts.h, PromptOptions): per model family if need be.
+  std::string prompt_fact_key = "fact_{i}";
+  std::string prompt_entailment_question = "Based on {keys}, can we conclude {question}?";
+  std::string prompt_relation_question = "Based on {keys}, {question}";
+  std::string prompt_bos = "auto";
   std::string inner_adapt = "";           // "" / "full" = all, "lora" = adapters, else a regex over names
   int64_t inner_lora_rank = 8;
   double inner_lora_alpha = 16;
   double inner_lora_dropout = 0;
-  std::string inner_lora_targets = "attn.c_attn,attn.c_proj,mlp.c_fc,mlp.c_proj";
+  std::string inner_lora_targets = "all";  // the family's modules that the list names
   int64_t inner_unroll_from = 0;          // truncated unrolling: steps < K first order
   int64_t inner_fact_batch = 0;           // facts per inner-gradient chunk (0 = one batch)
   bool inner_fused = true;                // fused differentiable AdamW node (false = plain ops)

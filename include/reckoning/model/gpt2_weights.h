@@ -15,17 +15,9 @@
 #include <torch/torch.h>
 
 #include "reckoning/model/gpt2_config.h"
+#include "reckoning/model/weight_spec.h"
 
 namespace reckoning {
-
-// A LoRA adapter on one Conv1D weight W (in, out): the layer computes x W + scale (x a^T) b^T, i.e.
-// W + scale (b a)^T. Stored as PEFT stores it: a = lora_A.weight (r, in), b = lora_B.weight
-// (out, r). Undefined tensors = no adapter (include/reckoning/model/lora.h builds them).
-struct LoraPair {
-  torch::Tensor a;  // (r, in)
-  torch::Tensor b;  // (out, r)
-  bool defined() const { return a.defined(); }
-};
 
 struct Gpt2BlockWeights {
   torch::Tensor ln_1_weight;         // (C)
@@ -89,7 +81,7 @@ void gpt2_visit(Weights& w, F&& f) {
 // block, attn.c_attn, attn.c_proj, mlp.c_fc, mlp.c_proj, each "h.{i}.{module}.lora_A.weight" then
 // "...lora_B.weight" (PEFT's names below "transformer.").
 template <class Weights, class F>
-void lora_visit(Weights& w, F&& f) {
+void gpt2_lora_visit(Weights& w, F&& f) {
   for (size_t i = 0; i < w.h.size(); ++i) {
     auto& b = w.h[i];
     const std::string p = "h." + std::to_string(i) + ".";
@@ -104,15 +96,6 @@ void lora_visit(Weights& w, F&& f) {
     pair("mlp.c_proj", b.mlp_c_proj_lora);
   }
 }
-
-// What the rest of the system needs to know about one weight tensor.
-struct WeightSpec {
-  std::string name;            // Hugging Face name, e.g. "h.3.mlp.c_fc.weight"
-  std::vector<int64_t> shape;  // expected shape under the config
-  int64_t layer_group;         // 0 = embeddings (wte, wpe), 1..n_layer = block i-1, n_layer+1 = ln_f
-  bool decays;                 // receives weight decay (matrices and embeddings, not biases/norms)
-  bool residual_projection;    // attn.c_proj.weight / mlp.c_proj.weight: init std / sqrt(2 n_layer)
-};
 
 // Specs of every weight in canonical order (the order of gpt2_visit).
 std::vector<WeightSpec> gpt2_weight_specs(const Gpt2Config& config);
@@ -140,7 +123,7 @@ template <class Fn>
 Gpt2Weights gpt2_map(const Gpt2Weights& weights, Fn&& fn) {
   Gpt2Weights out = weights;  // the adapters' presence, scale and dropout
   gpt2_visit(out, [&](const std::string&, torch::Tensor& t) { t = fn(t); });
-  lora_visit(out, [&](const std::string&, torch::Tensor& t) { t = fn(t); });
+  gpt2_lora_visit(out, [&](const std::string&, torch::Tensor& t) { t = fn(t); });
   return out;
 }
 

@@ -16,8 +16,8 @@
 
 #include <torch/torch.h>
 
-#include "reckoning/model/gpt2_weights.h"
 #include "reckoning/model/llama_config.h"
+#include "reckoning/model/weight_spec.h"
 
 namespace reckoning {
 
@@ -32,6 +32,8 @@ struct LlamaLayerWeights {
   torch::Tensor gate_proj, gate_bias;      // (I, C), (I)
   torch::Tensor up_proj, up_bias;          // (I, C), (I)
   torch::Tensor down_proj, down_bias;      // (C, I), (C)
+  // Optional LoRA adapters (lora.h); not part of the canonical weights (llama_visit).
+  LoraPair q_lora, k_lora, v_lora, o_lora, gate_lora, up_lora, down_lora;
 };
 
 struct LlamaWeights {
@@ -39,6 +41,9 @@ struct LlamaWeights {
   std::vector<LlamaLayerWeights> layers;
   torch::Tensor norm;                    // (C)
   torch::Tensor lm_head;                 // (V, C); undefined when tied to embed_tokens
+  // How the layers' LoRA adapters (if any) are applied: scale = alpha / rank, dropout in training.
+  double lora_scale = 0;
+  double lora_dropout = 0;
 };
 
 // Calls f(name, tensor) for every weight the model has (undefined tensors are the ones its config
@@ -76,6 +81,29 @@ void llama_visit(Weights& w, F&& f) {
   }
   visit(std::string("model.norm.weight"), w.norm);
   visit(std::string("lm_head.weight"), w.lm_head);
+}
+
+// Calls f(name, tensor) for both tensors of every LoRA adapter present, in canonical order: per
+// layer self_attn.{q,k,v,o}_proj, mlp.{gate,up,down}_proj, each
+// "model.layers.{i}.{module}.lora_A.weight" then "...lora_B.weight" (PEFT's names below "base_model.model.").
+template <class Weights, class F>
+void llama_lora_visit(Weights& w, F&& f) {
+  for (size_t i = 0; i < w.layers.size(); ++i) {
+    auto& l = w.layers[i];
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    auto pair = [&](const char* module, auto& adapter) {
+      if (!adapter.defined()) return;
+      f(p + module + ".lora_A.weight", adapter.a);
+      f(p + module + ".lora_B.weight", adapter.b);
+    };
+    pair("self_attn.q_proj", l.q_lora);
+    pair("self_attn.k_proj", l.k_lora);
+    pair("self_attn.v_proj", l.v_lora);
+    pair("self_attn.o_proj", l.o_lora);
+    pair("mlp.gate_proj", l.gate_lora);
+    pair("mlp.up_proj", l.up_lora);
+    pair("mlp.down_proj", l.down_lora);
+  }
 }
 
 // Specs of every weight `config` gives the model, in llama_visit's order. layer_group: 0 =

@@ -7,7 +7,7 @@
 
 #include <torch/torch.h>
 
-#include "reckoning/model/gpt2.h"
+#include "reckoning/model/decoder.h"
 
 namespace reckoning {
 
@@ -18,11 +18,11 @@ struct LmBatch {
 };
 
 // Per-sequence mean of target-token cross entropy, (B) ; sequences without targets give 0.
-torch::Tensor masked_lm_loss_per_sequence(const Gpt2Config& config, const Gpt2Weights& weights,
+torch::Tensor masked_lm_loss_per_sequence(const DecoderConfig& config, const DecoderWeights& weights,
                                           const LmBatch& batch, bool dropout);
 
 // Mean over the sequences that have at least one target: a scalar.
-torch::Tensor masked_lm_loss(const Gpt2Config& config, const Gpt2Weights& weights,
+torch::Tensor masked_lm_loss(const DecoderConfig& config, const DecoderWeights& weights,
                              const LmBatch& batch, bool dropout);
 
 }  // namespace reckoning

@@ -20,12 +20,16 @@
 
 #include "reckoning/meta/inner_loop.h"
 #include "reckoning/meta/inner_lrs.h"
-#include "reckoning/model/gpt2_config.h"
+#include "reckoning/model/decoder.h"
 #include "reckoning/model/precision.h"
 
 namespace reckoning {
 
 struct MetaStepBenchConfig {
+  std::string arch = "gpt2";   // model family: gpt2 | llama | mistral | qwen2 | qwen3
+  int64_t n_kv_head = 0;       // Llama family: key/value heads (0 = n_head)
+  int64_t n_inner = 0;         // Llama family: MLP width (0 = 4 n_embd)
+  bool tied_head = true;       // Llama family: output head tied to the embedding
   int64_t n_layer = 2;
   int64_t n_embd = 128;
   int64_t n_head = 4;
@@ -60,6 +64,14 @@ struct MetaStepBenchConfig {
   bool measure_peak = true;               // also time this machine's matmul peak
   std::string device = "cpu";             // cpu | cuda | cuda:N (device.h)
 };
+
+// The shapes of published models for `bench meta-step --shape` (random weights): smollm-135m,
+// qwen2.5-0.5b, llama-3.2-1b (their config.json: layers, width, heads, key/value heads, MLP width,
+// vocabulary, tied head), set into `b`. Throws naming the shape for an unknown one.
+void meta_step_shape(MetaStepBenchConfig& b, const std::string& shape);
+
+// The model a meta-step benchmark runs, with room for `n_ctx` positions.
+DecoderConfig meta_step_model_config(const MetaStepBenchConfig& b, int64_t n_ctx);
 
 // Analytic matmul FLOPs of one meta step (only matrix products: projections, attention scores
 // and mixing, the tied head at target positions). Per inner step with F the forward FLOPs of the

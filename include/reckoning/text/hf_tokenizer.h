@@ -61,8 +61,8 @@ class HfTokenizer : public Tokenizer {
   // tokenizer.json and tokenizer_config.json as loaded (plus the marker).
   void save(const std::string& dir) const override;
 
-  std::optional<int64_t> bos_id() const { return bos_id_; }
-  bool adds_bos() const { return adds_bos_; }  // whether the model expects BOS before a text
+  std::optional<int64_t> bos_id() const override { return bos_id_; }
+  bool adds_bos() const override { return adds_bos_; }  // whether the model expects BOS before a text
   // The BPE model alone on one pre-tokenized piece (cached).
   std::vector<int32_t> bpe_piece(std::string_view piece) const;
   const std::string& token(int64_t id) const;  // "" for an id that names no token

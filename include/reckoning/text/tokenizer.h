@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ class Tokenizer {
   // throws reckoning::Error naming the position of an id outside [0, vocab_size()).
   virtual std::string decode(const std::vector<int64_t>& ids) const = 0;
   virtual int64_t eos_id() const = 0;
+  // The beginning-of-sequence token, if the vocabulary has one (GPT-2's is <|endoftext|>, its EOS).
+  virtual std::optional<int64_t> bos_id() const { return eos_id(); }
+  // Whether the model family expects BOS before every text (Llama's tokenizers; not GPT-2's).
+  virtual bool adds_bos() const { return false; }
   virtual int64_t vocab_size() const = 0;
   virtual std::string kind() const = 0;  // "gpt2-bpe", "word" or "hf-tokenizer"
   // Writes this tokenizer's files and the tokenizer_config.json marker into `dir` (atomically,
