@@ -42,7 +42,7 @@ int run_answer(const AnswerArgs& a) {
   options.max_new_tokens = a.max_new_tokens;
   const std::string label_spec = a.labels_given ? (a.labels == "none" ? "" : a.labels) : model.run.eval_labels;
   check(label_spec != "auto", "--labels", "a comma-separated list ('auto' is resolved when a model trains)", "'auto'");
-  const std::vector<std::string> labels = labels_resolve(label_spec, {}, "--labels");
+  const std::vector<std::string> labels = labels_resolve(label_spec, {}, {}, "--labels");
   auto respond = [&](const std::string& q) {
     nlohmann::json out{{"question", q}};
     std::string answer;

@@ -90,7 +90,7 @@ int run_eval(const EvalArgs& a) {
   eo.max_tasks = a.max_tasks;
   eo.max_new_tokens = eval_generation_budget(model, a.max_new_tokens);  // the budget the trainer used
   // The model's label set (eval.labels; --set eval.labels=... overrides; "auto" = these tasks' answers).
-  eo.labels = labels_resolve(model.run.eval_labels, tasks, "eval.labels");
+  eo.labels = labels_resolve(model.run.eval_labels, tasks, model.prompt(), "eval.labels");
   EvalReport report = evaluate(model, tasks, eo, fact_pool_of(tasks));
   std::cout << eval_report_table(report);
   if (!a.out.empty()) write_json_file_atomic(a.out, eval_report_to_json(report, a.tasks));

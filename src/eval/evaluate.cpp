@@ -123,7 +123,7 @@ EvalReport evaluate(const ReckoningModel& model, const std::vector<Task>& tasks,
   const std::vector<Task> chosen = tasks_subsample(tasks, options.max_tasks);
   for (const Task& task : chosen) {
     TaskResult r = evaluate_task(model, task, options, fact_pool);
-    const std::string answer = answer_text(task);
+    const std::string answer = answer_text(task, model.prompt());
     for (EvalGroup* g : {&report.overall, &report.by_hops[r.hops], &report.by_distractors[r.n_distractors]}) {
       ++g->n;
       g->exact += r.exact_match;

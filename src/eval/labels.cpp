@@ -33,17 +33,17 @@ std::string labels_join(const std::vector<std::string>& labels) {
   return out;
 }
 
-std::vector<std::string> labels_of(const std::vector<Task>& tasks) {
+std::vector<std::string> labels_of(const std::vector<Task>& tasks, const PromptOptions& prompt) {
   std::set<std::string> labels;
-  for (const Task& t : tasks) labels.insert(answer_text(t));
+  for (const Task& t : tasks) labels.insert(answer_text(t, prompt));
   return {labels.begin(), labels.end()};
 }
 
-std::vector<std::string> labels_resolve(const std::string& spec, const std::vector<Task>& tasks,
+std::vector<std::string> labels_resolve(const std::string& spec, const std::vector<Task>& tasks, const PromptOptions& prompt,
                                         const std::string& where) {
   if (spec.empty()) return {};
   if (spec != "auto") return labels_parse(spec, where);
-  std::vector<std::string> labels = labels_of(tasks);
+  std::vector<std::string> labels = labels_of(tasks, prompt);
   check(!labels.empty(), where, "tasks whose answers give the label set for 'auto'", "no tasks");
   for (const std::string& l : labels) {
     check(l.find(',') == std::string::npos, where, "answers without commas for 'auto'", str("'", l, "'"));

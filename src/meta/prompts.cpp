@@ -96,14 +96,22 @@ std::vector<int64_t> concat(std::vector<int64_t> a, const std::vector<int64_t>& 
 
 }  // namespace
 
-std::string answer_text(const Task& task) {
+std::string answer_text(const Task& task, const PromptOptions& options) {
   const std::string& dataset = task.dataset();
   std::string a = task.answer;
   std::transform(a.begin(), a.end(), a.begin(), [](unsigned char c) { return std::tolower(c); });
   if (is_entailment_dataset(dataset)) {
-    if (a == "true") return "yes";
-    if (a == "false") return "no";
-    if (a == "unknown" || a == "uncertain") return dataset == "proofwriter" ? "none" : "unknown";
+    std::vector<std::string> words = {"yes", "no", dataset == "proofwriter" ? "none" : "unknown"};
+    if (!options.entailment_answers.empty()) {
+      words.clear();
+      std::istringstream items(options.entailment_answers);
+      for (std::string word; std::getline(items, word, ',');) words.push_back(trim(word));
+    }
+    check(words.size() == 3, "prompt.entailment_answers", "three comma-separated words (true, false, unknown)",
+          str("'", options.entailment_answers, "'"));
+    if (a == "true") return words[0];
+    if (a == "false") return words[1];
+    if (a == "unknown" || a == "uncertain") return words[2];
     throw_error(str("task '", task.guid, "': field 'answer'"), "true, false or unknown", str("'", task.answer, "'"));
   }
   return task.answer;
@@ -147,7 +155,7 @@ EncodedTask encode_task(const Task& task, const Tokenizer& tokenizer, const Prom
   const std::optional<int64_t> bos = prompt_bos(tokenizer, options);
   const bool inner_loop = options.method == Method::Reckoning && options.control != Control::NoFacts;
   out.encoded_facts = encoded_facts(task, options, fact_pool, &out.n_distractors);
-  out.answer_text = answer_text(task);
+  out.answer_text = answer_text(task, options);
   out.target_text = options.multi_task ? out.answer_text + " because " + join(task.facts, ",")
                                        : out.answer_text;
 
@@ -222,7 +230,7 @@ std::vector<std::string> prompt_corpus(const std::vector<Task>& tasks, const Pro
     for (const auto& f : all) corpus.push_back(f);
     const int64_t n = static_cast<int64_t>(all.size());
     corpus.push_back(prompt_text(task, n, options, all));
-    const std::string answer = answer_text(task);
+    const std::string answer = answer_text(task, options);
     corpus.push_back(answer);
     corpus.push_back(answer + " because " + join(task.facts, ","));
   }

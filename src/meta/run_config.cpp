@@ -1,6 +1,7 @@
 // Run configuration; see run_config.h. The field table below is the only list of keys.
 #include "reckoning/meta/run_config.h"
 
+#include <sstream>
 #include <variant>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "reckoning/base/device.h"
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
+#include "reckoning/base/text.h"
 #include "reckoning/model/llama_config.h"
 
 namespace reckoning {
@@ -86,6 +88,7 @@ const std::vector<Field>& fields() {
       {"prompt.fact_key", &RunConfig::prompt_fact_key, "a fact's key; {i} is its index (fact sequences start with '{key}: ')", kModel},
       {"prompt.entailment_question", &RunConfig::prompt_entailment_question, "question prompt of proofwriter / folio ({keys}, {question})", kModel},
       {"prompt.relation_question", &RunConfig::prompt_relation_question, "question prompt of clutrr / clutrr-sg ({keys}, {question})", kModel},
+      {"prompt.entailment_answers", &RunConfig::prompt_entailment_answers, "answer words of true, false, unknown entailment labels, comma-separated (empty = yes, no, none / unknown)", kModel},
       {"prompt.bos", &RunConfig::prompt_bos, "BOS before every sequence: auto (as the tokenizer's family expects), yes or no", kModel},
       {"inner.steps", &RunConfig::inner_steps, "inner steps", kModel},
       {"inner.optimizer", &RunConfig::inner_optimizer, "inner-loop optimizer", kModel},
@@ -294,6 +297,14 @@ void run_config_validate(const RunConfig& c) {
   }
   check(c.prompt_bos == "auto" || c.prompt_bos == "yes" || c.prompt_bos == "no", key("prompt.bos"), "auto, yes or no",
         str("'", c.prompt_bos, "'"));
+  if (!c.prompt_entailment_answers.empty()) {
+    size_t words = 1, empty = 0;
+    std::istringstream items(c.prompt_entailment_answers);
+    for (std::string word; std::getline(items, word, ',');) empty += trim(word).empty();
+    for (char ch : c.prompt_entailment_answers) words += ch == ',';
+    check(words == 3 && empty == 0, key("prompt.entailment_answers"), "three comma-separated words (true, false, unknown)",
+          str("'", c.prompt_entailment_answers, "'"));
+  }
   check(c.prompt_fact_key.find("{i}") != std::string::npos, key("prompt.fact_key"), "a text with {i} (the fact's index)",
         str("'", c.prompt_fact_key, "'"));
   for (const auto& [name, text] : {std::pair<const char*, const std::string&>{"prompt.entailment_question", c.prompt_entailment_question},
@@ -428,6 +439,7 @@ PromptOptions RunConfig::prompt_options() const {
   p.entailment_question = prompt_entailment_question;
   p.relation_question = prompt_relation_question;
   p.bos = prompt_bos;
+  p.entailment_answers = prompt_entailment_answers;
   return p;
 }
 

@@ -539,7 +539,7 @@ class Trainer {
     // Saved with every checkpoint, so that `reckoning eval` of this model uses the same budget.
     model_.run.eval_max_new_tokens = eval_options_.max_new_tokens;
     // Constrained answering: "auto" becomes the training answers, kept in the model directory.
-    eval_options_.labels = labels_resolve(config_.eval_labels, data_.train, "configuration key 'eval.labels'");
+    eval_options_.labels = labels_resolve(config_.eval_labels, data_.train, config_.prompt_options(), "configuration key 'eval.labels'");
     model_.run.eval_labels = labels_join(eval_options_.labels);
     eval_every_ = config_.eval_every > 0 ? config_.eval_every : std::max<int64_t>(1, n_train / per_step_);
 

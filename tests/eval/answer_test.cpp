@@ -243,7 +243,7 @@ TEST(Answer, LabelListsParseAndAutoIsTheTrainingAnswers) {
     tasks[i].answer = answers[i];
     tasks[i].source = {{"dataset", "clutrr"}};
   }
-  EXPECT_EQ(labels_resolve("auto", tasks, "k"), (std::vector<std::string>{"aunt", "son"}));
-  EXPECT_TRUE(labels_resolve("", tasks, "k").empty());
-  EXPECT_THAT([] { labels_resolve("auto", {}, "eval.labels"); }, ThrowsMessage<Error>(HasSubstr("no tasks")));
+  EXPECT_EQ(labels_resolve("auto", tasks, {}, "k"), (std::vector<std::string>{"aunt", "son"}));
+  EXPECT_TRUE(labels_resolve("", tasks, {}, "k").empty());
+  EXPECT_THAT([] { labels_resolve("auto", {}, {}, "eval.labels"); }, ThrowsMessage<Error>(HasSubstr("no tasks")));
 }

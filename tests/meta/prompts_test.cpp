@@ -54,6 +54,14 @@ TEST(Prompts, AnswersAndPromptsFollowTheReference) {
   pw.source["dataset"] = "folio";
   pw.answer = "Uncertain";
   EXPECT_EQ(answer_text(pw), "unknown");
+  PromptOptions words;  // another family's (or language's) answer words
+  words.entailment_answers = "True, False, Unknown";
+  EXPECT_EQ(answer_text(pw, words), "Unknown");
+  pw.answer = "false";
+  EXPECT_EQ(answer_text(pw, words), "False");
+  words.entailment_answers = "oui,non";
+  EXPECT_THAT([&] { answer_text(pw, words); },
+              testing::ThrowsMessage<Error>(testing::HasSubstr("prompt.entailment_answers: expected three comma-separated words")));
   pw.answer = "maybe";
   EXPECT_THAT([&] { answer_text(pw); },
               testing::ThrowsMessage<Error>(testing::HasSubstr("task 'pw-1': field 'answer': expected true, false or unknown, got 'maybe'")));

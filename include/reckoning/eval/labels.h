@@ -25,9 +25,9 @@ std::vector<std::string> labels_parse(const std::string& list, const std::string
 // The inverse: {"yes", "no"} -> "yes,no" (as kept in a model directory's eval.labels).
 std::string labels_join(const std::vector<std::string>& labels);
 // The distinct answers (prompt conventions applied: answer_text) of `tasks`, sorted.
-std::vector<std::string> labels_of(const std::vector<Task>& tasks);
-// `spec` as described above: {} for "", labels_of(tasks) for "auto", else labels_parse.
-std::vector<std::string> labels_resolve(const std::string& spec, const std::vector<Task>& tasks,
+std::vector<std::string> labels_of(const std::vector<Task>& tasks, const PromptOptions& prompt = {});
+// `spec` as described above: {} for "", labels_of(tasks, prompt) for "auto", else labels_parse.
+std::vector<std::string> labels_resolve(const std::string& spec, const std::vector<Task>& tasks, const PromptOptions& prompt,
                                         const std::string& where);
 
 struct LabelChoice {

@@ -52,6 +52,9 @@ struct PromptOptions {
   std::string relation_question = "Based on {keys}, {question}";                     // clutrr, clutrr-sg
   // BOS before every sequence: "auto" = as the tokenizer's family expects (Llama's), "yes", "no".
   std::string bos = "auto";
+  // The answer words of true / false / unknown entailment labels, comma-separated ("" = the
+  // datasets': yes, no, and none (proofwriter) or unknown (folio)).
+  std::string entailment_answers;
 };
 
 // The BOS id `options.bos` puts before every sequence, if any; throws for "yes" with a tokenizer
@@ -70,7 +73,7 @@ struct EncodedTask {
 
 // The answer word a dataset's label becomes ("true" -> "yes" for proofwriter...). Throws naming
 // the task for an unknown label.
-std::string answer_text(const Task& task);
+std::string answer_text(const Task& task, const PromptOptions& options = {});
 // The prompt text (without target) for a task whose encoded facts are `n_facts`.
 std::string prompt_text(const Task& task, int64_t n_facts, const PromptOptions& options,
                         const std::vector<std::string>& facts);

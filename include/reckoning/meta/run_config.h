@@ -66,6 +66,7 @@ struct RunConfig {
   std::string prompt_entailment_question = "Based on {keys}, can we conclude {question}?";
   std::string prompt_relation_question = "Based on {keys}, {question}";
   std::string prompt_bos = "auto";
+  std::string prompt_entailment_answers = "";
   std::string inner_adapt = "";           // "" / "full" = all, "lora" = adapters, else a regex over names
   int64_t inner_lora_rank = 8;
   double inner_lora_alpha = 16;
