@@ -50,9 +50,14 @@ class Parser {
     return false;
   }
 
+  // Nested containers deeper than this are refused (each level is a recursion: a deep enough
+  // input would overflow the stack; Python's own parser stops near 200).
+  static constexpr int kMaxDepth = 100;
+
   PyValue value() {
     skip_space();
     if (i_ >= s_.size()) fail("a value");
+    if (depth_ > kMaxDepth) fail(str("containers nested at most ", kMaxDepth, " deep"));
     char c = s_[i_];
     if (c == '\'' || c == '"') return string_value();
     if (c == '(') return sequence(PyValue::Kind::tuple, ')');
@@ -115,6 +120,7 @@ class Parser {
 
   PyValue sequence(PyValue::Kind kind, char close) {
     ++i_;
+    const DepthGuard guard(depth_);
     PyValue v;
     v.kind = kind;
     if (eat(close)) return v;
@@ -128,6 +134,7 @@ class Parser {
 
   PyValue dict_value() {
     ++i_;
+    const DepthGuard guard(depth_);
     PyValue v;
     v.kind = PyValue::Kind::dict;
     if (eat('}')) return v;
@@ -142,9 +149,16 @@ class Parser {
     }
   }
 
+  struct DepthGuard {
+    explicit DepthGuard(int& depth) : depth_(depth) { ++depth_; }
+    ~DepthGuard() { --depth_; }
+    int& depth_;
+  };
+
   const std::string& s_;
   const std::string& where_;
   size_t i_ = 0;
+  int depth_ = 0;
 };
 
 std::string short_repr(const PyValue& v) {

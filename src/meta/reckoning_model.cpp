@@ -26,7 +26,7 @@ void reckoning_model_to(ReckoningModel& model, const torch::Device& device) {
 void fit_default_threads(const DecoderConfig& config) {
   const bool head = config.vocab_size() >= config.mlp_size();
   const long long rows = head ? config.vocab_size() : config.mlp_size();
-  fit_default_threads_to_work(rows * config.hidden_size(), str("largest weight matrix ", head ? "V x C = " : "MLP x C = ",
+  fit_default_threads_to_work(rows * config.hidden_size(), str("largest weight matrix ", head ? "V x C = " : config.is_gpt2() ? "4C x C = " : "MLP x C = ",
                                                                rows, " x ", config.hidden_size()));
 }
 

@@ -14,8 +14,9 @@ namespace reckoning {
 namespace {
 
 std::string pcre2_message(int code) {
-  PCRE2_UCHAR message[256];
-  pcre2_get_error_message(code, message, sizeof(message));
+  PCRE2_UCHAR message[256] = {0};
+  // A negative result (an unknown code, a short buffer) leaves the buffer unwritten or cut.
+  if (pcre2_get_error_message(code, message, sizeof(message)) < 0) return str("PCRE2 error code ", code);
   return reinterpret_cast<const char*>(message);
 }
 

@@ -38,6 +38,11 @@ TEST(PythonLiteral, Errors) {
     }
     return std::string("no error");
   };
+  // Found by fuzz/python_literal_fuzz.cpp (fuzz/regressions/python_literal/): deep nesting overflowed
+  // the stack. 100 levels parse; deeper is refused.
+  EXPECT_EQ(py_literal_parse(std::string(100, '[') + std::string(100, ']'), "x").kind, PyValue::Kind::list);
+  EXPECT_THAT(error(std::string(100000, '[')), ::testing::HasSubstr("containers nested at most 100 deep"));
+  EXPECT_THAT(error(std::string(60, '(') + std::string(60, '{')), ::testing::HasSubstr("nested at most 100 deep"));
   EXPECT_THAT(error("('a', 'b'"), HasSubstr("x.csv:3: field 'query': expected ')' or ',' at position 9, got end of text"));
   EXPECT_THAT(error("('a' 'b')"), HasSubstr("expected ')' or ','"));
   EXPECT_THAT(error("'open"), HasSubstr("a closing '"));

@@ -6,6 +6,7 @@
 
 #include "reckoning/data/clutrr/clutrr.h"
 #include "reckoning/base/error.h"
+#include "reckoning/base/numbers.h"
 #include "reckoning/base/io.h"
 #include "reckoning/data/clutrr/kinship.h"
 #include "reckoning/base/text.h"
@@ -20,19 +21,20 @@ std::string strip_period(std::string s) {
   return s;
 }
 
-// Parses an edge sentence; false if it has none of the known forms.
-bool parse_edge(const std::string& sentence, ClutrrSgEdge* edge) {
+// Parses an edge sentence; false if it has none of the known forms. `where` names it in errors.
+bool parse_edge(const std::string& sentence, ClutrrSgEdge* edge, const std::string& where) {
+  auto id = [&](const std::ssub_match& digits) { return parse_int64(digits.str(), str(where, ": entity number")); };
   static const std::regex a_to(R"(^ent_(\d+) is an? ([a-z-]+) to ent_(\d+)$)");
   static const std::regex the_of(R"(^ent_(\d+) is the ([a-z-]+) of ent_(\d+)$)");
   static const std::regex poss(R"(^ent_(\d+) is ent_(\d+) ?'s ([a-z-]+)$)");
   static const std::regex poss_first(R"(^ent_(\d+) ?'s ([a-z-]+) is ent_(\d+)$)");
   std::smatch m;
   if (std::regex_match(sentence, m, a_to) || std::regex_match(sentence, m, the_of)) {
-    *edge = {std::stoll(m[3]), std::stoll(m[1]), m[2]};
+    *edge = {id(m[3]), id(m[1]), m[2]};
   } else if (std::regex_match(sentence, m, poss)) {
-    *edge = {std::stoll(m[2]), std::stoll(m[1]), m[3]};
+    *edge = {id(m[2]), id(m[1]), m[3]};
   } else if (std::regex_match(sentence, m, poss_first)) {
-    *edge = {std::stoll(m[1]), std::stoll(m[3]), m[2]};
+    *edge = {id(m[1]), id(m[3]), m[2]};
   } else {
     return false;
   }
@@ -76,7 +78,8 @@ ClutrrSgExample clutrr_sg_parse_line(const std::string& line, const std::string&
     rest = end == std::string::npos ? "" : rest.substr(end + 2);
     if (sentence.empty()) continue;
     ClutrrSgEdge edge;
-    check(parse_edge(sentence, &edge), str(where, ": <STORY> sentence ", ex.sentences.size() + 1),
+    check(parse_edge(sentence, &edge, str(where, ": <STORY> sentence ", ex.sentences.size() + 1)),
+          str(where, ": <STORY> sentence ", ex.sentences.size() + 1),
           kForms, str("'", sentence, "'"));
     check(kin_word_parse(edge.word).has_value(),
           str(where, ": <STORY> sentence ", ex.sentences.size() + 1), "one of the 22 relation words",
@@ -91,15 +94,15 @@ ClutrrSgExample clutrr_sg_parse_line(const std::string& line, const std::string&
   const std::string q = trim(query);
   check(std::regex_match(q, m, query_re), str(where, ": <QUERY>"),
         "'How are ent_a and ent_b related to each other ?'", str("'", q, "'"));
-  ex.query_from = std::stoll(m[1]);
-  ex.query_to = std::stoll(m[2]);
+  ex.query_from = parse_int64(m[1].str(), str(where, ": <QUERY>: entity number"));
+  ex.query_to = parse_int64(m[2].str(), str(where, ": <QUERY>: entity number"));
 
   const std::string a = strip_period(answer);
   ClutrrSgEdge edge;
   if (kin_word_parse(a)) {
     ex.answer = a;
   } else {
-    check(parse_edge(a, &edge), str(where, ": <ANSWER>"), str("a relation word or ", kForms),
+    check(parse_edge(a, &edge, str(where, ": <ANSWER>")), str(where, ": <ANSWER>"), str("a relation word or ", kForms),
           str("'", a, "'"));
     check(kin_word_parse(edge.word).has_value(), str(where, ": <ANSWER>"),
           "one of the 22 relation words", str("'", edge.word, "'"));

@@ -11,6 +11,7 @@
 
 #include "reckoning/base/data_rng.h"
 #include "reckoning/base/error.h"
+#include "reckoning/base/numbers.h"
 #include "reckoning/base/io.h"
 #include "reckoning/data/data_stats.h"
 
@@ -140,8 +141,9 @@ bool starts_with_entity(const std::string& sentence, const std::string& entity) 
   return at(0) || (sentence.rfind("The ", 0) == 0 && at(4));
 }
 
+// The number of a checked statement id ("triple12" -> 12; is_statement_id holds).
 int64_t id_number(const std::string& id) {
-  return std::stoll(id.substr(id[0] == 't' ? 6 : 4));
+  return parse_int64(id.substr(id[0] == 't' ? 6 : 4), str("statement id '", id, "'"));
 }
 
 }  // namespace

@@ -77,6 +77,12 @@ TEST(ClutrrSg, MalformedLinesNameTheSection) {
               HasSubstr("sg.txt:4: <QUERY>: expected 'How are ent_a and ent_b related to each other ?'"));
   EXPECT_THAT(error_of("<STORY> ent_1 is a son to ent_2 . <QUERY> How are ent_2 and ent_1 related to each other ? <PROOF> x <ANSWER> ent_2 is the father of ent_1 ."),
               HasSubstr("<ANSWER>: expected the relation of ent_1 to ent_2 (the query)"));
+  // Found by fuzz/clutrr_sg_fuzz.cpp (fuzz/regressions/clutrr_sg/): an entity number beyond 64 bits
+  // escaped as std::out_of_range.
+  EXPECT_THAT(error_of("<STORY> ent_1 is a son to ent_22222222222222222222222 . <QUERY> How are ent_2 and ent_1 related to each other ? <PROOF> x <ANSWER> son"),
+              HasSubstr("sg.txt:4: <STORY> sentence 1: entity number: expected an integer within 64 bits, got '22222222222222222222222'"));
+  EXPECT_THAT(error_of("<STORY> ent_1 is a son to ent_2 . <QUERY> How are ent_99999999999999999999 and ent_1 related to each other ? <PROOF> x <ANSWER> son"),
+              HasSubstr("<QUERY>: entity number: expected an integer within 64 bits"));
   auto ex = clutrr_sg_parse_line("<STORY> ent_21 is a son to ent_2 . <QUERY> How are ent_2 and ent_21 related to each other ? <PROOF> x <ANSWER> son", "l");
   try {
     clutrr_sg_to_task(ex, true);
