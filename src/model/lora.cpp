@@ -87,6 +87,18 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
+// The targets that are among a family's `modules`, in their order; refuses (naming `where` and
+// `whose`, e.g. "a qwen2 model") a list with none of them.
+std::vector<std::string> targets_among(const LoraConfig& lora, const std::vector<std::string>& modules,
+                                       const std::string& where, const std::string& whose) {
+  std::vector<std::string> out;
+  for (const std::string& m : modules) {
+    if (contains(lora.targets, m)) out.push_back(m);
+  }
+  check(!out.empty(), where, str("modules of ", whose, " (", joined(modules), ")"), joined(lora.targets));
+  return out;
+}
+
 const std::string kPeftGpt2Prefix = "base_model.model.transformer.";
 const std::string kPeftPrefix = "base_model.model.";
 
@@ -143,13 +155,7 @@ std::vector<std::string> lora_targets_parse(const std::string& list, const std::
 
 std::vector<std::string> lora_targets_for(const LoraConfig& lora, const DecoderConfig& config,
                                           const std::string& where) {
-  std::vector<std::string> out;
-  for (const std::string& m : lora_modules(config)) {
-    if (contains(lora.targets, m)) out.push_back(m);
-  }
-  check(!out.empty(), where, str("modules of a ", config.model_type(), " model (", joined(lora_modules(config)), ")"),
-        joined(lora.targets));
-  return out;
+  return targets_among(lora, lora_modules(config), where, str("a ", config.model_type(), " model"));
 }
 
 void lora_config_check(const LoraConfig& lora, const std::string& where) {
@@ -179,12 +185,7 @@ std::vector<WeightSpec> lora_specs(const DecoderConfig& config, const LoraConfig
 
 void lora_attach(DecoderWeights& weights, const LoraConfig& lora, uint64_t seed) {
   lora_config_check(lora, "LoRA configuration");
-  std::vector<std::string> family;
-  for (const std::string& m : lora_modules(weights)) {
-    if (contains(lora.targets, m)) family.push_back(m);
-  }
-  check(!family.empty(), "LoRA targets", str("modules of this model's family (", joined(lora_modules(weights)), ")"),
-        joined(lora.targets));
+  const std::vector<std::string> family = targets_among(lora, lora_modules(weights), "LoRA targets", "this model's family");
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   for_each_module(weights, [&](const std::string& m, Module module) {
     if (!contains(family, m)) {
