@@ -12,7 +12,8 @@ namespace {
 using namespace reckoning;
 
 struct AnswerArgs {
-  std::string model, facts, knowledge, save_knowledge, dataset;
+  std::string model, facts, knowledge, save_knowledge, dataset, sets;
+  int64_t batch_tasks = 8;
   std::vector<std::string> questions;
   bool interactive = false, json = false, merge = false;
   int64_t beams = 1, max_new_tokens = 48;
@@ -27,24 +28,20 @@ int run_answer(const AnswerArgs& a) {
   if (!a.device.empty()) model.run.device = device_from_name(a.device, "--device");
   reckoning_model_to(model, model.device());
   const MatmulDtypeScope matmul_scope(model.matmul_dtype());
-  check(a.facts.empty() != a.knowledge.empty(), "reckoning answer", "exactly one of --facts and --knowledge",
-        a.facts.empty() ? "neither" : "both");
-  Knowledge knowledge = a.knowledge.empty() ? knowledge_encode(model, facts_read(a.facts))
-                                            : knowledge_load(model, a.knowledge);
-  if (!a.save_knowledge.empty()) {
-    knowledge_save(model, knowledge, a.save_knowledge);
-    std::cerr << "knowledge (" << knowledge.facts.size() << " facts) saved to " << a.save_knowledge << "\n";
-  }
-  // LoRA knowledge folded into the weights: one matrix product per layer fewer per token, same answers.
-  if (a.merge && lora_present(knowledge.weights)) knowledge.weights = lora_merge(knowledge.weights);
+  const int given = !a.facts.empty() + !a.knowledge.empty() + !a.sets.empty();
+  check(given == 1, "reckoning answer", "exactly one of --facts, --knowledge and --sets",
+        given == 0 ? "none" : "several");
   GenerateOptions options;
   options.num_beams = a.beams;
   options.max_new_tokens = a.max_new_tokens;
   const std::string label_spec = a.labels_given ? (a.labels == "none" ? "" : a.labels) : model.run.eval_labels;
   check(label_spec != "auto", "--labels", "a comma-separated list ('auto' is resolved when a model trains)", "'auto'");
   const std::vector<std::string> labels = labels_resolve(label_spec, {}, {}, "--labels");
-  auto respond = [&](const std::string& q) {
-    nlohmann::json out{{"question", q}};
+  // One answer as printed: the label or generated text, or a JSON line (with `set` when given).
+  auto respond_with = [&](const Knowledge& knowledge, const std::string& q, const std::string* set) {
+    nlohmann::json out;
+    if (set != nullptr) out["set"] = *set;
+    out["question"] = q;
     std::string answer;
     if (labels.empty()) {
       answer = knowledge_answer(model, knowledge, q, options, a.dataset);
@@ -56,10 +53,39 @@ int run_answer(const AnswerArgs& a) {
       out["log_likelihood"] = scores;
     }
     out["answer"] = answer;
-    if (a.json) std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    if (a.json || set != nullptr) std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     else std::cout << answer << "\n";
     std::cout.flush();
   };
+  if (!a.sets.empty()) {
+    // Many knowledge sets: encoded --batch-tasks at a time, each set's questions answered with its
+    // own weights, one JSON line per answer.
+    check(a.save_knowledge.empty() && !a.interactive && a.questions.empty(), "--sets",
+          "no --save-knowledge, --question or --interactive (the questions are in the file)", "one of them");
+    const std::vector<KnowledgeSet> sets = knowledge_sets_read(a.sets);
+    const size_t group = static_cast<size_t>(a.batch_tasks);
+    for (size_t first = 0; first < sets.size(); first += group) {
+      const size_t last = std::min(sets.size(), first + group);
+      std::vector<std::vector<std::string>> facts;
+      for (size_t i = first; i < last; ++i) facts.push_back(sets[i].facts);
+      std::vector<Knowledge> encoded = knowledge_encode_many(model, facts, a.batch_tasks);
+      for (size_t i = first; i < last; ++i) {
+        Knowledge& k = encoded[i - first];
+        if (a.merge && lora_present(k.weights)) k.weights = lora_merge(k.weights);
+        for (const std::string& q : sets[i].questions) respond_with(k, q, &sets[i].id);
+      }
+    }
+    return 0;
+  }
+  Knowledge knowledge = a.knowledge.empty() ? knowledge_encode(model, facts_read(a.facts))
+                                            : knowledge_load(model, a.knowledge);
+  if (!a.save_knowledge.empty()) {
+    knowledge_save(model, knowledge, a.save_knowledge);
+    std::cerr << "knowledge (" << knowledge.facts.size() << " facts) saved to " << a.save_knowledge << "\n";
+  }
+  // LoRA knowledge folded into the weights: one matrix product per layer fewer per token, same answers.
+  if (a.merge && lora_present(knowledge.weights)) knowledge.weights = lora_merge(knowledge.weights);
+  auto respond = [&](const std::string& q) { respond_with(knowledge, q, nullptr); };
   for (const auto& q : a.questions) respond(q);
   if (a.interactive || (a.questions.empty() && a.save_knowledge.empty())) {
     const bool tty = ::isatty(0);
@@ -81,6 +107,12 @@ const cli::RegisterCommand answer_command(
           ->check(CLI::ExistingFile);
       app.add_option("--knowledge", a->knowledge, "A knowledge file saved earlier with --save-knowledge")
           ->check(CLI::ExistingFile);
+      app.add_option("--sets", a->sets,
+                     "Many knowledge sets: JSON lines {\"id\", \"facts\": [...], \"questions\": [...]}; prints one "
+                     "JSON line {\"set\", \"question\", \"answer\"} per question")
+          ->check(CLI::ExistingFile);
+      app.add_option("--batch-tasks", a->batch_tasks, "With --sets: knowledge sets encoded at once (task-batched)")
+          ->check(CLI::PositiveNumber);
       app.add_option("--save-knowledge", a->save_knowledge, "Save the encoded knowledge to this file");
       app.add_flag("--merge", a->merge,
                    "With LoRA knowledge: answer with the adapters folded into the weights (same answers)");

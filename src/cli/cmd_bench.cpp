@@ -41,6 +41,9 @@ const cli::RegisterCommand meta_step_command(
         meta_step_shape(*c, *shape);
         if (self->count("--layers") > 0) c->n_layer = layers;
       });
+      app.add_option("--tasks", c->tasks, "Tasks per step (one task-batched inner loop; see --sequential)")
+          ->check(CLI::PositiveNumber);
+      app.add_flag("--sequential{false}", c->batched, "With --tasks: one task after another (outer.batched false)");
       app.add_option("--facts", c->facts, "Fact sequences per task")->check(CLI::PositiveNumber);
       app.add_option("--fact-len", c->fact_len, "Tokens per fact (key included)")->check(CLI::PositiveNumber);
       app.add_option("--key-len", c->key_len, "Leading key tokens per fact (not targets)")->check(CLI::PositiveNumber);
@@ -111,6 +114,25 @@ const cli::RegisterCommand answer_command(
       };
     });
 
+const cli::RegisterCommand eval_command(
+    "bench eval",
+    "Evaluation throughput of a trained model on real tasks for each --batch-tasks setting, side by side; one JSON line",
+    902, [](CLI::App& app) -> std::function<int()> {
+      auto c = std::make_shared<EvalBenchConfig>();
+      app.add_option("--model", c->model, "Model directory")->required()->check(CLI::ExistingDirectory);
+      app.add_option("--data", c->data, "Tasks (canonical JSONL)")->required()->check(CLI::ExistingFile);
+      app.add_option("--batch-tasks", c->batch_tasks, "eval.batch_tasks settings to compare (e.g. 1 8 16)")
+          ->check(CLI::PositiveNumber);
+      app.add_option("--max-tasks", c->max_tasks, "Evaluate at most this many tasks (0 = all)")->check(CLI::NonNegativeNumber);
+      app.add_option("--repeat", c->repeat, "Rounds over the settings (alternated; the median is reported)")
+          ->check(CLI::PositiveNumber);
+      app.add_option("--threads", c->threads, "Intra-op threads")->check(CLI::NonNegativeNumber);
+      return [c] {
+        std::cout << bench_eval(*c).dump() << std::endl;
+        return 0;
+      };
+    });
+
 struct MetaGradArgs {
   std::string config, out;
   std::vector<std::string> sets;
@@ -120,7 +142,7 @@ struct MetaGradArgs {
 const cli::RegisterCommand meta_grad_command(
     "bench meta-grad",
     "Train a recipe's first steps and compare every task's meta-gradient in float32 against float64; one JSON line",
-    902, [](CLI::App& app) -> std::function<int()> {
+    903, [](CLI::App& app) -> std::function<int()> {
       auto a = std::make_shared<MetaGradArgs>();
       app.add_option("--config", a->config, "YAML configuration of the run (keys: docs/TRAINING.md)")
           ->required()

@@ -73,7 +73,7 @@ const cli::RegisterCommand train_command(
 struct EvalArgs {
   std::string model, data, out;
   std::vector<std::string> sets;
-  int64_t beams = 1, max_new_tokens = 0, max_tasks = 0;
+  int64_t beams = 1, max_new_tokens = 0, max_tasks = 0, batch_tasks = 0;
   bool tasks = false;
 };
 
@@ -88,6 +88,7 @@ int run_eval(const EvalArgs& a) {
   EvalOptions eo;
   eo.num_beams = a.beams;
   eo.max_tasks = a.max_tasks;
+  eo.batch_tasks = a.batch_tasks > 0 ? a.batch_tasks : model.run.eval_batch_tasks;
   eo.max_new_tokens = eval_generation_budget(model, a.max_new_tokens);  // the budget the trainer used
   // The model's label set (eval.labels; --set eval.labels=... overrides; "auto" = these tasks' answers).
   eo.labels = labels_resolve(model.run.eval_labels, tasks, model.prompt(), "eval.labels");
@@ -108,6 +109,9 @@ const cli::RegisterCommand eval_command(
       app.add_option("--beams", a->beams, "Beam width (1 = greedy)")->check(CLI::PositiveNumber);
       app.add_option("--max-new-tokens", a->max_new_tokens, "Generation budget")->check(CLI::NonNegativeNumber);
       app.add_option("--max-tasks", a->max_tasks, "Evaluate at most this many tasks")->check(CLI::NonNegativeNumber);
+      app.add_option("--batch-tasks", a->batch_tasks,
+                     "Tasks whose knowledge is encoded at once (default: eval.batch_tasks, 8); the metrics do not depend on it")
+          ->check(CLI::PositiveNumber);
       app.add_option("--set", a->sets, "Override a setting of the model, e.g. --set data.distractors=2, "
                                         "--set eval.labels=yes,no,none (constrained answering)");
       return [a] { return run_eval(*a); };

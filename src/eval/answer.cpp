@@ -35,14 +35,94 @@ std::string generate_text(const ReckoningModel& model, const DecoderWeights& wei
 
 }  // namespace
 
-Knowledge knowledge_encode(const ReckoningModel& model, const std::vector<std::string>& facts) {
+namespace {
+
+// The facts of a knowledge set encoded as the inner loop reads them.
+EncodedTask knowledge_task(const ReckoningModel& model, const std::vector<std::string>& facts) {
   check(!facts.empty(), "knowledge", "at least one fact", "none");
   Task t = question_task(model, facts, "?", "");
   PromptOptions prompt = model.prompt();
   prompt.method = Method::Reckoning;
   prompt.control = Control::None;
   prompt.distractors = 0;
-  EncodedTask encoded = encode_task(t, *model.tokenizer, prompt);
+  return encode_task(t, *model.tokenizer, prompt);
+}
+
+}  // namespace
+
+std::vector<Knowledge> knowledge_encode_many(const ReckoningModel& model,
+                                             const std::vector<std::vector<std::string>>& sets, int64_t batch_tasks) {
+  check(batch_tasks > 0, "knowledge: batch_tasks", "a positive number", std::to_string(batch_tasks));
+  std::vector<Knowledge> out;
+  const size_t group = static_cast<size_t>(batch_tasks);
+  for (size_t first = 0; first < sets.size(); first += group) {
+    const size_t last = std::min(sets.size(), first + group);
+    if (last - first == 1) {
+      out.push_back(knowledge_encode(model, sets[first]));
+      continue;
+    }
+    std::vector<EncodedTask> encoded;
+    std::vector<LmBatch> facts;
+    for (size_t i = first; i < last; ++i) {
+      encoded.push_back(knowledge_task(model, sets[i]));
+      facts.push_back(encoded.back().facts);
+    }
+    InnerBatchResult adapted = inner_loop_tasks(model.config, model.weights, model.lrs, model.inner(), facts,
+                                                InnerMode::Evaluate, /*dropout=*/false);
+    for (size_t t = 0; t < encoded.size(); ++t) {
+      Knowledge k;
+      k.facts = encoded[t].encoded_facts;
+      k.weights = decoder_task(model.config, adapted.weights, static_cast<int64_t>(t));
+      k.trace = adapted.traces[t];
+      out.push_back(std::move(k));
+    }
+  }
+  return out;
+}
+
+std::vector<KnowledgeSet> knowledge_sets_read(const std::string& path) {
+  const std::string text = read_file(path);
+  std::istringstream in(text);
+  std::vector<KnowledgeSet> sets;
+  std::string line;
+  for (int64_t n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = str(path, ":", n);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw Error(str(where, ": invalid JSON (", e.what(), ")"));
+    }
+    check(j.is_object(), where, "an object {\"facts\": [...], \"questions\": [...]}", j.dump());
+    KnowledgeSet set;
+    auto strings = [&](const char* key) {
+      check(j.contains(key) && j[key].is_array() && !j[key].empty(), str(where, ": field '", key, "'"),
+            "a non-empty list of strings", j.contains(key) ? j[key].dump() : "nothing");
+      std::vector<std::string> out;
+      for (const auto& v : j[key]) {
+        check(v.is_string(), str(where, ": field '", key, "'"), "strings only", v.dump());
+        out.push_back(v.get<std::string>());
+      }
+      return out;
+    };
+    set.facts = strings("facts");
+    set.questions = strings("questions");
+    if (j.contains("id")) {
+      check(j["id"].is_string() || j["id"].is_number_integer(), str(where, ": field 'id'"), "a string or an integer",
+            j["id"].dump());
+      set.id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
+    } else {
+      set.id = std::to_string(n);
+    }
+    sets.push_back(std::move(set));
+  }
+  check(!sets.empty(), path, "at least one knowledge set", "none");
+  return sets;
+}
+
+Knowledge knowledge_encode(const ReckoningModel& model, const std::vector<std::string>& facts) {
+  EncodedTask encoded = knowledge_task(model, facts);
   InnerResult adapted = inner_loop(model.config, model.weights, model.lrs, model.inner(), encoded.facts,
                                    InnerMode::Evaluate, /*dropout=*/false);
   Knowledge k;

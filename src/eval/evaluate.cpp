@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "reckoning/eval/labels.h"
+#include "reckoning/meta/inner_loop.h"
 #include "reckoning/model/generate.h"
 
 namespace reckoning {
@@ -64,27 +65,25 @@ RecallMatch recall_match(const std::string& recalled, const std::vector<std::str
   return m;
 }
 
-TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const EvalOptions& options,
-                         const std::vector<std::string>& fact_pool) {
-  torch::NoGradGuard outer_no_grad;
-  const PromptOptions prompt = model.prompt();
-  EncodedTask encoded = encode_task(task, *model.tokenizer, prompt, fact_pool);
+namespace {
+
+// A task encoded for evaluation, checked to fit the model's context.
+EncodedTask encode_for_eval(const ReckoningModel& model, const Task& task, const std::vector<std::string>& fact_pool) {
+  EncodedTask encoded = encode_task(task, *model.tokenizer, model.prompt(), fact_pool);
   encoded_task_check_fits(encoded, task, model.config.n_ctx(), /*with_target=*/false, "evaluation");
-  TaskResult r;
+  return encoded;
+}
+
+// The answer of one encoded task with `weights` (its adapted weights, or the base without facts),
+// scored; r holds the task's inner losses already.
+TaskResult answer_and_score(const ReckoningModel& model, const Task& task, const EncodedTask& encoded,
+                            const DecoderWeights& weights, const EvalOptions& options, TaskResult r) {
+  torch::NoGradGuard no_grad;
+  const PromptOptions prompt = model.prompt();
   r.guid = task.guid;
   r.hops = task.hops;
   r.n_distractors = encoded.n_distractors;
   r.target = encoded.target_text;
-  DecoderWeights weights = model.weights;
-  if (encoded.facts.ids.defined()) {
-    torch::AutoGradMode enable(true);  // the inner loop differentiates the inner loss
-    InnerResult adapted = inner_loop(model.config, model.weights, model.lrs, model.inner(), encoded.facts,
-                                     InnerMode::Evaluate, /*dropout=*/false);
-    weights = adapted.weights;
-    for (const auto& step : adapted.trace) r.inner_losses.push_back(step.loss);
-    torch::NoGradGuard no_grad;
-    r.inner_losses.push_back(masked_lm_loss(model.config, weights, encoded.facts, false).item<double>());
-  }
   std::optional<std::string> chosen;
   if (!options.labels.empty()) {
     chosen = options.labels[label_choose(model, weights, encoded.prompt_ids, options.labels).index];
@@ -115,24 +114,99 @@ TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const Ev
   return r;
 }
 
+}  // namespace
+
+TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const EvalOptions& options,
+                         const std::vector<std::string>& fact_pool) {
+  EvalOptions one = options;
+  one.batch_tasks = 1;
+  return evaluate_tasks(model, {task}, one, fact_pool).front();
+}
+
+std::vector<TaskResult> evaluate_tasks(const ReckoningModel& model, const std::vector<Task>& tasks,
+                                       const EvalOptions& options, const std::vector<std::string>& fact_pool) {
+  torch::NoGradGuard outer_no_grad;
+  std::vector<EncodedTask> encoded;
+  for (const Task& task : tasks) encoded.push_back(encode_for_eval(model, task, fact_pool));
+  std::vector<TaskResult> results(tasks.size());
+  // The tasks with facts: their knowledge encoded batch_tasks at a time; the inner loss before each
+  // step, then after the last.
+  std::vector<size_t> with_facts;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (encoded[i].facts.ids.defined()) with_facts.push_back(i);
+  }
+  std::vector<DecoderWeights> adapted(tasks.size(), model.weights);
+  const size_t group = static_cast<size_t>(std::max<int64_t>(1, options.batch_tasks));
+  for (size_t start = 0; start < with_facts.size(); start += group) {
+    const std::vector<size_t> part(with_facts.begin() + static_cast<std::ptrdiff_t>(start),
+                                   with_facts.begin() + static_cast<std::ptrdiff_t>(std::min(with_facts.size(), start + group)));
+    std::vector<LmBatch> facts;
+    for (size_t i : part) facts.push_back(encoded[i].facts);
+    if (part.size() == 1) {
+      torch::AutoGradMode enable(true);  // the inner loop differentiates the inner loss
+      const size_t i = part.front();
+      InnerResult one = inner_loop(model.config, model.weights, model.lrs, model.inner(), facts.front(),
+                                   InnerMode::Evaluate, /*dropout=*/false);
+      adapted[i] = one.weights;
+      for (const auto& step : one.trace) results[i].inner_losses.push_back(step.loss);
+      torch::NoGradGuard no_grad;
+      results[i].inner_losses.push_back(masked_lm_loss(model.config, adapted[i], facts.front(), false).item<double>());
+      continue;
+    }
+    InnerBatchResult batch;
+    {
+      torch::AutoGradMode enable(true);
+      batch = inner_loop_tasks(model.config, model.weights, model.lrs, model.inner(), facts, InnerMode::Evaluate,
+                               /*dropout=*/false);
+    }
+    const torch::Tensor after =
+        masked_lm_loss_per_task(model.config, batch.weights, lm_batch_stack(facts), batch.tasks, false)
+            .to(torch::kCPU, torch::kFloat64);
+    for (size_t t = 0; t < part.size(); ++t) {
+      const size_t i = part[t];
+      adapted[i] = decoder_task(model.config, batch.weights, static_cast<int64_t>(t));
+      for (const auto& step : batch.traces[t]) results[i].inner_losses.push_back(step.loss);
+      results[i].inner_losses.push_back(after[static_cast<int64_t>(t)].item<double>());
+    }
+  }
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    results[i] = answer_and_score(model, tasks[i], encoded[i], adapted[i], options, std::move(results[i]));
+    adapted[i] = DecoderWeights();  // answered: its weights go
+  }
+  return results;
+}
+
+namespace {
+
+// Counts one task's result into the report's groups (overall, its hop count, its distractors).
+void record_result(EvalReport& report, const Task& task, TaskResult r, const PromptOptions& prompt) {
+  const std::string answer = answer_text(task, prompt);
+  for (EvalGroup* g : {&report.overall, &report.by_hops[r.hops], &report.by_distractors[r.n_distractors]}) {
+    ++g->n;
+    g->exact += r.exact_match;
+    g->label += r.label_correct;
+    g->recall += r.recall_correct;
+    g->recall_any_order += r.recall_any_order;
+    ++g->answers[answer];
+  }
+  report.tasks.push_back(std::move(r));
+}
+
+}  // namespace
+
 EvalReport evaluate(const ReckoningModel& model, const std::vector<Task>& tasks,
                     const EvalOptions& options, const std::vector<std::string>& fact_pool) {
   const auto start = std::chrono::steady_clock::now();
   EvalReport report;
   report.multi_task = model.run.multi_task;
   const std::vector<Task> chosen = tasks_subsample(tasks, options.max_tasks);
-  for (const Task& task : chosen) {
-    TaskResult r = evaluate_task(model, task, options, fact_pool);
-    const std::string answer = answer_text(task, model.prompt());
-    for (EvalGroup* g : {&report.overall, &report.by_hops[r.hops], &report.by_distractors[r.n_distractors]}) {
-      ++g->n;
-      g->exact += r.exact_match;
-      g->label += r.label_correct;
-      g->recall += r.recall_correct;
-      g->recall_any_order += r.recall_any_order;
-      ++g->answers[answer];
-    }
-    report.tasks.push_back(std::move(r));
+  // A group of tasks at a time: encoded at once, answered one by one.
+  const size_t group = static_cast<size_t>(std::max<int64_t>(1, options.batch_tasks));
+  for (size_t first = 0; first < chosen.size(); first += group) {
+    const std::vector<Task> part(chosen.begin() + static_cast<std::ptrdiff_t>(first),
+                                 chosen.begin() + static_cast<std::ptrdiff_t>(std::min(chosen.size(), first + group)));
+    std::vector<TaskResult> results = evaluate_tasks(model, part, options, fact_pool);
+    for (size_t t = 0; t < part.size(); ++t) record_result(report, part[t], std::move(results[t]), model.prompt());
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

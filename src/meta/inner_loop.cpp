@@ -10,6 +10,7 @@
 #include "reckoning/base/error.h"
 #include "reckoning/meta/inner_adamw.h"
 #include "reckoning/model/lora.h"
+#include "reckoning/model/task_batch.h"
 
 namespace reckoning {
 
@@ -52,34 +53,49 @@ std::vector<WeightSpec> inner_rate_specs(const DecoderConfig& config, const Inne
 
 namespace {
 
-// The facts' inner loss, and its gradient with respect to `inputs` (graph kept when
-// `create_graph`). With a chunk size, the facts are taken `chunk` at a time and the chunks' losses
-// weighted by their share of the sequences with targets (masked_lm_loss is a mean over those), so
-// loss and gradient equal one batch's; each chunk's graph is freed after its gradient unless kept.
-std::pair<double, std::vector<torch::Tensor>> fact_loss_and_grad(
+// The facts' inner loss (a scalar, or with `tasks` > 0 one per task: (tasks)), its values, and the
+// gradient of its sum with respect to `inputs` (graph kept when `create_graph`). With a chunk size,
+// the facts are taken `chunk` at a time (per task: each task's rows are one block of the batch) and
+// the chunks' losses weighted by their share of the task's sequences with targets (masked_lm_loss is
+// a mean over those), so losses and gradients equal one batch's; each chunk's graph is freed after
+// its gradient unless kept.
+std::pair<std::vector<double>, std::vector<torch::Tensor>> fact_loss_and_grad(
     const std::function<torch::Tensor(const LmBatch&)>& loss_of, const LmBatch& facts,
-    const std::vector<torch::Tensor>& inputs, int64_t chunk, bool create_graph) {
-  const int64_t n = facts.ids.size(0);
+    const std::vector<torch::Tensor>& inputs, int64_t chunk, bool create_graph, int64_t tasks) {
+  const int64_t groups = std::max<int64_t>(1, tasks);
+  const int64_t n = facts.ids.size(0) / groups;  // sequences per task
+  auto values_of = [](const torch::Tensor& loss) {
+    const torch::Tensor host = loss.detach().to(torch::kCPU, torch::kFloat64).reshape(-1).contiguous();
+    return std::vector<double>(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
+  };
+  auto grad_of = [&](const torch::Tensor& loss) {
+    return torch::autograd::grad({loss.dim() == 0 ? loss : loss.sum()}, inputs, {}, /*retain_graph=*/create_graph,
+                                 create_graph, /*allow_unused=*/true);
+  };
   if (chunk <= 0 || chunk >= n) {
     torch::Tensor loss = loss_of(facts);
-    std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, inputs, {}, /*retain_graph=*/create_graph,
-                                                             create_graph, /*allow_unused=*/true);
-    return {loss.item<double>(), grads};
+    std::vector<torch::Tensor> grads = grad_of(loss);
+    return {values_of(loss), grads};
   }
-  const torch::Tensor with_targets = facts.target_mask.any(1);  // (B)
-  const double total = std::max<double>(1.0, with_targets.sum().item<double>());
-  double loss_sum = 0;
+  const torch::Tensor with_targets = facts.target_mask.any(1).view({groups, n}).to(torch::kFloat64);  // (G, n)
+  const torch::Tensor total = with_targets.sum(1).clamp_min(1.0);                                   // (G)
+  std::vector<double> loss_sum(static_cast<size_t>(groups), 0.0);
   std::vector<torch::Tensor> sum(inputs.size());
+  auto rows = [&](const torch::Tensor& t, int64_t start, int64_t len) {  // each task's rows [start, start + len)
+    if (tasks == 0) return t.narrow(0, start, len);
+    return t.view({groups, n, t.size(1)}).narrow(1, start, len).reshape({groups * len, t.size(1)});
+  };
   for (int64_t start = 0; start < n; start += chunk) {
     const int64_t len = std::min(chunk, n - start);
-    const double share = with_targets.narrow(0, start, len).sum().item<double>() / total;
-    if (share == 0) continue;
-    const LmBatch part{facts.ids.narrow(0, start, len), facts.attn_mask.narrow(0, start, len),
-                       facts.target_mask.narrow(0, start, len)};
-    torch::Tensor loss = loss_of(part) * share;
-    loss_sum += loss.item<double>();
-    std::vector<torch::Tensor> grads = torch::autograd::grad({loss}, inputs, {}, /*retain_graph=*/create_graph,
-                                                             create_graph, /*allow_unused=*/true);
+    const torch::Tensor share = with_targets.narrow(1, start, len).sum(1) / total;  // (G)
+    if (share.sum().item<double>() == 0) continue;
+    const LmBatch part{rows(facts.ids, start, len), rows(facts.attn_mask, start, len),
+                       rows(facts.target_mask, start, len)};
+    torch::Tensor loss = loss_of(part);
+    loss = tasks == 0 ? loss * share.item<double>() : loss * share.to(loss.device(), loss.scalar_type());
+    const std::vector<double> values = values_of(loss);
+    for (size_t t = 0; t < values.size(); ++t) loss_sum[t] += values[t];
+    std::vector<torch::Tensor> grads = grad_of(loss);
     for (size_t j = 0; j < grads.size(); ++j) {
       if (!grads[j].defined()) continue;
       sum[j] = sum[j].defined() ? sum[j] + grads[j] : grads[j];
@@ -104,11 +120,24 @@ struct OptimizerState {
   std::vector<torch::Tensor> m, v;  // AdamW moments, or m = SGD momentum buffer
 };
 
-}  // namespace
+// (tasks, t's shape...)
+std::vector<int64_t> batched_shape(const torch::Tensor& t, int64_t tasks) {
+  std::vector<int64_t> shape{tasks};
+  for (int64_t d : t.sizes()) shape.push_back(d);
+  return shape;
+}
 
-InnerResult inner_loop(const DecoderConfig& config, const DecoderWeights& base, const InnerLrs& lrs,
-                       const InnerLoopConfig& inner, const LmBatch& facts, InnerMode mode,
-                       bool dropout) {
+// The inner loop of one task (tasks = 0: plain weights, a scalar loss) or of `tasks` tasks whose
+// facts are the batch's equal blocks of rows (lm_batch_stack): every adapted tensor then starts as
+// the base tensor expanded along a leading task dimension, and each task's loss, gradient norm and
+// clipping are its own. Returns the fast weights and one trace per task.
+struct InnerRun {
+  DecoderWeights weights;
+  std::vector<std::vector<InnerStepTrace>> traces;
+};
+
+InnerRun inner_run(const DecoderConfig& config, const DecoderWeights& base, const InnerLrs& lrs,
+                   const InnerLoopConfig& inner, const LmBatch& facts, int64_t tasks, InnerMode mode, bool dropout) {
   const bool lora = inner_adapts_lora(inner);
   check(!lora || lora_present(base), "inner.adapt", "LoRA adapters on the model with 'lora'", "a model without adapters");
   // The fast tensors: every weight in canonical order (those `adapt` selects change), or the adapters.
@@ -122,14 +151,19 @@ InnerResult inner_loop(const DecoderConfig& config, const DecoderWeights& base, 
   for (size_t i = 0; i < fast.size(); ++i) {
     if (!adapted[i]) continue;
     idx.push_back(i);
+    // Task-batched: one copy per task along a new leading dimension (a view; the meta-gradient of
+    // the base sums the tasks').
+    if (tasks > 0) fast[i] = fast[i].unsqueeze(0).expand(batched_shape(fast[i], tasks));
     // Evaluation (or a base without grad): fast weights are fresh leaves, no meta-graph.
-    if (!keep_graph || !fast[i].requires_grad()) fast[i] = fast[i].detach().requires_grad_(true);
+    if (!keep_graph || !fast[i].requires_grad()) fast[i] = fast[i].detach().contiguous().requires_grad_(true);
   }
   // The model with the fast tensors in place (the base's adapters, scale and dropout kept).
   auto weights_of = [&](const std::vector<torch::Tensor>& tensors) {
     return lora ? lora_with(base, tensors) : decoder_with(base, tensors);
   };
-  InnerResult result;
+  const size_t groups = static_cast<size_t>(std::max<int64_t>(1, tasks));
+  InnerRun result;
+  result.traces.resize(groups);
   OptimizerState state;
   std::vector<std::vector<torch::Tensor>> history;  // AdamW with a meta-graph: g_0..g_k per tensor
   std::vector<AdamWMoments> moments;                // and the fused node's moments after them
@@ -139,29 +173,48 @@ InnerResult inner_loop(const DecoderConfig& config, const DecoderWeights& base, 
   const auto rate_values = host_rates.accessor<double, 2>();
   const std::vector<std::vector<torch::Tensor>> rate_table = lrs.table();
   for (int64_t k = 0; k < lrs.steps(); ++k) {
-    InnerStepTrace trace;
+    std::vector<InnerStepTrace> trace(groups);
     // Truncated unrolling: the first unroll_from steps of a second-order loop are first order.
     const InnerMode step_mode = mode == InnerMode::SecondOrder && k < inner.unroll_from ? InnerMode::FirstOrder : mode;
     const bool create_graph = step_mode == InnerMode::SecondOrder;
     std::vector<torch::Tensor> inputs;
     for (size_t i : idx) inputs.push_back(fast[i]);
     const DecoderWeights current = weights_of(fast);
-    auto [loss_value, grads] = fact_loss_and_grad(
-        [&](const LmBatch& b) { return masked_lm_loss(config, current, b, dropout); }, facts, inputs,
-        inner.fact_batch, create_graph);
-    trace.loss = loss_value;
+    auto [loss_values, grads] = fact_loss_and_grad(
+        [&](const LmBatch& b) {
+          return tasks == 0 ? masked_lm_loss(config, current, b, dropout)
+                            : masked_lm_loss_per_task(config, current, b, tasks, dropout);
+        },
+        facts, inputs, inner.fact_batch, create_graph, tasks);
+    for (size_t t = 0; t < groups; ++t) trace[t].loss = loss_values[t];
     for (size_t j = 0; j < grads.size(); ++j) {
       if (!grads[j].defined()) grads[j] = torch::zeros_like(inputs[j]);
       if (step_mode == InnerMode::FirstOrder) grads[j] = grads[j].detach();
     }
-    // Global gradient norm, and optional clipping (differentiable in second-order mode, where
-    // the norm itself is part of the graph).
-    trace.grad_norm = global_norm(grads);  // the norm enters the graph only when it clips (below)
-    if (inner.grad_clip > 0 && trace.grad_norm > inner.grad_clip) {
-      torch::Tensor sq = torch::zeros({}, grads.front().options());
-      for (const auto& g : grads) sq = sq + g.pow(2).sum();
-      torch::Tensor scale = inner.grad_clip / (safe_sqrt(sq) + 1e-6);
-      for (auto& g : grads) g = g * scale;
+    // Global gradient norm (each task's own), and optional clipping (differentiable in second-order
+    // mode, where the norm itself is part of the graph).
+    if (tasks == 0) {
+      trace[0].grad_norm = global_norm(grads);  // the norm enters the graph only when it clips (below)
+      if (inner.grad_clip > 0 && trace[0].grad_norm > inner.grad_clip) {
+        torch::Tensor sq = torch::zeros({}, grads.front().options());
+        for (const auto& g : grads) sq = sq + g.pow(2).sum();
+        torch::Tensor scale = inner.grad_clip / (safe_sqrt(sq) + 1e-6);
+        for (auto& g : grads) g = g * scale;
+      }
+    } else if (!grads.empty()) {
+      torch::Tensor sq = torch::zeros({tasks}, grads.front().options());
+      for (const auto& g : grads) sq = sq + g.pow(2).reshape({tasks, -1}).sum(1);
+      const torch::Tensor norms = sq.detach().to(torch::kCPU, torch::kFloat64).sqrt().contiguous();
+      for (size_t t = 0; t < groups; ++t) trace[t].grad_norm = norms[static_cast<int64_t>(t)].item<double>();
+      if (inner.grad_clip > 0 && norms.gt(inner.grad_clip).any().item<bool>()) {
+        const torch::Tensor clips = norms.gt(inner.grad_clip).to(sq.device());  // (tasks): which tasks clip
+        torch::Tensor scale = torch::where(clips, inner.grad_clip / (safe_sqrt(sq) + 1e-6), torch::ones_like(sq));
+        for (auto& g : grads) {
+          std::vector<int64_t> shape(static_cast<size_t>(g.dim()), 1);
+          shape.front() = tasks;
+          g = g * scale.view(shape);
+        }
+      }
     }
     if (k == 0) {
       const bool adamw = inner.optimizer == InnerOptimizer::AdamW;
@@ -228,16 +281,49 @@ InnerResult inner_loop(const DecoderConfig& config, const DecoderWeights& base, 
     }
     guard.reset();
     const double n = static_cast<double>(std::max<size_t>(1, idx.size()));
-    trace.lr_mean = lr_sum / n;
-    trace.lr_min = idx.empty() ? 0 : lr_min;
-    trace.lr_max = idx.empty() ? 0 : lr_max;
-    result.trace.push_back(trace);
+    for (size_t t = 0; t < groups; ++t) {
+      trace[t].lr_mean = lr_sum / n;
+      trace[t].lr_min = idx.empty() ? 0 : lr_min;
+      trace[t].lr_max = idx.empty() ? 0 : lr_max;
+      result.traces[t].push_back(trace[t]);
+    }
   }
   if (!keep_graph) {
     for (size_t i : idx) fast[i] = fast[i].detach();
   }
   result.weights = weights_of(fast);
   return result;
+}
+
+}  // namespace
+
+InnerResult inner_loop(const DecoderConfig& config, const DecoderWeights& base, const InnerLrs& lrs,
+                       const InnerLoopConfig& inner, const LmBatch& facts, InnerMode mode, bool dropout) {
+  InnerRun run = inner_run(config, base, lrs, inner, facts, 0, mode, dropout);
+  return {std::move(run.weights), std::move(run.traces.front())};
+}
+
+InnerBatchResult inner_loop_tasks(const DecoderConfig& config, const DecoderWeights& base, const InnerLrs& lrs,
+                                  const InnerLoopConfig& inner, const std::vector<LmBatch>& facts, InnerMode mode,
+                                  bool dropout) {
+  TORCH_CHECK(!facts.empty(), "inner_loop_tasks: no tasks");
+  const int64_t tasks = static_cast<int64_t>(facts.size());
+  InnerRun run = inner_run(config, base, lrs, inner, lm_batch_stack(facts), tasks, mode, dropout);
+  return {std::move(run.weights), std::move(run.traces), tasks};
+}
+
+DecoderWeights decoder_task(const DecoderConfig& config, const DecoderWeights& weights, int64_t task) {
+  const std::vector<WeightSpec> specs = decoder_weight_specs(config);
+  DecoderWeights out = weights;
+  size_t k = 0;
+  decoder_visit(out, [&](const std::string&, torch::Tensor& t) {
+    const int64_t plain = static_cast<int64_t>(specs[k++].shape.size());
+    if (task_count(t, plain) > 0) t = t[task];
+  });
+  lora_visit(out, [&](const std::string&, torch::Tensor& t) {
+    if (task_count(t, 2) > 0) t = t[task];
+  });
+  return out;
 }
 
 }  // namespace reckoning

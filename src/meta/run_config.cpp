@@ -125,6 +125,7 @@ const std::vector<Field>& fields() {
       {"outer.max_steps", &RunConfig::outer_max_steps, "optimizer steps (0 = from epochs)", kRun},
       {"outer.batch_tasks", &RunConfig::outer_batch_tasks, "tasks per micro-batch", kRun},
       {"outer.grad_accum", &RunConfig::outer_grad_accum, "micro-batches per optimizer step", kRun},
+      {"outer.batched", &RunConfig::outer_batched, "a micro-batch's tasks go through one task-batched inner loop (false: one task after another, one task's graph held at a time)", kRun},
       {"outer.clip", &RunConfig::outer_clip, "global gradient-norm clip (0 = off)", kRun},
       {"outer.task_clip", &RunConfig::outer_task_clip, "clip each task's meta-gradient norm to this before the tasks are averaged (0 = off)", kRun},
       {"outer.nonfinite", &RunConfig::outer_nonfinite, "a NaN or Inf in an inner or outer loss, the gradient or a learned rate: 'stop' (an error naming the step, task and tensor) or 'skip' (that task, or that step's update, is left out and logged)", kRun},
@@ -133,6 +134,7 @@ const std::vector<Field>& fields() {
       {"eval.num_beams", &RunConfig::eval_num_beams, "beams for answer generation (1 = greedy)", kModel},
       {"eval.labels", &RunConfig::eval_labels, "constrained answering: the most likely of these comma-separated labels ('auto' = the training tasks' answers; empty = generate freely)", kModel},
       {"eval.max_new_tokens", &RunConfig::eval_max_new_tokens, "generation budget (0 = multi-task: until EOS or a full context; single-task: longest training target + 4)", kModel},
+      {"eval.batch_tasks", &RunConfig::eval_batch_tasks, "tasks whose knowledge evaluation encodes at once (task-batched inner loop; 1 = one at a time); the metrics do not depend on it", kRun},
       {"checkpoint.every", &RunConfig::checkpoint_every, "steps between 'last' checkpoints (0 = at validations)", kRun},
       {"log.every", &RunConfig::log_every, "steps between progress lines", kRun},
       {"run_dir", &RunConfig::run_dir, "output directory of the run", kRun},
@@ -342,6 +344,7 @@ void run_config_validate(const RunConfig& c) {
   check(c.outer_epochs > 0 || c.outer_max_steps > 0, key("outer.epochs"), "a positive integer (or outer.max_steps > 0)", std::to_string(c.outer_epochs));
   non_negative("outer.max_steps", static_cast<double>(c.outer_max_steps));
   positive("outer.batch_tasks", c.outer_batch_tasks);
+  positive("eval.batch_tasks", c.eval_batch_tasks);
   positive("outer.grad_accum", c.outer_grad_accum);
   non_negative("outer.clip", c.outer_clip);
   non_negative("outer.task_clip", c.outer_task_clip);

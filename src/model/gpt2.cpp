@@ -1,6 +1,7 @@
 // GPT-2 forward pass; see gpt2.h. Follows the Hugging Face GPT2LMHeadModel computation exactly
 // (pre-LayerNorm blocks, scaled dot-product attention, tanh GELU, tied head). Matrix products go
-// through precision.h (bfloat16 when the caller asks for it).
+// through precision.h (bfloat16 when the caller asks for it); weights may be task-batched
+// (task_batch.h).
 #include "reckoning/model/gpt2.h"
 
 #include <cmath>
@@ -9,6 +10,7 @@
 #include "reckoning/model/attention.h"
 #include "reckoning/model/gelu.h"
 #include "reckoning/model/precision.h"
+#include "reckoning/model/task_batch.h"
 
 namespace reckoning {
 
@@ -19,9 +21,9 @@ namespace {
 torch::Tensor conv1d(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
                      const LoraPair& lora = {}, const LoraApply& apply = {}) {
   const torch::Tensor x2 = x.reshape({-1, x.size(-1)});
-  torch::Tensor y = mixed_addmm(b, x2, w);
+  torch::Tensor y = task_matmul(x2, w, /*transposed=*/false, b);
   if (lora.defined()) y = y + lora_path(x2, lora, apply);
-  return y.view({x.size(0), x.size(1), w.size(1)});
+  return y.view({x.size(0), x.size(1), w.size(-1)});
 }
 
 // Causal self-attention with a key-padding mask. x (B, T, C); key_ok (B, T_all) bool over past +
@@ -54,27 +56,26 @@ torch::Tensor gpt2_hidden(const Gpt2Config& c, const Gpt2Weights& w, const torch
   const torch::Tensor& positions = seq.positions;
   const torch::Tensor& key_ok = seq.key_ok;
 
-  torch::Tensor x = w.wte.index_select(0, ids.reshape(-1)).view({B, T, c.n_embd}) +
-                    w.wpe.index_select(0, positions.reshape(-1)).view({B, T, c.n_embd});  // (B, T, C)
+  torch::Tensor x = task_embedding(w.wte, ids) + task_embedding(w.wpe, positions);  // (B, T, C)
   if (dropout && c.embd_pdrop > 0) x = torch::dropout(x, c.embd_pdrop, true);
   const LoraApply lora{w.lora_scale, w.lora_dropout, dropout};
   for (size_t i = 0; i < w.h.size(); ++i) {
     const Gpt2BlockWeights& b = w.h[i];
-    torch::Tensor a = torch::layer_norm(x, {c.n_embd}, b.ln_1_weight, b.ln_1_bias, c.layer_norm_epsilon);
+    torch::Tensor a = task_layer_norm(x, b.ln_1_weight, b.ln_1_bias, c.layer_norm_epsilon);
     a = attention(c, b, a, key_ok, dropout, cache, i, lora);
     if (dropout && c.resid_pdrop > 0) a = torch::dropout(a, c.resid_pdrop, true);
     x = x + a;  // (B, T, C)
-    torch::Tensor m = torch::layer_norm(x, {c.n_embd}, b.ln_2_weight, b.ln_2_bias, c.layer_norm_epsilon);
+    torch::Tensor m = task_layer_norm(x, b.ln_2_weight, b.ln_2_bias, c.layer_norm_epsilon);
     m = conv1d(gelu_tanh(conv1d(m, b.mlp_c_fc_weight, b.mlp_c_fc_bias, b.mlp_c_fc_lora, lora)),
                b.mlp_c_proj_weight, b.mlp_c_proj_bias, b.mlp_c_proj_lora, lora);  // (B, T, C)
     if (dropout && c.resid_pdrop > 0) m = torch::dropout(m, c.resid_pdrop, true);
     x = x + m;
   }
-  return torch::layer_norm(x, {c.n_embd}, w.ln_f_weight, w.ln_f_bias, c.layer_norm_epsilon);
+  return task_layer_norm(x, w.ln_f_weight, w.ln_f_bias, c.layer_norm_epsilon);
 }
 
 torch::Tensor gpt2_logits(const Gpt2Weights& w, const torch::Tensor& hidden) {
-  return mixed_matmul(hidden, w.wte.t());  // (..., V)
+  return task_logits(hidden, w.wte);  // (..., V)
 }
 
 torch::Tensor gpt2_forward(const Gpt2Config& c, const Gpt2Weights& w, const torch::Tensor& ids,

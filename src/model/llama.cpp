@@ -1,9 +1,11 @@
-// Llama-family forward pass; see llama.h. Matrix products go through precision.h.
+// Llama-family forward pass; see llama.h. Matrix products go through precision.h;
+// weights may be task-batched (task_batch.h).
 #include "reckoning/model/llama.h"
 
 #include <limits>
 
 #include "reckoning/model/precision.h"
+#include "reckoning/model/task_batch.h"
 
 namespace reckoning {
 
@@ -13,9 +15,9 @@ namespace {
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, const LoraPair& lora,
                      const LoraApply& apply) {
   const torch::Tensor x2 = x.reshape({-1, x.size(-1)});
-  torch::Tensor y = b.defined() ? mixed_addmm(b, x2, w.t()) : mixed_matmul(x2, w.t());
+  torch::Tensor y = task_matmul(x2, w, /*transposed=*/true, b);
   if (lora.defined()) y = y + lora_path(x2, lora, apply);
-  return y.view({x.size(0), x.size(1), w.size(0)});
+  return y.view({x.size(0), x.size(1), w.size(-2)});
 }
 
 // transformers' rotate_half: (x1, x2) -> (-x2, x1) over the two halves of the last dimension.
@@ -49,7 +51,7 @@ torch::Tensor attention(const LlamaConfig& c, const LlamaLayerWeights& l, const 
 }  // namespace
 
 torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
-  return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * weight;
+  return task_affine(x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps), weight);
 }
 
 std::pair<torch::Tensor, torch::Tensor> llama_rope(const LlamaConfig& c, const torch::Tensor& positions,
@@ -75,7 +77,7 @@ torch::Tensor llama_hidden(const LlamaConfig& c, const LlamaWeights& w, const to
   const SequencePositions seq =
       sequence_positions(mask_in, B, T, device, cache, std::numeric_limits<int64_t>::max(), "llama_hidden");
   const auto [cos, sin] = llama_rope(c, seq.positions, w.embed_tokens.scalar_type());
-  torch::Tensor x = w.embed_tokens.index_select(0, ids.reshape(-1)).view({B, T, c.hidden_size});
+  torch::Tensor x = task_embedding(w.embed_tokens, ids);  // (B, T, C)
   const LoraApply lora{w.lora_scale, w.lora_dropout, dropout};
   for (size_t i = 0; i < w.layers.size(); ++i) {
     const LlamaLayerWeights& l = w.layers[i];
@@ -89,7 +91,7 @@ torch::Tensor llama_hidden(const LlamaConfig& c, const LlamaWeights& w, const to
 }
 
 torch::Tensor llama_logits(const LlamaWeights& w, const torch::Tensor& hidden) {
-  return mixed_matmul(hidden, (w.lm_head.defined() ? w.lm_head : w.embed_tokens).t());  // (..., V)
+  return task_logits(hidden, w.lm_head.defined() ? w.lm_head : w.embed_tokens);  // (..., V)
 }
 
 torch::Tensor llama_forward(const LlamaConfig& c, const LlamaWeights& w, const torch::Tensor& ids,

@@ -11,6 +11,7 @@
 #include "reckoning/base/safetensors.h"
 #include "reckoning/base/text.h"
 #include "reckoning/model/precision.h"
+#include "reckoning/model/task_batch.h"
 
 namespace reckoning {
 
@@ -123,7 +124,7 @@ const std::vector<std::string>& lora_modules_all() {
 
 torch::Tensor lora_path(const torch::Tensor& x2, const LoraPair& lora, const LoraApply& apply) {
   const torch::Tensor x = apply.training && apply.dropout_p > 0 ? torch::dropout(x2, apply.dropout_p, true) : x2;
-  return mixed_matmul(mixed_matmul(x, lora.a.t()) * apply.scale, lora.b.t());
+  return task_matmul(task_matmul(x, lora.a, /*transposed=*/true) * apply.scale, lora.b, /*transposed=*/true);
 }
 
 std::vector<std::string> lora_targets_parse(const std::string& list, const std::string& where) {

@@ -15,6 +15,8 @@
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
 #include "reckoning/eval/answer.h"
+#include "reckoning/eval/evaluate.h"
+#include "reckoning/eval/labels.h"
 #include "reckoning/model/generate.h"
 #include "reckoning/model/lora.h"
 #include "reckoning/meta/inner_loop.h"
@@ -231,10 +233,17 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   if (model.lrs.learned()) params.push_back(model.lrs.values);
   torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(1e-5).weight_decay(0.01));
 
-  EncodedTask task;
-  task.facts = random_batch(model.config, b.facts, b.fact_len, b.key_len);
-  task.question = random_batch(model.config, 1, b.question_len + b.answer_len, b.question_len);
+  check_positive(b.tasks, "tasks");
+  std::vector<EncodedTask> tasks(static_cast<size_t>(b.tasks));
+  for (EncodedTask& t : tasks) {
+    t.facts = random_batch(model.config, b.facts, b.fact_len, b.key_len);
+    t.question = random_batch(model.config, 1, b.question_len + b.answer_len, b.question_len);
+  }
+  const EncodedTask& task = tasks.front();
+  std::vector<const EncodedTask*> all;
+  for (const EncodedTask& t : tasks) all.push_back(&t);
   const InnerMode mode = b.first_order ? InnerMode::FirstOrder : InnerMode::SecondOrder;
+  const double per_task = 1.0 / static_cast<double>(b.tasks);
 
   const int64_t rss_before = resident_memory_bytes();
   device_reset_peak_memory(device);
@@ -244,8 +253,19 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   for (int64_t s = 0; s < b.warmup + b.steps; ++s) {
     const auto start = Clock::now();
     release_gradients(optimizer);
-    torch::Tensor loss = task_loss(model, task, mode, b.dropout);
-    loss.backward();
+    // The step's loss: the tasks' mean, as the trainer averages them (one graph at a time when
+    // they go one after another).
+    torch::Tensor loss;
+    if (b.batched && b.tasks > 1) {
+      loss = tasks_loss(model, all, mode, b.dropout).mean();
+      loss.backward();
+    } else {
+      for (const EncodedTask& t : tasks) {
+        torch::Tensor one = task_loss(model, t, mode, b.dropout) * per_task;
+        one.backward();
+        loss = loss.defined() ? loss.detach() + one.detach() : one.detach();
+      }
+    }
     if (b.outer_clip > 0) torch::nn::utils::clip_grad_norm_(params, b.outer_clip);
     optimizer.step();
     last_loss = loss.item<double>();
@@ -277,7 +297,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   }
   const MetaStepFlops flops = meta_step_flops(b);
   const double t_median = median(times);
-  const double achieved = flops.total / t_median / 1e9;
+  const double achieved = flops.total * static_cast<double>(b.tasks) / t_median / 1e9;
   // The peak of the dtype the products actually run in.
   const double peak =
       b.measure_peak ? matmul_peak_gflops(matmul_dtype == MatmulDtype::BFloat16 ? "bfloat16" : b.dtype,
@@ -287,7 +307,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   nlohmann::json config = {
       {"arch", b.arch}, {"n_layer", b.n_layer}, {"n_embd", b.n_embd}, {"n_head", b.n_head}, {"n_vocab", b.n_vocab},
       {"n_kv_head", model.config.is_gpt2() ? nlohmann::json(nullptr) : nlohmann::json(model.config.llama().num_key_value_heads)},
-      {"n_inner", model.config.mlp_size()}, {"facts", b.facts}, {"fact_len", b.fact_len}, {"key_len", b.key_len},
+      {"n_inner", model.config.mlp_size()}, {"tasks", b.tasks}, {"batched", b.batched}, {"facts", b.facts}, {"fact_len", b.fact_len}, {"key_len", b.key_len},
       {"question_len", b.question_len}, {"answer_len", b.answer_len}, {"inner_steps", b.inner_steps},
       {"inner_optimizer", enum_name(b.inner_optimizer)}, {"lr_mode", enum_name(b.lr_mode)}, {"first_order", b.first_order}, {"fused", b.fused},
       {"eps_root", b.eps_root}, {"float64_update", b.float64_update}, {"adapt", b.adapt},
@@ -310,13 +330,14 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
        }()},
       {"seconds_median", t_median},
       {"seconds_min", *std::min_element(times.begin(), times.end())},
+      {"tasks_per_second", static_cast<double>(b.tasks) / t_median},
       {"peak_rss_bytes", peak_resident_memory_bytes()},
       {"device_peak_bytes", device_peak >= 0 ? nlohmann::json(device_peak) : nlohmann::json(nullptr)},
       {"rss_before_bytes", rss_before},
       {"rss_growth_bytes", rss_after.back() - rss_after.front()},
       // The analytic count is the full inner loop's (every weight's gradient); with adapters the
       // work differs, so no count is claimed for them.
-      {"flops", lora ? nlohmann::json(nullptr) : nlohmann::json(flops.total)},
+      {"flops", lora ? nlohmann::json(nullptr) : nlohmann::json(flops.total * static_cast<double>(b.tasks))},
       {"gflops_per_s", lora ? nlohmann::json(nullptr) : nlohmann::json(achieved)},
       {"matmul_peak_gflops", peak},
       {"peak_fraction", peak > 0 && !lora ? achieved / peak : 0.0},
@@ -397,6 +418,53 @@ nlohmann::json bench_answer(const AnswerBenchConfig& b) {
           {"by_questions", rows},
           {"break_even_questions", break_even},
           {"peak_rss_bytes", peak_resident_memory_bytes()}};
+}
+
+nlohmann::json bench_eval(const EvalBenchConfig& b) {
+  check(!b.batch_tasks.empty(), "bench eval: --batch-tasks", "at least one setting", "none");
+  for (int64_t n : b.batch_tasks) check_positive(n, "batch_tasks");
+  check_positive(b.repeat, "repeat");
+  if (b.threads > 0) configure_threads(b.threads);
+  ReckoningModel model = reckoning_model_load(b.model);
+  fit_default_threads(model.config);
+  reckoning_model_to(model, model.device());
+  const MatmulDtypeScope matmul_scope(model.matmul_dtype());
+  const std::vector<Task> tasks = tasks_subsample(tasks_load(b.data), b.max_tasks);
+  check(!tasks.empty(), b.data, "at least one task", "none");
+  EvalOptions options;
+  options.max_new_tokens = eval_generation_budget(model, 0);
+  options.labels = labels_resolve(model.run.eval_labels, tasks, model.prompt(), "eval.labels");
+  const std::vector<std::string> pool = fact_pool_of(tasks);
+  std::vector<std::vector<double>> seconds(b.batch_tasks.size());
+  std::vector<EvalReport> reports(b.batch_tasks.size());
+  for (int64_t r = 0; r < b.repeat; ++r) {
+    for (size_t i = 0; i < b.batch_tasks.size(); ++i) {
+      options.batch_tasks = b.batch_tasks[i];
+      const auto start = Clock::now();
+      reports[i] = evaluate(model, tasks, options, pool);
+      seconds[i].push_back(seconds_since(start));
+    }
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  double best = 0, first = 0;
+  for (size_t i = 0; i < b.batch_tasks.size(); ++i) {
+    const double t = median(seconds[i]);
+    const double rate = static_cast<double>(tasks.size()) / t;
+    bool same = reports[i].tasks.size() == reports[0].tasks.size();
+    for (size_t k = 0; same && k < reports[i].tasks.size(); ++k) {
+      same = reports[i].tasks[k].prediction == reports[0].tasks[k].prediction;
+    }
+    rows.push_back({{"batch_tasks", b.batch_tasks[i]}, {"seconds", t}, {"tasks_per_second", rate},
+                    {"label_accuracy", reports[i].overall.label_accuracy()}, {"same_predictions", same}});
+    if (i == 0) first = rate;
+    best = std::max(best, rate);
+  }
+  return {{"benchmark", "eval"},
+          {"config", {{"model", b.model}, {"data", b.data}, {"max_tasks", b.max_tasks}, {"repeat", b.repeat},
+                      {"threads", at::get_num_threads()}, {"threads_why", thread_summary()}}},
+          {"tasks", tasks.size()},
+          {"by_batch", rows},
+          {"speedup", first > 0 ? best / first : 0.0}};
 }
 
 }  // namespace reckoning

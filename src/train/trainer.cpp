@@ -47,6 +47,25 @@ torch::Tensor task_loss(const ReckoningModel& model, const EncodedTask& task, In
   return masked_lm_loss(model.config, adapted.weights, task.question, dropout);
 }
 
+torch::Tensor tasks_loss(const ReckoningModel& model, const std::vector<const EncodedTask*>& tasks, InnerMode mode,
+                         bool dropout, std::vector<std::vector<InnerStepTrace>>* traces) {
+  TORCH_CHECK(!tasks.empty(), "tasks_loss: no tasks");
+  const int64_t n = static_cast<int64_t>(tasks.size());
+  const bool with_facts = tasks.front()->facts.ids.defined();
+  std::vector<LmBatch> facts, questions;
+  for (const EncodedTask* t : tasks) {
+    TORCH_CHECK(t->facts.ids.defined() == with_facts, "tasks_loss: tasks with and without facts in one batch");
+    facts.push_back(t->facts);
+    questions.push_back(t->question);
+  }
+  if (traces != nullptr) traces->assign(tasks.size(), {});
+  if (!with_facts) return masked_lm_loss_per_task(model.config, model.weights, lm_batch_stack(questions), n, dropout);
+  InnerBatchResult adapted = inner_loop_tasks(model.config, model.weights, model.lrs, model.inner(), facts, mode,
+                                              dropout && model.run.inner_dropout);
+  if (traces != nullptr) *traces = std::move(adapted.traces);
+  return masked_lm_loss_per_task(model.config, adapted.weights, lm_batch_stack(questions), n, dropout);
+}
+
 void release_gradients(torch::optim::Optimizer& optimizer) {
   for (auto& group : optimizer.param_groups()) {
     for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
@@ -535,6 +554,7 @@ class Trainer {
                                                        : (config_.outer_epochs * n_train + per_step_ - 1) / per_step_;
     }
     eval_options_.num_beams = config_.eval_num_beams;
+    eval_options_.batch_tasks = config_.eval_batch_tasks;
     eval_options_.max_new_tokens = eval_generation_budget(model_, config_.eval_max_new_tokens, longest_target);
     // Saved with every checkpoint, so that `reckoning eval` of this model uses the same budget.
     model_.run.eval_max_new_tokens = eval_options_.max_new_tokens;
@@ -567,9 +587,11 @@ class Trainer {
   // meta-gradient norm (of its own loss, before clipping).
   // A task whose meta-gradient is not finite is left out (outer.nonfinite skip; -1 returned) or
   // stops the run.
-  double add_clipped_task_gradient(const torch::Tensor& share, const std::string& task, StepRecord& record) {
+  // `retain`: keep the graph (more tasks of a batched micro-batch share it).
+  double add_clipped_task_gradient(const torch::Tensor& share, const std::string& task, StepRecord& record,
+                                   bool retain = false) {
     std::vector<torch::Tensor> grads =
-        torch::autograd::grad({share}, optimizer_.params, {}, /*retain_graph=*/false, /*create_graph=*/false,
+        torch::autograd::grad({share}, optimizer_.params, {}, /*retain_graph=*/retain, /*create_graph=*/false,
                               /*allow_unused=*/true);
     const std::string bad = first_nonfinite(grads);
     if (!bad.empty()) {
@@ -591,6 +613,85 @@ class Trainer {
     return norm;
   }
 
+  // The name a task goes by in messages: its guid, else its 1-based index in the training set.
+  std::string task_name(size_t index) const {
+    const Task& source = data_.train[index];
+    return str("task ", source.guid.empty() ? str("#", index + 1) : source.guid);
+  }
+
+  // What is wrong with a task's losses ("" when they are finite): its first non-finite inner loss
+  // (`traces`) or its outer loss `value`; `bad_value` gets the offending number.
+  static std::string nonfinite_loss(const std::string& task, const std::vector<InnerStepTrace>& traces, double value,
+                                    double& bad_value) {
+    bad_value = value;
+    for (size_t k = 0; k < traces.size(); ++k) {
+      if (std::isfinite(traces[k].loss)) continue;
+      bad_value = traces[k].loss;
+      return str(task, ": inner loss at inner step ", k + 1);
+    }
+    return std::isfinite(value) ? "" : str(task, ": outer loss");
+  }
+
+  // One task's share of the step (its loss / tasks per step) through its own inner loop, its
+  // gradient accumulated (or clipped first with outer.task_clip). A NaN or Inf loss: the task is
+  // left out (its inner losses too) or the run stops.
+  void add_task(size_t index, const EncodedTask& encoded, StepRecord& record) {
+    const std::string task = task_name(index);
+    std::vector<InnerStepTrace> traces;
+    torch::Tensor loss =
+        task_loss(model_, encoded, config_.inner_mode(), /*dropout=*/true, &traces) / static_cast<double>(per_step_);
+    const double value = loss.item<double>();
+    double bad_value = 0;
+    if (const std::string bad = nonfinite_loss(task, traces, value, bad_value); !bad.empty()) {
+      nonfinite(bad, number_text(bad_value), "the task is left out of this step", record);
+      return;
+    }
+    record.traces.insert(record.traces.end(), traces.begin(), traces.end());
+    if (config_.outer_task_clip > 0) {
+      record.task_grad_norm_max = std::max(record.task_grad_norm_max, add_clipped_task_gradient(loss, task, record));
+    } else {
+      loss.backward();
+    }
+    record.loss += value;
+  }
+
+  // Tasks [first, last) of the step through one task-batched inner loop (tasks_loss), their shares'
+  // gradients accumulated (each clipped first with outer.task_clip). Returns false, having added
+  // nothing, when a task's loss is not finite: the caller then takes the tasks one at a time (a NaN
+  // in one task's slice of a batched product would reach the shared gradient), where the policy
+  // applies per task.
+  bool add_micro_batch(const std::vector<size_t>& picked, const std::vector<const EncodedTask*>& tasks, size_t first,
+                       size_t last, StepRecord& record) {
+    const std::vector<const EncodedTask*> part(tasks.begin() + static_cast<std::ptrdiff_t>(first),
+                                               tasks.begin() + static_cast<std::ptrdiff_t>(last));
+    for (const EncodedTask* t : part) {
+      if (t->facts.ids.defined() != part.front()->facts.ids.defined()) return false;
+    }
+    std::vector<std::vector<InnerStepTrace>> traces;
+    torch::Tensor losses =
+        tasks_loss(model_, part, config_.inner_mode(), /*dropout=*/true, &traces) / static_cast<double>(per_step_);
+    const torch::Tensor host = losses.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+    for (size_t t = 0; t < part.size(); ++t) {
+      double bad_value = 0;
+      if (!nonfinite_loss("", traces[t], host[static_cast<int64_t>(t)].item<double>(), bad_value).empty()) return false;
+    }
+    for (size_t t = 0; t < part.size(); ++t) {
+      record.traces.insert(record.traces.end(), traces[t].begin(), traces[t].end());
+      record.loss += host[static_cast<int64_t>(t)].item<double>();
+    }
+    if (config_.outer_task_clip > 0) {
+      for (size_t t = 0; t < part.size(); ++t) {
+        const bool more = t + 1 < part.size();
+        record.task_grad_norm_max =
+            std::max(record.task_grad_norm_max,
+                     add_clipped_task_gradient(losses[static_cast<int64_t>(t)], task_name(picked[first + t]), record, more));
+      }
+    } else {
+      losses.sum().backward();
+    }
+    return true;
+  }
+
   // One optimizer step: the scheduled learning rate, the tasks' losses through the inner loop
   // (gradients accumulated), clipping, the update.
   StepRecord step() {
@@ -606,33 +707,14 @@ class Trainer {
       tasks.push_back(&encoded_[picked.back()]);
     }
     if (options_.before_step) options_.before_step(model_, tasks, state_.step);
-    for (size_t t = 0; t < tasks.size(); ++t) {
-      const Task& source = data_.train[picked[t]];
-      const std::string task = str("task ", source.guid.empty() ? str("#", picked[t] + 1) : source.guid);
-      const size_t traces_before = record.traces.size();
-      torch::Tensor loss =
-          task_loss(model_, *tasks[t], config_.inner_mode(), /*dropout=*/true, &record.traces) / static_cast<double>(per_step_);
-      const double value = loss.item<double>();
-      // A NaN or Inf loss: the task is left out (its inner losses too) or the run stops.
-      std::string bad;
-      double bad_value = value;
-      for (size_t k = traces_before; k < record.traces.size() && bad.empty(); ++k) {
-        if (std::isfinite(record.traces[k].loss)) continue;
-        bad = str(task, ": inner loss at inner step ", k - traces_before + 1);
-        bad_value = record.traces[k].loss;
+    // One micro-batch at a time: its tasks through one task-batched inner loop (outer.batched), or
+    // one task after another.
+    const size_t micro = static_cast<size_t>(config_.outer_batch_tasks);
+    for (size_t first = 0; first < tasks.size(); first += micro) {
+      const size_t last = std::min(tasks.size(), first + micro);
+      if (!config_.outer_batched || last - first == 1 || !add_micro_batch(picked, tasks, first, last, record)) {
+        for (size_t t = first; t < last; ++t) add_task(picked[t], *tasks[t], record);
       }
-      if (bad.empty() && !std::isfinite(value)) bad = str(task, ": outer loss");
-      if (!bad.empty()) {
-        nonfinite(bad, number_text(bad_value), "the task is left out of this step", record);
-        record.traces.resize(traces_before);
-        continue;
-      }
-      if (config_.outer_task_clip > 0) {
-        record.task_grad_norm_max = std::max(record.task_grad_norm_max, add_clipped_task_gradient(loss, task, record));
-      } else {
-        loss.backward();
-      }
-      record.loss += value;
     }
     // A NaN or Inf in the accumulated gradient (with finite losses): the update is left out or the
     // run stops - before clipping, which would spread it to every tensor.

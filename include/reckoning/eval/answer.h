@@ -27,6 +27,22 @@ struct Knowledge {
 // Encodes `facts` (at least one) with the model's inner loop, deterministically (no dropout).
 Knowledge knowledge_encode(const ReckoningModel& model, const std::vector<std::string>& facts);
 
+// Encodes several knowledge sets at once: `batch_tasks` sets at a time through one task-batched
+// inner loop (inner_loop_tasks); each result equals knowledge_encode of that set (up to
+// floating-point rounding) and holds its own adapted weights.
+std::vector<Knowledge> knowledge_encode_many(const ReckoningModel& model,
+                                             const std::vector<std::vector<std::string>>& sets,
+                                             int64_t batch_tasks = 8);
+
+// One knowledge set and its questions, a line of a `reckoning answer --sets` file:
+// {"id": "...", "facts": ["...", ...], "questions": ["...", ...]} ("id" optional: the line number).
+struct KnowledgeSet {
+  std::string id;
+  std::vector<std::string> facts, questions;
+};
+// Reads such a JSON-lines file; errors name the file, the line and the field.
+std::vector<KnowledgeSet> knowledge_sets_read(const std::string& path);
+
 // The generated answer to `question` given encoded knowledge; `dataset` picks the prompt
 // conventions (empty = the model's training data's).
 std::string knowledge_answer(const ReckoningModel& model, const Knowledge& knowledge,

@@ -89,6 +89,7 @@ struct RunConfig {
   int64_t outer_max_steps = 0;            // optimizer steps; 0 = epochs x tasks / (batch x accum)
   int64_t outer_batch_tasks = 1;          // tasks per micro-batch
   int64_t outer_grad_accum = 2;           // micro-batches per optimizer step
+  bool outer_batched = true;              // a micro-batch's tasks through one task-batched inner loop
   double outer_clip = 0.1;                // global gradient-norm clip; 0 = off
   double outer_task_clip = 0;             // clip each task's meta-gradient norm before averaging; 0 = off
   std::string outer_nonfinite = "stop";   // a NaN / Inf loss, gradient or rate: "stop" (an error) or "skip"
@@ -97,6 +98,7 @@ struct RunConfig {
   int64_t eval_patience = 5;              // validations without improvement before stopping; 0 = never
   int64_t eval_num_beams = 1;             // 1 = greedy
   int64_t eval_max_new_tokens = 0;        // 0 = derived from the longest training target
+  int64_t eval_batch_tasks = 8;           // tasks adapted at once by evaluation (1 = one at a time)
   std::string eval_labels;                // constrained answering: "" = generate freely, "auto" =
                                           // the training answers, or "yes,no,none" (eval/labels.h)
   int64_t checkpoint_every = 0;           // steps between "last" checkpoints; 0 = at each validation

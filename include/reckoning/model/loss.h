@@ -5,6 +5,8 @@
 // long conditioning prefix or padding costs no (N, V) output-layer work.
 #pragma once
 
+#include <vector>
+
 #include <torch/torch.h>
 
 #include "reckoning/model/decoder.h"
@@ -24,5 +26,17 @@ torch::Tensor masked_lm_loss_per_sequence(const DecoderConfig& config, const Dec
 // Mean over the sequences that have at least one target: a scalar.
 torch::Tensor masked_lm_loss(const DecoderConfig& config, const DecoderWeights& weights,
                              const LmBatch& batch, bool dropout);
+
+// The loss of each of `tasks` tasks whose sequences are the batch's equal blocks of rows in task
+// order (lm_batch_stack), each the mean over its sequences with a target (0 for a task without
+// any): (tasks). The weights are shared or task-batched over the same tasks (task_batch.h).
+torch::Tensor masked_lm_loss_per_task(const DecoderConfig& config, const DecoderWeights& weights,
+                                      const LmBatch& batch, int64_t tasks, bool dropout);
+
+// The batches of several tasks as one: each padded to the most rows (sequences of padding only,
+// without targets) and the longest sequence (padding on the right), then stacked in order, so that
+// task i holds rows [i R, (i + 1) R). Padding changes no task's loss or gradient: padded keys are
+// masked and padded sequences have no targets. One batch is returned as it is.
+LmBatch lm_batch_stack(const std::vector<LmBatch>& batches);
 
 }  // namespace reckoning

@@ -1,7 +1,8 @@
 // Performance benchmarks of the two costs that matter to RECKONING's users (docs/PERFORMANCE.md):
 //
-// - meta step: one outer training step on random tokens, built from the real trainer pieces
-//   (trainer.h's task_loss = inner_loop + masked_lm_loss, then a torch::optim::AdamW step with
+// - meta step: one outer training step of one or more tasks on random tokens, built from the real
+//   trainer pieces (trainer.h's task_loss = inner_loop + masked_lm_loss, or tasks_loss for a
+//   task-batched step), then a torch::optim::AdamW step with
 //   global gradient-norm clipping); reports seconds per step, peak resident memory, an analytic
 //   matmul FLOP count and the achieved rate next to this machine's matmul peak measured in the
 //   same process.
@@ -34,6 +35,8 @@ struct MetaStepBenchConfig {
   int64_t n_embd = 128;
   int64_t n_head = 4;
   int64_t n_vocab = 50257;
+  int64_t tasks = 1;           // tasks per step (each its own random facts and question)
+  bool batched = true;         // the tasks through one task-batched inner loop (false: one after another)
   int64_t facts = 8;           // fact sequences per task (the inner batch)
   int64_t fact_len = 24;       // tokens per fact, key included
   int64_t key_len = 4;         // leading conditioning tokens of a fact ("fact_i: "), not targets
@@ -85,7 +88,7 @@ struct MetaStepFlops {
 MetaStepFlops meta_step_flops(const MetaStepBenchConfig& config);
 
 // Runs the benchmark; returns the JSON object that `reckoning bench meta-step` prints: the
-// configuration, seconds_median, seconds_min, peak_rss_bytes (VmHWM of the whole process),
+// configuration, seconds_median, seconds_min, tasks_per_second (tasks / seconds_median), peak_rss_bytes (VmHWM of the whole process),
 // rss_before_bytes (after the model is built), rss_growth_bytes (resident memory after the last
 // measured step minus after the first), flops, gflops_per_s (flops / seconds_median),
 // matmul_peak_gflops and peak_fraction. Throws reckoning::Error for bad settings.
@@ -119,5 +122,20 @@ struct AnswerBenchConfig {
 // by_questions: [{questions, reckoning_seconds, icr_seconds, speedup}], break_even_questions}.
 // The totals for Q questions are measured cumulatively over one pass of max(Q) questions.
 nlohmann::json bench_answer(const AnswerBenchConfig& config);
+
+// Evaluation throughput of a trained model on real tasks: `reckoning eval` (evaluate.h) with each
+// eval.batch_tasks setting, the settings alternated `repeat` times in one process.
+struct EvalBenchConfig {
+  std::string model;                         // model directory
+  std::string data;                          // canonical task JSONL
+  std::vector<int64_t> batch_tasks = {1, 8};
+  int64_t max_tasks = 64;                    // an even-stride subsample (0 = all)
+  int64_t repeat = 1;
+  int threads = 0;
+};
+
+// Returns {config, tasks, by_batch: [{batch_tasks, seconds (median), tasks_per_second,
+// label_accuracy, same_predictions (as the first setting's)}], speedup (best over the first)}.
+nlohmann::json bench_eval(const EvalBenchConfig& config);
 
 }  // namespace reckoning

@@ -3,7 +3,8 @@
 //
 // - Loss per task: masked LM loss of the target tokens + EOS, through the adapted weights
 //   (RECKONING) or the base weights (FT-ICR, no-facts). The tasks of a micro-batch and the
-//   micro-batches of an optimizer step are averaged (the reference sums; see docs/TRAINING.md).
+//   micro-batches of an optimizer step are averaged (the reference sums; see docs/TRAINING.md). A
+//   micro-batch's tasks go through one task-batched inner loop (outer.batched, tasks_loss).
 // - Outer AdamW with three groups: decayed weights, undecayed biases/norms, and the rates (their own
 //   learning rate, no decay); linear warm-up over outer.warmup x steps then linear decay to 0;
 //   global gradient-norm clipping (and, with outer.task_clip, each task's meta-gradient clipped
@@ -65,6 +66,13 @@ void release_gradients(torch::optim::Optimizer& optimizer);
 // The loss of one task for training (dropout on). Appends the inner steps' trace if given.
 torch::Tensor task_loss(const ReckoningModel& model, const EncodedTask& task, InnerMode mode,
                         bool dropout, std::vector<InnerStepTrace>* trace = nullptr);
+
+// The losses of several tasks (N) for training: their inner loops as one task-batched loop
+// (inner_loop_tasks), their questions as one batch through each task's adapted weights; without
+// facts (FT-ICR, the controls) the questions through the base weights. The tasks must all have
+// facts or all have none. `traces` gets each task's inner steps.
+torch::Tensor tasks_loss(const ReckoningModel& model, const std::vector<const EncodedTask*>& tasks, InnerMode mode,
+                         bool dropout, std::vector<std::vector<InnerStepTrace>>* traces = nullptr);
 
 // Creates a model from scratch for `config` (word tokenizer built from `corpus_tasks`, or loaded
 // from config.model_tokenizer) or loads config.model_init; rates initialised per config.
