@@ -2,9 +2,9 @@
 # Task-batched inner loops against one task at a time, side by side in one run (docs/PERFORMANCE.md,
 # "Task-batched inner loops"). Every comparison alternates its settings `--repeat` times and reports
 # the median tasks per second of each:
-#   1. training: the README's main job (configs/main-job.yaml, 1 thread), a short run per setting,
-#      tasks/s from metrics.jsonl (steps 6 and on): outer.batched false vs true at 4 tasks per
-#      step, and batched at 16 tasks per step;
+#   1. training: the README's main job (configs/main-job.yaml, 1 thread) without outer.task_clip
+#      (which takes the tasks one at a time), a short run per setting, tasks/s from metrics.jsonl
+#      (steps 6 and on): outer.batched false vs true at 4 tasks per step, and batched at 16;
 #   2. the meta step of the anchor presets (2 x 128 and 4 x 256, vocabulary 512, 8 tasks per step,
 #      `--threads`): --sequential vs batched;
 #   3. evaluation: `reckoning bench eval` of a trained model (default the main job's best
@@ -32,7 +32,7 @@ trap 'rm -rf "$out"' EXIT
 
 median() { python3 -c 'import sys,statistics; print("%.2f" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 
-echo "== 1. training, configs/main-job.yaml, 1 thread, $steps steps per run (tasks/s)"
+echo "== 1. training, configs/main-job.yaml with outer.task_clip 0, 1 thread, $steps steps per run (tasks/s)"
 declare -A train
 for ((r = 1; r <= repeat; r++)); do
   for setting in "sequential 4 false" "batched 4 true" "batched 16 true"; do
@@ -40,7 +40,7 @@ for ((r = 1; r <= repeat; r++)); do
     dir="$out/train-$1-$2"
     rm -rf "$dir"
     "$bin" train --config configs/main-job.yaml --no-test --set run_dir="$dir" --set outer.max_steps="$steps" \
-      --set outer.batch_tasks="$2" --set outer.batched="$3" --set eval.every=100000 --set data.max_eval=8 >/dev/null 2>&1
+      --set outer.batch_tasks="$2" --set outer.batched="$3" --set outer.task_clip=0 --set eval.every=100000 --set data.max_eval=8 >/dev/null 2>&1
     rate=$(python3 -c 'import json,sys,statistics; r=[json.loads(l)["tasks_per_s"] for l in open(sys.argv[1])][5:]; print(statistics.median(r))' "$dir/metrics.jsonl")
     train["$1 $2"]+=" $rate"
   done

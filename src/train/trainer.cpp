@@ -587,11 +587,9 @@ class Trainer {
   // meta-gradient norm (of its own loss, before clipping).
   // A task whose meta-gradient is not finite is left out (outer.nonfinite skip; -1 returned) or
   // stops the run.
-  // `retain`: keep the graph (more tasks of a batched micro-batch share it).
-  double add_clipped_task_gradient(const torch::Tensor& share, const std::string& task, StepRecord& record,
-                                   bool retain = false) {
+  double add_clipped_task_gradient(const torch::Tensor& share, const std::string& task, StepRecord& record) {
     std::vector<torch::Tensor> grads =
-        torch::autograd::grad({share}, optimizer_.params, {}, /*retain_graph=*/retain, /*create_graph=*/false,
+        torch::autograd::grad({share}, optimizer_.params, {}, /*retain_graph=*/false, /*create_graph=*/false,
                               /*allow_unused=*/true);
     const std::string bad = first_nonfinite(grads);
     if (!bad.empty()) {
@@ -656,12 +654,11 @@ class Trainer {
   }
 
   // Tasks [first, last) of the step through one task-batched inner loop (tasks_loss), their shares'
-  // gradients accumulated (each clipped first with outer.task_clip). Returns false, having added
+  // gradients accumulated with one backward. Returns false, having added
   // nothing, when a task's loss is not finite: the caller then takes the tasks one at a time (a NaN
   // in one task's slice of a batched product would reach the shared gradient), where the policy
   // applies per task.
-  bool add_micro_batch(const std::vector<size_t>& picked, const std::vector<const EncodedTask*>& tasks, size_t first,
-                       size_t last, StepRecord& record) {
+  bool add_micro_batch(const std::vector<const EncodedTask*>& tasks, size_t first, size_t last, StepRecord& record) {
     const std::vector<const EncodedTask*> part(tasks.begin() + static_cast<std::ptrdiff_t>(first),
                                                tasks.begin() + static_cast<std::ptrdiff_t>(last));
     for (const EncodedTask* t : part) {
@@ -679,16 +676,7 @@ class Trainer {
       record.traces.insert(record.traces.end(), traces[t].begin(), traces[t].end());
       record.loss += host[static_cast<int64_t>(t)].item<double>();
     }
-    if (config_.outer_task_clip > 0) {
-      for (size_t t = 0; t < part.size(); ++t) {
-        const bool more = t + 1 < part.size();
-        record.task_grad_norm_max =
-            std::max(record.task_grad_norm_max,
-                     add_clipped_task_gradient(losses[static_cast<int64_t>(t)], task_name(picked[first + t]), record, more));
-      }
-    } else {
-      losses.sum().backward();
-    }
+    losses.sum().backward();
     return true;
   }
 
@@ -708,11 +696,13 @@ class Trainer {
     }
     if (options_.before_step) options_.before_step(model_, tasks, state_.step);
     // One micro-batch at a time: its tasks through one task-batched inner loop (outer.batched), or
-    // one task after another.
+    // one task after another - always with outer.task_clip, which needs each task's own
+    // meta-gradient: through a batched graph that is one whole backward per task, N times the work.
     const size_t micro = static_cast<size_t>(config_.outer_batch_tasks);
+    const bool batched = config_.outer_batched && config_.outer_task_clip == 0;
     for (size_t first = 0; first < tasks.size(); first += micro) {
       const size_t last = std::min(tasks.size(), first + micro);
-      if (!config_.outer_batched || last - first == 1 || !add_micro_batch(picked, tasks, first, last, record)) {
+      if (!batched || last - first == 1 || !add_micro_batch(tasks, first, last, record)) {
         for (size_t t = first; t < last; ++t) add_task(picked[t], *tasks[t], record);
       }
     }

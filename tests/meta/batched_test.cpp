@@ -351,14 +351,13 @@ TEST(BatchedTraining, BatchedMicroBatchesTrainAsOneTaskAtATime) {
   }
 }
 
-TEST(BatchedTraining, TaskClipWorksPerTaskInABatch) {
+TEST(BatchedTraining, TaskClipTakesTheTasksOneAtATime) {
+  // outer.task_clip needs each task's own meta-gradient: the tasks go one at a time (one backward
+  // each), whatever outer.batched says - the same run to the bit.
   TempRun a("batched_clip"), b("sequential_clip");
-  for (TempRun* r : {&a, &b}) {
-    r->config.model_dropout = 0;
-    r->config.outer_task_clip = 0.05;
-  }
+  for (TempRun* r : {&a, &b}) r->config.outer_task_clip = 0.05;
   b.config.outer_batched = false;
-  expect_same_training(train(a.config, quiet()), train(b.config, quiet()), "task clip");
+  EXPECT_EQ(train(a.config, quiet()).losses, train(b.config, quiet()).losses);
 }
 
 TEST(BatchedEvaluation, BatchesOfTasksGiveTheSameReport) {
