@@ -4,7 +4,8 @@
 // - Loss per task: masked LM loss of the target tokens + EOS, through the adapted weights
 //   (RECKONING) or the base weights (FT-ICR, no-facts). The tasks of a micro-batch and the
 //   micro-batches of an optimizer step are averaged (the reference sums; see docs/TRAINING.md). A
-//   micro-batch's tasks go through one task-batched inner loop (outer.batched, tasks_loss).
+//   micro-batch's tasks go through one task-batched inner loop (outer.batched, tasks_loss) unless
+//   outer.task_clip needs their meta-gradients one by one.
 // - Outer AdamW with three groups: decayed weights, undecayed biases/norms, and the rates (their own
 //   learning rate, no decay); linear warm-up over outer.warmup x steps then linear decay to 0;
 //   global gradient-norm clipping (and, with outer.task_clip, each task's meta-gradient clipped
