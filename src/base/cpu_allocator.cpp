@@ -112,20 +112,27 @@ class CachingCpuAllocator final : public c10::Allocator {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       ++stats_.large_allocations;
-      auto it = by_size_.find(bytes);
-      if (it != by_size_.end()) {
+      // The smallest cached block that fits, if it is at most 1/8 larger: tensors whose sizes vary
+      // a little from step to step (a batch of tasks padded to its longest sequence) reuse
+      // mappings instead of faulting in a fresh one each time; recurring sizes still match exactly.
+      auto it = by_size_.lower_bound(bytes);
+      if (it != by_size_.end() && it->first <= bytes + bytes / 8) {
         auto entry = by_age_.find(it->second);
         block = entry->second;
         by_age_.erase(entry);
         by_size_.erase(it);
-        stats_.cached_bytes -= bytes;
+        stats_.cached_bytes -= block->bytes;
         ++stats_.cache_hits;
       }
-      stats_.live_bytes += bytes;
+      stats_.live_bytes += block != nullptr ? block->bytes : bytes;
       stats_.peak_live_bytes = std::max(stats_.peak_live_bytes, stats_.live_bytes);
       // A new mapping: first unmap cached blocks (of other sizes) until what is mapped stays within
-      // the most the tensors ever held, so the cache never raises the peak.
-      if (block == nullptr) evict_to(std::min(stats_.cache_budget_bytes, stats_.peak_live_bytes - stats_.live_bytes));
+      // the most the tensors ever held plus kCacheSlackBytes, so the cache raises the peak by no
+      // more than that. The slack keeps the blocks of sizes that vary from batch to batch (tasks
+      // padded to their longest) instead of unmapping them on each miss and faulting them in again.
+      if (block == nullptr) {
+        evict_to(std::min(stats_.cache_budget_bytes, stats_.peak_live_bytes - stats_.live_bytes + kCacheSlackBytes));
+      }
     }
     if (block == nullptr) {
       void* p = map_block(bytes);
@@ -139,7 +146,7 @@ class CachingCpuAllocator final : public c10::Allocator {
         // default allocator serves it (its own deleter; out of memory is then its error).
         {
           std::lock_guard<std::mutex> lock(mutex_);
-          stats_.live_bytes -= bytes;
+          stats_.live_bytes -= bytes;  // no cached block was taken (else the map was not needed)
           ++stats_.fallbacks;
         }
         return fallback_->allocate(n);

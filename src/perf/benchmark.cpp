@@ -464,7 +464,8 @@ nlohmann::json bench_eval(const EvalBenchConfig& b) {
                       {"threads", at::get_num_threads()}, {"threads_why", thread_summary()}}},
           {"tasks", tasks.size()},
           {"by_batch", rows},
-          {"speedup", first > 0 ? best / first : 0.0}};
+          {"speedup", first > 0 ? best / first : 0.0},
+          {"cpu_allocator", cpu_allocator_json()}};
 }
 
 }  // namespace reckoning
