@@ -9,7 +9,8 @@
 #
 # Stages (each under its own time limit, each writing OUT/<stage>.log): build against the CUDA
 # LibTorch, the unit and cli test labels (device_test compares GPU and CPU meta-gradients),
-# `bench meta-step` on the GPU against the same machine's CPU, and a short RECKONING training run
+# `bench meta-step` on the GPU against the same machine's CPU (and GPT-2 small at 8 tasks per step,
+# task-batched against one at a time), and a short RECKONING training run
 # on the GPU with evaluation.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -100,6 +101,9 @@ gpt2_small="--layers 12 --width 768 --heads 12 --question-len 30 --answer-len 2"
   bench small-4x256-cuda-plain --device cuda --layers 4 --width 256 --steps 5 --no-fused
   bench gpt2-small-cuda --device cuda $gpt2_small --steps 3
   bench gpt2-small-cuda-plain --device cuda $gpt2_small --steps 3 --no-fused
+  # Task-batched inner loops (issue 18): GPT-2 small at 8 tasks per step, batched vs one at a time.
+  bench gpt2-small-cuda-8tasks --device cuda $gpt2_small --steps 2 --tasks 8
+  bench gpt2-small-cuda-8tasks-seq --device cuda $gpt2_small --steps 2 --tasks 8 --sequential
   if [[ "${CPU_BENCH:-0}" == 1 ]]; then
     bench tiny-50k-cpu --threads "$jobs" --steps 3
     bench small-4x256-cpu --threads "$jobs" --layers 4 --width 256 --steps 3

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <numeric>
 #include <cstdio>
 #include <optional>
 
@@ -200,14 +201,24 @@ EvalReport evaluate(const ReckoningModel& model, const std::vector<Task>& tasks,
   EvalReport report;
   report.multi_task = model.run.multi_task;
   const std::vector<Task> chosen = tasks_subsample(tasks, options.max_tasks);
-  // A group of tasks at a time: encoded at once, answered one by one.
+  // A group of tasks at a time: encoded at once, answered one by one. The groups are formed from the
+  // tasks ordered by how many facts they carry (stable), so that a batch pads little; the report
+  // keeps the tasks' order.
+  std::vector<size_t> order(chosen.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return chosen[a].facts.size() + chosen[a].distractors.size() < chosen[b].facts.size() + chosen[b].distractors.size();
+  });
+  std::vector<TaskResult> results(chosen.size());
   const size_t group = static_cast<size_t>(std::max<int64_t>(1, options.batch_tasks));
-  for (size_t first = 0; first < chosen.size(); first += group) {
-    const std::vector<Task> part(chosen.begin() + static_cast<std::ptrdiff_t>(first),
-                                 chosen.begin() + static_cast<std::ptrdiff_t>(std::min(chosen.size(), first + group)));
-    std::vector<TaskResult> results = evaluate_tasks(model, part, options, fact_pool);
-    for (size_t t = 0; t < part.size(); ++t) record_result(report, part[t], std::move(results[t]), model.prompt());
+  for (size_t first = 0; first < order.size(); first += group) {
+    const size_t last = std::min(order.size(), first + group);
+    std::vector<Task> part;
+    for (size_t k = first; k < last; ++k) part.push_back(chosen[order[k]]);
+    std::vector<TaskResult> done = evaluate_tasks(model, part, options, fact_pool);
+    for (size_t k = first; k < last; ++k) results[order[k]] = std::move(done[k - first]);
   }
+  for (size_t i = 0; i < chosen.size(); ++i) record_result(report, chosen[i], std::move(results[i]), model.prompt());
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }
