@@ -19,6 +19,7 @@ packages=(
   python3-torch python3-numpy # golden-data scripts only, run with /usr/bin/python3 (never used by the product)
   nodejs npm                  # reference GPT-2 encoder (npm gpt-3-encoder) for tokenizer conformance
   chromium fonts-dejavu-core  # headless browser for the report's rendering test (tests/report/report_browser_test.cpp)
+  clang libclang-rt-14-dev    # libFuzzer, AddressSanitizer, UBSan: fuzz/ (the suite's fuzz-labelled short pass)
 )
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
