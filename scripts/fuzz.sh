@@ -44,6 +44,10 @@ seed_file clutrr_csv "$shared/clutrr/1.4_test.csv" 4
 seed_file folio "$shared/folio/folio-validation.jsonl" 3
 seed_file clutrr_sg "$here/tests/fixtures/clutrr_sg_sample.txt" 1
 seed_file tasks "$here/runs/main-job/data/valid.jsonl" 3
+mkdir -p "$corpus/hf_config"
+for config in "$here"/tests/golden/llama/*/config.json "$here"/tests/golden/checkpoints/*/config.json; do
+  [ -f "$config" ] && cp "$config" "$corpus/hf_config/$(basename "$(dirname "$config")").json"
+done
 seed python_literal s1 <<'S'
 [('A', 'B'), {'x': "y\n", 'z': [1, 2.5, -3]}, (None, True), u'\u00e9']
 S

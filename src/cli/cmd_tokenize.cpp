@@ -26,7 +26,7 @@ int run_tokenize(const std::string& dir, bool decode) {
     nlohmann::json record;
     try {
       record = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       reckoning::throw_error(where, "a JSON object", str("invalid JSON (", e.what(), ")"));
     }
     check(record.is_object(), where, str("a JSON object with a field '", field, "'"),

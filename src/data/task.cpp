@@ -99,7 +99,7 @@ void jsonl_for_each(const std::string& path, bool skip_invalid, TaskReadReport& 
       nlohmann::json json;
       try {
         json = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error& e) {
+      } catch (const nlohmann::json::exception& e) {
         throw Error(str(where, ": invalid JSON (", e.what(), ")"));
       }
       report.read += record(json, where, number);

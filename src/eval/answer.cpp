@@ -91,7 +91,7 @@ std::vector<KnowledgeSet> knowledge_sets_read(const std::string& path) {
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       throw Error(str(where, ": invalid JSON (", e.what(), ")"));
     }
     check(j.is_object(), where, "an object {\"facts\": [...], \"questions\": [...]}", j.dump());
@@ -256,7 +256,7 @@ std::vector<std::string> facts_read(const std::string& path) {
         nlohmann::json j;
         try {
           j = nlohmann::json::parse(line);
-        } catch (const nlohmann::json::parse_error& e) {
+        } catch (const nlohmann::json::exception& e) {
           throw Error(str(path, ":", n, ": invalid JSON (", e.what(), ")"));
         }
         const char* key = j.contains("fact") ? "fact" : "text";

@@ -108,7 +108,7 @@ LlamaConfig llama_config_from_json(const nlohmann::json& json, const std::string
   c.attention_dropout = field<double>(json, "attention_dropout", where, 0.0);
   c.torch_dtype = field<std::string>(json, "torch_dtype", where, "float32");
   const std::string act = field<std::string>(json, "hidden_act", where, "silu");
-  check(act == "silu", str(where, ": field 'hidden_act'"), "\"silu\" (SwiGLU)", json["hidden_act"].dump());
+  check(act == "silu", str(where, ": field 'hidden_act'"), "\"silu\" (SwiGLU)", str("\"", act, "\""));
   c.bos_token_id = token_id(json, "bos_token_id", where);
   c.eos_token_id = token_id(json, "eos_token_id", where);
   c.pad_token_id = token_id(json, "pad_token_id", where);

@@ -76,7 +76,7 @@ std::vector<std::pair<nlohmann::json, std::string>> jsonl_read(const std::string
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       throw_error(where, "a JSON object", str("invalid JSON (", e.what(), ")"));
     }
     check(j.is_object(), where, "a JSON object", json_kind(j));

@@ -127,7 +127,7 @@ std::vector<std::string> word_tokenizer_read_corpus(const std::string& path,
     nlohmann::json record;
     try {
       record = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       throw_error(where, "a JSON object", str("invalid JSON (", e.what(), ")"));
     }
     check(record.is_object(), where, "a JSON object", record.type_name());

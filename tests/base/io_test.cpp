@@ -13,6 +13,7 @@
 
 #include "reckoning/base/error.h"
 #include "reckoning/base/io.h"
+#include "reckoning/data/task.h"
 #include "support/test_util.h"
 
 using namespace reckoning;
@@ -194,4 +195,15 @@ TEST(Io, RecoverDirectoryPutsBackWhatAKilledReplaceMovedAside) {
   EXPECT_FALSE(file_exists(dir + ".old-4242"));
   EXPECT_FALSE(recover_directory(dir));  // present: nothing to do
   EXPECT_FALSE(recover_directory(root.file("never")));
+}
+
+TEST(Io, JsonWithANumberBeyondDoubleIsAClearError) {
+  // nlohmann's parser reports such a number as out_of_range, not parse_error: it escaped every
+  // reader as a foreign exception (found by fuzz/hf_config_fuzz.cpp, fuzz/regressions/hf_config/).
+  const std::string path = test::write_temp("overflow.json", "{\"hidden_size\": 5e5555555}");
+  const std::string message = test::error_of([&] { read_json_file(path); });
+  EXPECT_THAT(message, testing::HasSubstr(path + ": invalid JSON"));
+  EXPECT_THAT(message, testing::HasSubstr("number overflow"));
+  const std::string tasks = test::write_temp("overflow.jsonl", "{\"facts\": [1e99999]}\n");
+  EXPECT_THAT(test::error_of([&] { tasks_load(tasks); }), testing::HasSubstr(tasks + ":1: invalid JSON"));
 }

@@ -180,6 +180,11 @@ TEST(Llama, LoaderErrorsNameTheFileAndTensor) {
   config["hidden_act"] = "gelu";
   write_json_file_atomic(dir.file("config.json"), config);
   EXPECT_THAT(error_of([&] { llama_load_dir(dir.path()); }), HasSubstr("config.json: field 'hidden_act': expected \"silu\""));
+  EXPECT_THAT(error_of([&] { llama_load_dir(dir.path()); }), HasSubstr("got \"gelu\""));
+  // No hidden_act at all means SiLU (transformers' default); the message for a wrong one was built
+  // from the absent field before (found by fuzz/hf_config_fuzz.cpp, fuzz/regressions/hf_config/).
+  config.erase("hidden_act");
+  EXPECT_EQ(llama_config_from_json(config, "config.json").hidden_size, 16);
   config["hidden_act"] = "silu";
   config["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
   write_json_file_atomic(dir.file("config.json"), config);
