@@ -44,6 +44,12 @@ seed_file clutrr_csv "$shared/clutrr/1.4_test.csv" 4
 seed_file folio "$shared/folio/folio-validation.jsonl" 3
 seed_file clutrr_sg "$here/tests/fixtures/clutrr_sg_sample.txt" 1
 seed_file tasks "$here/runs/main-job/data/valid.jsonl" 3
+mkdir -p "$corpus/safetensors"
+for file in "$here"/tests/golden/llama/mistral_window/model-00002-of-00002.safetensors \
+            "$here"/tests/golden/llama/llama_bias_bf16/model.safetensors "$here"/tests/golden/llama/llama_gqa/expected.safetensors \
+            "$here"/tests/golden/checkpoints/gpt2_bare/model.safetensors; do
+  [ -f "$file" ] && cp "$file" "$corpus/safetensors/$(basename "$(dirname "$file")")-$(basename "$file")"
+done
 mkdir -p "$corpus/hf_config"
 for config in "$here"/tests/golden/llama/*/config.json "$here"/tests/golden/checkpoints/*/config.json; do
   [ -f "$config" ] && cp "$config" "$corpus/hf_config/$(basename "$(dirname "$config")").json"
