@@ -22,7 +22,10 @@ while [ $# -gt 0 ]; do
 done
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (Debian: apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 build="$here/build-fuzz"
-cmake -S "$here/fuzz" -B "$build" -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+# The run_config target links the rest of reckoning from the main build's library when it is there.
+library="$here/build/libreckoning.a"
+[ -f "$library" ] || library=""
+cmake -S "$here/fuzz" -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DRECKONING_LIBRARY="$library" >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 [ -n "$targets" ] || targets="$(cd "$build" && ls -- *_fuzz | sed 's/_fuzz$//' | tr '\n' ' ')"
 
@@ -49,6 +52,10 @@ for file in "$here"/tests/golden/llama/mistral_window/model-00002-of-00002.safet
             "$here"/tests/golden/llama/llama_bias_bf16/model.safetensors "$here"/tests/golden/llama/llama_gqa/expected.safetensors \
             "$here"/tests/golden/checkpoints/gpt2_bare/model.safetensors; do
   [ -f "$file" ] && cp "$file" "$corpus/safetensors/$(basename "$(dirname "$file")")-$(basename "$file")"
+done
+mkdir -p "$corpus/run_config"
+for config in "$here"/configs/main-job.yaml "$here"/configs/models/llama-kinship.yaml "$here"/configs/paper/base.yaml; do
+  [ -f "$config" ] && cp "$config" "$corpus/run_config/"
 done
 mkdir -p "$corpus/hf_config"
 for config in "$here"/tests/golden/llama/*/config.json "$here"/tests/golden/checkpoints/*/config.json; do

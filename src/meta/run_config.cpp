@@ -190,6 +190,9 @@ void set_field(RunConfig& config, const Field& field, const YAML::Node& node, co
 
 void flatten(const YAML::Node& node, const std::string& prefix, const std::string& file, RunConfig& config) {
   for (const auto& entry : node) {
+    // A YAML key may itself be a list or a map ("? a: 1" makes one): not a key of ours.
+    check(entry.first.IsScalar(), str(file, ": a key", prefix.empty() ? "" : str(" under '", prefix, "'")),
+          "a name (e.g. inner.steps)", entry.first.IsMap() ? "a map" : entry.first.IsNull() ? "nothing" : "a list");
     const std::string key = prefix + entry.first.as<std::string>();
     if (entry.second.IsMap()) {
       flatten(entry.second, key + ".", file, config);

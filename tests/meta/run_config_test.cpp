@@ -67,6 +67,11 @@ TEST(RunConfig, ErrorsNameFileAndKey) {
   EXPECT_THAT([&] { run_config_load(path); }, ThrowsMessage<Error>(HasSubstr("key 'inner.steps': expected an integer, got 'four'")));
   write_file_atomic(path, "inner: [1, 2\n");
   EXPECT_THAT([&] { run_config_load(path); }, ThrowsMessage<Error>(HasSubstr("invalid YAML")));
+  // A key that is itself a map ("? lr: 1" in YAML) escaped as yaml-cpp's BadConversion (found by
+  // fuzz/run_config_fuzz.cpp, fuzz/regressions/run_config/).
+  write_file_atomic(path, "outer:\n  ? lr: 1\n");
+  EXPECT_THAT([&] { run_config_load(path); },
+              ThrowsMessage<Error>(HasSubstr(": a key under 'outer.': expected a name (e.g. inner.steps), got a map")));
   std::filesystem::remove(path);
   RunConfig c;
   EXPECT_THAT([&] { run_config_set(c, "outer.lr", "--set"); }, ThrowsMessage<Error>(HasSubstr("expected key=value")));
