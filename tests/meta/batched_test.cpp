@@ -66,12 +66,7 @@ struct Batch3 {
   Batch3(const std::string& type, const Setting& s) : config(family(type)) {
     base = decoder_init(config, 5, torch::kFloat64);
     if (s.lora) {
-      LoraConfig adapters;
-      adapters.rank = 2;
-      adapters.alpha = 4;
-      lora_attach(base, adapters, 3);
-      torch::manual_seed(4);  // trained-looking adapters: b != 0
-      lora_visit(base, [](const std::string&, torch::Tensor& t) { t = t + torch::randn_like(t) * 0.05; });
+      attach_test_adapters(base);  // trained-looking adapters: b != 0
       inner.adapt = "lora";
     }
     base = decoder_map(base, [](const torch::Tensor& t) { return t.detach().clone().requires_grad_(true); });
@@ -280,16 +275,6 @@ TEST(Batched, TaskHelpersMatchThePlainOperations) {
   // Rows that are not the tasks' equal blocks are refused.
   EXPECT_THROW(task_matmul(torch::randn({5, 4}, torch::kFloat64), w, false), c10::Error);
 }
-
-namespace {
-
-TrainOptions quiet() {
-  TrainOptions o;
-  o.progress = false;
-  return o;
-}
-
-}  // namespace
 
 TEST(BatchedTraining, TasksLossIsEachTasksLossWithItsMetaGradient) {
   // The trainer's batched loss (float64): what task_loss gives one task at a time, for RECKONING and

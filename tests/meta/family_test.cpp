@@ -49,12 +49,7 @@ struct Problem {
     // keeps the finite differences below accurate to 1e-6 (they converge to the gradient as h -> 0).
     inner.eps = 1e-2;
     if (lora) {
-      LoraConfig adapters;
-      adapters.rank = 2;
-      adapters.alpha = 4;
-      lora_attach(base, adapters, 3);
-      torch::manual_seed(4);  // trained-looking adapters: b != 0
-      lora_visit(base, [](const std::string&, torch::Tensor& t) { t = t + torch::randn_like(t) * 0.05; });
+      attach_test_adapters(base);  // trained-looking adapters: b != 0
       inner.adapt = "lora";
     }
     base = leaves(base);

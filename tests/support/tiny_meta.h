@@ -7,6 +7,7 @@
 
 #include "reckoning/model/gpt2_config.h"
 #include "reckoning/model/loss.h"
+#include "reckoning/model/lora.h"
 
 namespace reckoning::test {
 
@@ -43,6 +44,17 @@ inline LmBatch tiny_question() {
   b.target_mask = torch::zeros({1, 6}, torch::dtype(torch::kBool));
   b.target_mask.slice(1, 4).fill_(true);
   return b;
+}
+
+// Rank-2 LoRA adapters (alpha 4) on every projection of `w`, moved off their fresh values (b != 0)
+// so that they look trained. Seeded.
+inline void attach_test_adapters(DecoderWeights& w) {
+  LoraConfig adapters;
+  adapters.rank = 2;
+  adapters.alpha = 4;
+  lora_attach(w, adapters, 3);
+  torch::manual_seed(4);
+  lora_visit(w, [](const std::string&, torch::Tensor& t) { t = t + torch::randn_like(t) * 0.05; });
 }
 
 }  // namespace reckoning::test

@@ -12,6 +12,7 @@
 #include "reckoning/base/io.h"
 #include "reckoning/data/task.h"
 #include "reckoning/meta/run_config.h"
+#include "reckoning/train/trainer.h"
 
 namespace reckoning::test {
 
@@ -35,6 +36,13 @@ inline std::vector<Task> tiny_tasks(int n, int offset) {
     tasks.push_back(t);
   }
   return tasks;
+}
+
+// Training options for tests: no progress line.
+inline TrainOptions quiet() {
+  TrainOptions o;
+  o.progress = false;
+  return o;
 }
 
 struct TempRun {

@@ -18,12 +18,6 @@ using namespace reckoning::test;
 
 namespace {
 
-TrainOptions quiet() {
-  TrainOptions o;
-  o.progress = false;
-  return o;
-}
-
 void make_family(TempRun& r, const std::string& arch) {
   r.config.model_arch = arch;
   r.config.model_n_kv_head = 1;

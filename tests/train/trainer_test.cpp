@@ -22,16 +22,6 @@ using namespace reckoning;
 using namespace reckoning::test;
 namespace fs = std::filesystem;
 
-namespace {
-
-TrainOptions quiet() {
-  TrainOptions o;
-  o.progress = false;
-  return o;
-}
-
-}  // namespace
-
 TEST(Trainer, ResumeEqualsUninterruptedTraining) {
   for (const LrMode lr_mode : {LrMode::PerLayer, LrMode::Static}) {
     TempRun a("uninterrupted"), b("resumed");
