@@ -153,7 +153,8 @@ std::vector<std::string> word_tokenizer_read_corpus(const std::string& path,
 std::unique_ptr<WordTokenizer> word_tokenizer_load(const std::string& path) {
   nlohmann::json json = read_json_file(path);
   check(json.is_object(), path, "a JSON object", json.type_name());
-  check(json.value("format", std::string()) == kFormat, str(path, ": field 'format'"),
+  // Compared as JSON: a number there is a wrong format, not a type error of the JSON library.
+  check(json.contains("format") && json["format"] == kFormat, str(path, ": field 'format'"),
         str("\"", kFormat, "\""), json.contains("format") ? json["format"].dump() : "none");
   check(json.contains("version") && json["version"] == 1, str(path, ": field 'version'"), "1",
         json.contains("version") ? json["version"].dump() : "none");

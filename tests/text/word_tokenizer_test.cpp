@@ -92,6 +92,9 @@ TEST(WordTokenizerFile, ErrorsNameTheFileAndEntry) {
   EXPECT_THAT(error_of([&] { word_tokenizer_load(dir.file("missing.json")); }), HasSubstr("cannot open"));
   EXPECT_THAT(broken({{"format", "other"}, {"version", 1}, {"words", {}}}),
               HasSubstr("word_tokenizer.json: field 'format': expected \"reckoning-word-tokenizer\", got \"other\""));
+  // A number there threw the JSON library's type_error (found by fuzz/word_tokenizer_fuzz.cpp).
+  EXPECT_THAT(broken({{"format", 256}, {"version", 1}, {"words", {}}}),
+              HasSubstr("word_tokenizer.json: field 'format': expected \"reckoning-word-tokenizer\", got 256"));
   EXPECT_THAT(broken({{"format", "reckoning-word-tokenizer"}, {"version", 2}, {"words", {}}}),
               HasSubstr("field 'version': expected 1, got 2"));
   EXPECT_THAT(broken({{"format", "reckoning-word-tokenizer"}, {"version", 1}}),
