@@ -7,17 +7,19 @@
 # an escaping exception that is not reckoning::Error stops it: the input is written to
 # build-fuzz/findings/<target>/ and the script exits non-zero.
 #
-# Usage: scripts/fuzz.sh [--runs N] [--targets "csv tasks ..."]    (N default 20000: a short pass;
-#        1000000 is the documented long pass, docs/RELIABILITY.md)
+# Usage: scripts/fuzz.sh [--runs N] [--targets "csv tasks ..."] [--seed S]    (N default 20000: a
+#        short pass; 1000000 is the documented long pass, docs/RELIABILITY.md; S: libFuzzer's seed,
+#        0 = a fresh one each run; the test suite's pass uses a fixed one, so it is deterministic)
 # Needs clang++ and its libFuzzer runtime (Debian: clang, libclang-rt-14-dev).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-runs=20000; targets=""
+runs=20000; targets=""; seed=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --targets) targets="$2"; shift 2 ;;
-    *) echo "fuzz.sh: unknown argument '$1' (expected --runs or --targets)" >&2; exit 2 ;;
+    --seed) seed="$2"; shift 2 ;;
+    *) echo "fuzz.sh: unknown argument '$1' (expected --runs, --targets or --seed)" >&2; exit 2 ;;
   esac
 done
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (Debian: apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
@@ -90,7 +92,7 @@ for t in $targets; do
   findings="$build/findings/$t"; mkdir -p "$findings"
   log="$build/$t.log"
   start=$(date +%s)
-  if "$build/${t}_fuzz" -runs="$runs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+  if "$build/${t}_fuzz" -runs="$runs" -seed="$seed" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
        -artifact_prefix="$findings/" "$corpus/$t" >"$log" 2>&1; then
     result="clean"
   else
