@@ -78,6 +78,15 @@ S
 seed hf_tokenizer s1 <<'S'
 {"normalizer":{"type":"Sequence","normalizers":[{"type":"NFKC"},{"type":"Lowercase"},{"type":"Prepend","prepend":"▁"},{"type":"Replace","pattern":{"String":" "},"content":"▁"}]},"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"\\s+"},"behavior":"Isolated","invert":false},{"type":"Digits","individual_digits":true},{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}]},"decoder":{"type":"Sequence","decoders":[{"type":"ByteFallback"},{"type":"Fuse"},{"type":"Replace","pattern":{"String":"▁"},"content":" "},{"type":"Strip","content":" ","start":1,"stop":0}]},"model":{"type":"BPE","unk_token":"<unk>","fuse_unk":true,"byte_fallback":true,"vocab":{"<unk>":0,"<s>":1,"</s>":2,"a":3,"b":4,"ab":5,"<0x41>":6},"merges":["a b"]},"added_tokens":[{"id":1,"content":"<s>","special":true,"normalized":false,"lstrip":true,"rstrip":false,"single_word":false},{"id":2,"content":"</s>","special":true,"normalized":false}],"post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<s>","type_id":0}},{"Sequence":{"id":"A","type_id":0}}]}}
 S
+# Knowledge files: one encoded by the target's own tiny model (so that it gets past the model's
+# fingerprint), a facts file in each form, a knowledge-sets line.
+if [ -x "$build/knowledge_fuzz" ]; then
+  mkdir -p "$corpus/knowledge"
+  RECKONING_FUZZ_WRITE_SEED="$corpus/knowledge/tiny.knowledge" "$build/knowledge_fuzz" >/dev/null 2>&1 || true
+  printf 'A B son\n{"fact": "B C father"}\n' > "$corpus/knowledge/facts.txt"
+  printf '["A B son", "B C father"]' > "$corpus/knowledge/facts.json"
+  printf '{"id": "s1", "facts": ["A B son"], "questions": ["How are A and B related ?"]}\n' > "$corpus/knowledge/sets.jsonl"
+fi
 for t in $targets; do
   [ -d "$here/fuzz/regressions/$t" ] && { mkdir -p "$corpus/$t"; cp "$here/fuzz/regressions/$t/"* "$corpus/$t/"; }
   mkdir -p "$corpus/$t"

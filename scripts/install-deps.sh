@@ -8,6 +8,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libtorch-dev                # LibTorch 1.13 (CPU)
+  libgloo-dev                 # the headers c10d's Gloo backend includes (runs over several processes)
   libopenblas0-openmp         # fast BLAS for LibTorch (the reference BLAS is ~5x slower)
   nlohmann-json3-dev          # JSON (configs, safetensors headers, data)
   libpcre2-dev                # GPT-2 pre-tokenizer regex (Unicode classes, look-ahead)

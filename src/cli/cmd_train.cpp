@@ -5,6 +5,7 @@
 #include "reckoning/eval/evaluate.h"
 #include "reckoning/eval/labels.h"
 #include "reckoning/base/io.h"
+#include "reckoning/dist/process_group.h"
 #include "reckoning/train/trainer.h"
 
 namespace {
@@ -42,12 +43,14 @@ int run_train(const TrainArgs& a) {
   options.resume = a.resume;
   options.stop_after = a.stop_after;
   TrainSummary summary = train(config, options);
-  std::cerr << "trained " << summary.steps << " steps"
+  const bool main_process = dist_env().rank == 0;  // with several processes, rank 0 reports
+  if (main_process) std::cerr << "trained " << summary.steps << " steps"
             << (summary.early_stopped ? " (early stop)" : "") << "; best validation accuracy "
             << (summary.best_valid_accuracy >= 0 ? std::to_string(100 * summary.best_valid_accuracy) + "%" : "n/a")
             << " at step " << summary.best_step << "\n";
   if (!a.test) return 0;
-  if (std::optional<EvalReport> report = evaluate_test_set(config, summary, options)) {
+  std::optional<EvalReport> report = evaluate_test_set(config, summary, options);
+  if (report && main_process) {
     std::cout << "test set (" << config.data_test << "), best checkpoint (step " << summary.best_step << "):\n"
               << eval_report_table(*report);
   }
@@ -92,7 +95,14 @@ int run_eval(const EvalArgs& a) {
   eo.max_new_tokens = eval_generation_budget(model, a.max_new_tokens);  // the budget the trainer used
   // The model's label set (eval.labels; --set eval.labels=... overrides; "auto" = these tasks' answers).
   eo.labels = labels_resolve(model.run.eval_labels, tasks, model.prompt(), "eval.labels");
+  // Under `reckoning launch` / torchrun the processes share the tasks (gathered exactly); rank 0 reports.
+  std::shared_ptr<ProcessGroup> group = process_group(model.run.dist_backend, model.device(), model.run.dist_timeout);
+  if (group->size() > 1) {
+    eo.shard = {group->rank(), group->size(),
+                [group](const std::string& mine) { return group->all_gather_text(mine, "evaluation results"); }};
+  }
   EvalReport report = evaluate(model, tasks, eo, fact_pool_of(tasks));
+  if (!group->main()) return 0;
   std::cout << eval_report_table(report);
   if (!a.out.empty()) write_json_file_atomic(a.out, eval_report_to_json(report, a.tasks));
   return 0;

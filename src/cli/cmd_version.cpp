@@ -6,6 +6,7 @@
 
 #include "command.h"
 #include "reckoning/base/threads.h"
+#include "reckoning/dist/process_group.h"
 
 extern char** environ;
 
@@ -38,6 +39,7 @@ const reckoning::cli::RegisterCommand registered(
                               {"omp_wait_policy", policy},
                               {"omp_wait_policy_set_by", policy_by},
                               {"omp_environment", omp_environment()},
+                              {"distributed_backends", reckoning::dist_backends_built()},
                               {"parallel", at::get_parallel_info()}};
         std::cout << out.dump() << "\n";
         return 0;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 #include <cstdio>
 #include <optional>
@@ -211,12 +212,44 @@ EvalReport evaluate(const ReckoningModel& model, const std::vector<Task>& tasks,
   });
   std::vector<TaskResult> results(chosen.size());
   const size_t group = static_cast<size_t>(std::max<int64_t>(1, options.batch_tasks));
-  for (size_t first = 0; first < order.size(); first += group) {
+  const EvalShard& shard = options.shard;
+  check(shard.count >= 1 && shard.index >= 0 && shard.index < shard.count && (shard.count == 1 || shard.all_gather),
+        "evaluation shard", "index in [0, count) and a gather for count > 1", str(shard.index, " of ", shard.count));
+  nlohmann::json mine = nlohmann::json::array();  // [task index, result] of this process's groups
+  for (size_t first = 0, g = 0; first < order.size(); first += group, ++g) {
+    if (static_cast<int>(g % static_cast<size_t>(shard.count)) != shard.index) continue;
     const size_t last = std::min(order.size(), first + group);
     std::vector<Task> part;
     for (size_t k = first; k < last; ++k) part.push_back(chosen[order[k]]);
     std::vector<TaskResult> done = evaluate_tasks(model, part, options, fact_pool);
-    for (size_t k = first; k < last; ++k) results[order[k]] = std::move(done[k - first]);
+    for (size_t k = first; k < last; ++k) {
+      if (shard.count > 1) mine.push_back({order[k], task_result_to_json(done[k - first])});
+      results[order[k]] = std::move(done[k - first]);
+    }
+  }
+  if (shard.count > 1) {
+    // Every task comes back exactly once, from the process that evaluated it.
+    std::vector<int> seen(chosen.size(), 0);
+    // CBOR: a generated text's bytes go as they are (a prediction may end inside a multi-byte
+    // character, which JSON text could not carry), doubles exactly.
+    const std::vector<std::uint8_t> packed = nlohmann::json::to_cbor(mine);
+    const std::vector<std::string> all = shard.all_gather(std::string(packed.begin(), packed.end()));
+    for (size_t p = 0; p < all.size(); ++p) {
+      const std::string where = str("evaluation results of process ", p);
+      nlohmann::json theirs;
+      try {
+        theirs = nlohmann::json::from_cbor(all[p]);
+      } catch (const nlohmann::json::exception& e) {
+        throw Error(str(where, ": expected CBOR of task results, got ", e.what()));
+      }
+      for (const auto& entry : theirs) {
+        const size_t i = entry.at(0).get<size_t>();
+        check(i < chosen.size() && seen[i]++ == 0, where, "each task once", str("task index ", i));
+        if (static_cast<int>(p) != shard.index) results[i] = task_result_from_json(entry.at(1), where);
+      }
+    }
+    for (size_t i = 0; i < chosen.size(); ++i)
+      check(seen[i] == 1, "sharded evaluation", "every task evaluated by one process", str("task ", i, " by none"));
   }
   for (size_t i = 0; i < chosen.size(); ++i) record_result(report, chosen[i], std::move(results[i]), model.prompt());
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -249,15 +282,59 @@ nlohmann::json eval_report_to_json(const EvalReport& report, bool with_tasks) {
   for (const auto& [d, g] : report.by_distractors) j["by_distractors"][std::to_string(d)] = group_json(g, report.multi_task);
   if (with_tasks) {
     j["tasks"] = nlohmann::json::array();
-    for (const TaskResult& r : report.tasks) {
-      j["tasks"].push_back({{"guid", r.guid}, {"hops", r.hops}, {"distractors", r.n_distractors},
-                            {"target", r.target}, {"prediction", r.prediction}, {"label", r.label},
-                            {"exact_match", r.exact_match}, {"label_correct", r.label_correct},
-                            {"recall_correct", r.recall_correct}, {"recall_any_order", r.recall_any_order},
-                            {"inner_losses", r.inner_losses}});
-    }
+    for (const TaskResult& r : report.tasks) j["tasks"].push_back(task_result_to_json(r));
   }
   return j;
+}
+
+namespace {
+
+// Losses as JSON numbers; a NaN or Inf (which JSON has no number for) as "nan", "inf", "-inf".
+nlohmann::json losses_json(const std::vector<double>& losses) {
+  nlohmann::json out = nlohmann::json::array();
+  for (double v : losses) {
+    if (std::isfinite(v)) out.push_back(v);
+    else out.push_back(std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json task_result_to_json(const TaskResult& r) {
+  return {{"guid", r.guid}, {"hops", r.hops}, {"distractors", r.n_distractors},
+          {"target", r.target}, {"prediction", r.prediction}, {"label", r.label},
+          {"exact_match", r.exact_match}, {"label_correct", r.label_correct},
+          {"recall_correct", r.recall_correct}, {"recall_any_order", r.recall_any_order},
+          {"inner_losses", losses_json(r.inner_losses)}};
+}
+
+TaskResult task_result_from_json(const nlohmann::json& j, const std::string& where) {
+  TaskResult r;
+  try {
+    r.guid = j.at("guid");
+    r.hops = j.at("hops");
+    r.n_distractors = j.at("distractors");
+    r.target = j.at("target");
+    r.prediction = j.at("prediction");
+    r.label = j.at("label");
+    r.exact_match = j.at("exact_match");
+    r.label_correct = j.at("label_correct");
+    r.recall_correct = j.at("recall_correct");
+    r.recall_any_order = j.at("recall_any_order");
+    for (const auto& v : j.at("inner_losses")) {
+      if (v.is_number()) {
+        r.inner_losses.push_back(v.get<double>());
+      } else {
+        const std::string text = v.get<std::string>();
+        check(text == "nan" || text == "inf" || text == "-inf", where, "an inner loss (a number, nan, inf or -inf)", text);
+        r.inner_losses.push_back(text == "nan" ? std::nan("") : text == "inf" ? INFINITY : -INFINITY);
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(str(where, ": expected a task result (guid, hops, distractors, target, prediction, ...), got ", e.what()));
+  }
+  return r;
 }
 
 std::string eval_report_table(const EvalReport& report) {

@@ -142,6 +142,10 @@ const std::vector<Field>& fields() {
       {"threads", &RunConfig::threads, "intra-op threads (0 = $RECKONING_THREADS or the CPUs this process may use: affinity mask, cgroup quota)", kRun},
       {"matmul_dtype", &RunConfig::matmul_dtype, "precision of the matrix products (bfloat16: products only, the rest float32)", kModel},
       {"device", &RunConfig::device, "cpu, cuda or cuda:N: where the model trains and answers (needs a CUDA LibTorch)", kModel},
+      {"dist.backend", &RunConfig::dist_backend, "collective backend of a run over several processes (reckoning launch, torchrun): 'auto' (NCCL for a CUDA device where LibTorch has it, else Gloo), 'gloo' or 'nccl'", kRun},
+      {"dist.timeout", &RunConfig::dist_timeout, "seconds a collective waits for the other processes before the run stops with an error naming it (a rank that died or hangs)", kRun},
+      {"dist.check_every", &RunConfig::dist_check_every, "steps between checks that every process holds identical weights (0 = at each validation and checkpoint)", kRun},
+      {"dist.bucket_mb", &RunConfig::dist_bucket_mb, "size of the buckets in which gradients are all-reduced (MB)", kRun},
   };
   return table;
 }
@@ -361,6 +365,11 @@ void run_config_validate(const RunConfig& c) {
   positive("log.every", c.log_every);
   check(!c.run_dir.empty(), key("run_dir"), "a directory", "an empty string");
   non_negative("threads", static_cast<double>(c.threads));
+  check(c.dist_backend == "auto" || c.dist_backend == "gloo" || c.dist_backend == "nccl", key("dist.backend"),
+        "'auto', 'gloo' or 'nccl'", str("'", c.dist_backend, "'"));
+  check(c.dist_timeout > 0, key("dist.timeout"), "a positive number of seconds", value_string(c.dist_timeout));
+  non_negative("dist.check_every", static_cast<double>(c.dist_check_every));
+  check(c.dist_bucket_mb > 0, key("dist.bucket_mb"), "a positive number of MB", value_string(c.dist_bucket_mb));
 }
 
 void run_config_validate_training(const RunConfig& c) {

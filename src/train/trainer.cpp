@@ -23,6 +23,7 @@
 #include "reckoning/base/run_lock.h"
 #include "reckoning/base/safetensors.h"
 #include "reckoning/base/threads.h"
+#include "reckoning/dist/process_group.h"
 #include "reckoning/eval/labels.h"
 #include "reckoning/model/lora.h"
 #include "reckoning/train/outer_optimizer.h"
@@ -304,6 +305,7 @@ struct StepRecord {
   std::vector<InnerStepTrace> traces;
   std::vector<std::string> skipped;  // outer.nonfinite skip: what was left out and why
   bool update_skipped = false;       // the step's update was left out (a non-finite gradient)
+  int64_t comm_bytes = -1;           // several processes: payload bytes this process all-reduced
 };
 
 // torch::save of an optimizer, atomically, through a writer that never fails inside LibTorch's zip
@@ -389,6 +391,7 @@ nlohmann::json metrics_line(const TrainerState& state, const RunConfig& config, 
   if (record.task_grad_norm_max >= 0) line["task_grad_norm_max"] = record.task_grad_norm_max;
   if (!record.skipped.empty()) line["skipped"] = record.skipped;
   if (record.update_skipped) line["update_skipped"] = true;
+  if (record.comm_bytes >= 0) line["comm_bytes"] = record.comm_bytes;
   return line;
 }
 
@@ -431,6 +434,10 @@ class Trainer {
   void set_up() {
     run_config_validate_training(config_);
     check(!config_.data_train.empty(), "configuration key 'data.train'", "a training file", "nothing");
+    // Several processes (dist/process_group.h): each adapts its own share of a step's tasks; the
+    // gradients are summed; rank 0 alone writes the run directory.
+    group_ = process_group(config_.dist_backend, config_.device, config_.dist_timeout);
+    main_ = group_->main();
     if (config_.threads > 0) {
       configure_threads(static_cast<int>(config_.threads), "configuration key 'threads'");
     } else if (options_.resume && threads_are_default()) {
@@ -449,12 +456,19 @@ class Trainer {
     matmul_scope_ = std::make_unique<MatmulDtypeScope>(config_.matmul_dtype);
     device_check_usable(config_.device, "configuration key 'device'");  // refused before any work
     create_directories(paths_.run_dir);
-    lock_ = std::make_unique<RunLock>(paths_.run_dir);  // before anything in it is written
-    clean_checkpoints_dir();
+    if (main_) {
+      lock_ = std::make_unique<RunLock>(paths_.run_dir);  // before anything in it is written
+      clean_checkpoints_dir();
+    }
+    group_->barrier("start of the run (rank 0 holds the run directory's lock)");
     data_.train = tasks_subsample(tasks_load(config_.data_train), config_.data_max_train);
     check(!data_.train.empty(), config_.data_train, "at least one training task", "none");
     resolved_ = config_;
     if (resolved_.data_dataset.empty()) resolved_.data_dataset = data_.train.front().dataset();
+    // One GPU per process: `device: cuda` (no index) with several processes is cuda:LOCAL_RANK.
+    if (group_->size() > 1 && resolved_.device.is_cuda() && !resolved_.device.has_index()) {
+      resolved_.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(dist_env().local_rank));
+    }
     if (!config_.data_valid.empty()) data_.valid = tasks_subsample(tasks_load(config_.data_valid), config_.data_max_eval);
     data_.train_pool = fact_pool_of(data_.train);
     data_.valid_pool = fact_pool_of(data_.valid);
@@ -464,13 +478,19 @@ class Trainer {
   // count it started with, set in set_up), said at the start and recorded in config.json.
   void record_run() {
     fit_default_threads(model_.config);
+    if (!main_) return;
     if (options_.progress) std::cerr << "threads: " << thread_summary() << "\n";
+    if (options_.progress && group_->size() > 1) {
+      std::cerr << "processes: " << group_->size() << " (" << dist_env().source << ", " << group_->backend()
+                << "), each " << config_.outer_batch_tasks * config_.outer_grad_accum << " tasks per step\n";
+    }
     write_json_file_atomic(path_join(paths_.run_dir, "config.json"),
                            {{"config", run_config_to_json(config_)},
                             {"reckoning_version", RECKONING_VERSION},
                             {"libtorch_version", TORCH_VERSION},
                             {"threads", at::get_num_threads()},
                             {"threads_why", thread_summary()},
+                            {"processes", group_->size()},
                             {"resumed", options_.resume}});
   }
 
@@ -500,8 +520,11 @@ class Trainer {
       std::vector<Task> corpus = data_.train;
       corpus.insert(corpus.end(), data_.valid.begin(), data_.valid.end());
       model_ = model_for_training(resolved_, corpus);
-      if (file_exists(paths_.metrics)) remove_file(paths_.metrics);
-      if (file_exists(paths_.evals)) remove_file(paths_.evals);
+      // Every process builds the same model from the seed (checked: check_replicas); from here on
+      // each has its own random stream (dropout).
+      if (!main_) torch::manual_seed(rank_seed(config_.seed, group_->rank()));
+      if (main_ && file_exists(paths_.metrics)) remove_file(paths_.metrics);
+      if (main_ && file_exists(paths_.evals)) remove_file(paths_.evals);
       return;
     }
     check(is_directory(paths_.last_dir), paths_.last_dir, "a checkpoint to resume from", "no such directory");
@@ -528,8 +551,10 @@ class Trainer {
       }
       state_.total_steps = config_.outer_max_steps;
     }
-    truncate_metrics(paths_.metrics, state_.step);
-    truncate_metrics(paths_.evals, state_.step);  // a validation after the checkpoint is run again
+    if (main_) {
+      truncate_metrics(paths_.metrics, state_.step);
+      truncate_metrics(paths_.evals, state_.step);  // a validation after the checkpoint is run again
+    }
   }
 
   // Moves the model to its device, encodes the training tasks, plans the run (steps, generation
@@ -547,11 +572,12 @@ class Trainer {
           longest_target, static_cast<int64_t>(model_.tokenizer->encode(encoded_.back().target_text).size()));
     }
     per_step_ = config_.outer_batch_tasks * config_.outer_grad_accum;
+    all_per_step_ = per_step_ * group_->size();
     const auto n_train = static_cast<int64_t>(data_.train.size());
     state_.train_base = config_.outer_train_base;
     if (state_.total_steps == 0) {
       state_.total_steps = config_.outer_max_steps > 0 ? config_.outer_max_steps
-                                                       : (config_.outer_epochs * n_train + per_step_ - 1) / per_step_;
+                                                       : (config_.outer_epochs * n_train + all_per_step_ - 1) / all_per_step_;
     }
     eval_options_.num_beams = config_.eval_num_beams;
     eval_options_.batch_tasks = config_.eval_batch_tasks;
@@ -561,24 +587,40 @@ class Trainer {
     // Constrained answering: "auto" becomes the training answers, kept in the model directory.
     eval_options_.labels = labels_resolve(config_.eval_labels, data_.train, config_.prompt_options(), "configuration key 'eval.labels'");
     model_.run.eval_labels = labels_join(eval_options_.labels);
-    eval_every_ = config_.eval_every > 0 ? config_.eval_every : std::max<int64_t>(1, n_train / per_step_);
+    eval_every_ = config_.eval_every > 0 ? config_.eval_every : std::max<int64_t>(1, n_train / all_per_step_);
+    if (group_->size() > 1) {  // validation and the test set shared by the processes, gathered exactly
+      eval_options_.shard.index = group_->rank();
+      eval_options_.shard.count = group_->size();
+      std::shared_ptr<ProcessGroup> group = group_;
+      eval_options_.shard.all_gather = [group](const std::string& mine) {
+        return group->all_gather_text(mine, "evaluation results");
+      };
+    }
 
     optimizer_ = outer_optimizer_for(model_, config_);
     if (options_.resume) {
       torch::load(*optimizer_.adamw, path_join(paths_.last_dir, "optimizer.pt"), model_.device());
       const std::string rng_path = path_join(paths_.last_dir, "rng.safetensors");
       Safetensors rng = safetensors_load(rng_path);
-      const torch::Tensor* state_tensor = rng.find("cpu_generator");
-      check(state_tensor != nullptr, rng_path, "tensor 'cpu_generator'", "none");
-      at::Generator generator = at::detail::getDefaultCPUGenerator();  // shares the global state
-      generator.set_state(*state_tensor);
+      // Each process's own stream; a process the checkpoint has none for (a run resumed on more
+      // processes) starts a fresh one from the seed, its rank and the step.
+      const std::string name = rng_tensor_name(group_->rank());
+      const torch::Tensor* state_tensor = rng.find(name);
+      check(state_tensor != nullptr || !main_, rng_path, str("tensor '", name, "'"), "none");
+      if (state_tensor != nullptr) {
+        at::Generator generator = at::detail::getDefaultCPUGenerator();  // shares the global state
+        generator.set_state(*state_tensor);
+      } else {
+        torch::manual_seed(rank_seed(config_.seed, group_->rank()) + static_cast<uint64_t>(state_.step));
+      }
     }
     order_ = std::make_unique<TaskOrder>(data_.train.size(), config_.seed);
     summary_.eval_options = eval_options_;
     summary_.best_dir = paths_.best_dir;
     summary_.last_dir = paths_.last_dir;
-    tty_ = options_.progress && ::isatty(2);
-    metrics_.open(paths_.metrics, std::ios::app);
+    tty_ = main_ && options_.progress && ::isatty(2);
+    if (main_) metrics_.open(paths_.metrics, std::ios::app);
+    check_replicas("the start of the run");
   }
 
   // outer.task_clip: adds the gradient of one task's share of the step's loss (its loss / tasks per
@@ -596,7 +638,7 @@ class Trainer {
       nonfinite(str(task, ": meta-gradient of ", bad), "NaN or Inf", "the task is left out of this step", record);
       return -1;
     }
-    const double norm = global_norm(grads) * static_cast<double>(per_step_);
+    const double norm = global_norm(grads) * static_cast<double>(all_per_step_);
     const double scale = norm > config_.outer_task_clip ? config_.outer_task_clip / norm : 1.0;
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < grads.size(); ++i) {
@@ -637,7 +679,7 @@ class Trainer {
     const std::string task = task_name(index);
     std::vector<InnerStepTrace> traces;
     torch::Tensor loss =
-        task_loss(model_, encoded, config_.inner_mode(), /*dropout=*/true, &traces) / static_cast<double>(per_step_);
+        task_loss(model_, encoded, config_.inner_mode(), /*dropout=*/true, &traces) / static_cast<double>(all_per_step_);
     const double value = loss.item<double>();
     double bad_value = 0;
     if (const std::string bad = nonfinite_loss(task, traces, value, bad_value); !bad.empty()) {
@@ -666,7 +708,7 @@ class Trainer {
     }
     std::vector<std::vector<InnerStepTrace>> traces;
     torch::Tensor losses =
-        tasks_loss(model_, part, config_.inner_mode(), /*dropout=*/true, &traces) / static_cast<double>(per_step_);
+        tasks_loss(model_, part, config_.inner_mode(), /*dropout=*/true, &traces) / static_cast<double>(all_per_step_);
     const torch::Tensor host = losses.detach().to(torch::kCPU, torch::kFloat64).contiguous();
     for (size_t t = 0; t < part.size(); ++t) {
       double bad_value = 0;
@@ -688,10 +730,15 @@ class Trainer {
     record.lr_factor = lr_schedule(state_.step, state_.total_steps, config_.outer_warmup);
     optimizer_.set_lr_factor(record.lr_factor);
     release_gradients(*optimizer_.adamw);
+    // The step's tasks in the run's order; with several processes, process r takes the r-th
+    // share of them (so that N processes step through the data as one would with N times the tasks).
     std::vector<size_t> picked;
     std::vector<const EncodedTask*> tasks;
-    for (int64_t i = 0; i < per_step_; ++i) {
-      picked.push_back(order_->next(state_));
+    const int64_t mine = per_step_ * group_->rank();
+    for (int64_t i = 0; i < all_per_step_; ++i) {
+      const size_t next = order_->next(state_);
+      if (i < mine || i >= mine + per_step_) continue;
+      picked.push_back(next);
       tasks.push_back(&encoded_[picked.back()]);
     }
     if (options_.before_step) options_.before_step(model_, tasks, state_.step);
@@ -705,6 +752,11 @@ class Trainer {
       if (!batched || last - first == 1 || !add_micro_batch(tasks, first, last, record)) {
         for (size_t t = first; t < last; ++t) add_task(picked[t], *tasks[t], record);
       }
+    }
+    if (group_->size() > 1) {
+      const int64_t before = group_->bytes_communicated();
+      sum_over_processes(record);
+      record.comm_bytes = group_->bytes_communicated() - before;
     }
     // A NaN or Inf in the accumulated gradient (with finite losses): the update is left out or the
     // run stops - before clipping, which would spread it to every tensor.
@@ -728,6 +780,9 @@ class Trainer {
             "NaN or Inf (lower outer.lr_rates; the last checkpoint is intact)");
     }
     ++state_.step;
+    if (config_.dist_check_every > 0 && state_.step % config_.dist_check_every == 0) {
+      check_replicas(str("step ", state_.step));
+    }
     summary_.losses.push_back(record.loss);
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
     return record;
@@ -735,7 +790,8 @@ class Trainer {
 
   // The step's metrics line, and the progress line on a terminal (or every log.every steps).
   void report(const StepRecord& record, double elapsed, int64_t first_step) {
-    const nlohmann::json line = metrics_line(state_, config_, model_.lrs, record, per_step_, elapsed);
+    if (!main_) return;
+    const nlohmann::json line = metrics_line(state_, config_, model_.lrs, record, all_per_step_, elapsed);
     metrics_ << line.dump() << "\n";
     metrics_.flush();
     if (!tty_ && state_.step % config_.log_every != 0) return;
@@ -746,7 +802,7 @@ class Trainer {
                  (long long)state_.step, (long long)state_.total_steps, record.loss,
                  inner_loss.empty() ? 0.0 : inner_loss.front().get<double>(),
                  inner_loss.empty() ? 0.0 : inner_loss.back().get<double>(),
-                 static_cast<double>(per_step_) / record.seconds, format_duration(eta).c_str(), tty_ ? "   " : "\n");
+                 static_cast<double>(all_per_step_) / record.seconds, format_duration(eta).c_str(), tty_ ? "   " : "\n");
   }
 
   // Validation (eval.jsonl, checkpoints/best on improvement, patience) and checkpoints/last.
@@ -759,17 +815,17 @@ class Trainer {
       nlohmann::json line = {{"step", state_.step},
                              {"valid", eval_report_to_json(report, false)},
                              {"inner_lrs", inner_lrs_snapshot(model_.lrs)}};
-      std::ofstream(paths_.evals, std::ios::app) << line.dump() << "\n";
+      if (main_) std::ofstream(paths_.evals, std::ios::app) << line.dump() << "\n";
       if (acc > state_.best_accuracy) {
         state_.best_accuracy = acc;
         state_.best_step = state_.step;
         state_.bad_evals = 0;
         refuse_nonfinite(paths_.best_dir);
-        reckoning_model_save(model_, paths_.best_dir);
+        if (main_) reckoning_model_save(model_, paths_.best_dir);
       } else {
         ++state_.bad_evals;
       }
-      std::fprintf(stderr, "%svalidation at step %lld: label accuracy %.1f%% (best %.1f%% at step %lld)\n",
+      if (main_) std::fprintf(stderr, "%svalidation at step %lld: label accuracy %.1f%% (best %.1f%% at step %lld)\n",
                    tty_ ? "\n" : "", (long long)state_.step, 100 * acc, 100 * state_.best_accuracy,
                    (long long)state_.best_step);
       stop = config_.eval_patience > 0 && state_.bad_evals >= config_.eval_patience;
@@ -809,14 +865,20 @@ class Trainer {
   }
 
   // checkpoints/last: the model, the outer optimizer, the RNG and the trainer state, replaced whole.
+  // With several processes every one takes part (their random streams are gathered, their weights
+  // compared) and rank 0 writes.
   void save_last() {
     refuse_nonfinite(paths_.last_dir);
+    const std::vector<torch::Tensor> streams = random_streams();
+    if (config_.dist_check_every == 0) check_replicas(str("the checkpoint of step ", state_.step));
+    if (!main_) return;
     const std::string staging = staging_path(paths_.last_dir);
     try {
       reckoning_model_write_files(model_, staging);
       save_optimizer(*optimizer_.adamw, path_join(staging, "optimizer.pt"));
-      torch::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
-      safetensors_save(path_join(staging, "rng.safetensors"), {{"cpu_generator", rng}});
+      std::vector<std::pair<std::string, torch::Tensor>> rng;
+      for (size_t r = 0; r < streams.size(); ++r) rng.emplace_back(rng_tensor_name(static_cast<int>(r)), streams[r]);
+      safetensors_save(path_join(staging, "rng.safetensors"), rng);
       write_json_file_atomic(path_join(staging, "trainer_state.json"), state_.to_json());
       replace_directory(staging, paths_.last_dir);
     } catch (...) {
@@ -834,14 +896,72 @@ class Trainer {
     if (tty_) std::fprintf(stderr, "\n");
     if (data_.valid.empty() && state_.step == state_.total_steps) {
       refuse_nonfinite(paths_.best_dir);
-      reckoning_model_save(model_, paths_.best_dir);  // without validation the final model is the one to use
+      if (main_) reckoning_model_save(model_, paths_.best_dir);  // without validation the final model is the one to use
       state_.best_step = state_.step;
     }
+    group_->barrier("end of training (rank 0 has written the checkpoints)");
     summary_.steps = state_.step;
     summary_.best_step = state_.best_step;
     summary_.best_valid_accuracy = state_.best_accuracy;
     return summary_;
   }
+
+  // Several processes: the step's gradients (of the parameters that have one on any process) and
+  // its loss summed over them, in buckets of dist.bucket_mb. Each process's tasks were already
+  // divided by the tasks of all processes, so the sum is the mean over every task of the step:
+  // N processes of b tasks give what one process of N b tasks would.
+  void sum_over_processes(StepRecord& record) {
+    const std::string what = str("gradients of step ", state_.step + 1);
+    const torch::Device device = model_.device();
+    torch::Tensor has_grad = torch::zeros({static_cast<int64_t>(optimizer_.params.size())}, torch::kFloat64);
+    for (size_t i = 0; i < optimizer_.params.size(); ++i) has_grad[static_cast<int64_t>(i)] = optimizer_.params[i].grad().defined() ? 1.0 : 0.0;
+    torch::Tensor loss = torch::tensor({record.loss}, torch::kFloat64);
+    std::vector<torch::Tensor> header{has_grad.to(device), loss.to(device)};
+    group_->all_reduce_sum(header, what);
+    const torch::Tensor anywhere = header[0].cpu();
+    record.loss = header[1].cpu().item<double>();
+    std::vector<torch::Tensor> grads;
+    for (size_t i = 0; i < optimizer_.params.size(); ++i) {
+      if (anywhere[static_cast<int64_t>(i)].item<double>() == 0) continue;  // no process: stays without (AdamW skips it)
+      torch::Tensor& p = optimizer_.params[i];
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      grads.push_back(p.grad());
+    }
+    group_->all_reduce_sum(grads, what, static_cast<size_t>(config_.dist_bucket_mb * (1 << 20)));
+  }
+
+  // Every process holds the same weights and rates (their bytes' fingerprint), or the run stops.
+  void check_replicas(const std::string& when) {
+    if (group_->size() == 1) return;
+    std::vector<torch::Tensor> tensors;
+    for (const auto& [name, t] : named_tensors(model_)) tensors.push_back(t);
+    const std::vector<std::string> all = group_->all_gather_text(std::to_string(tensors_fingerprint(tensors)),
+                                                                 str("weight fingerprints at ", when));
+    for (size_t r = 1; r < all.size(); ++r) {
+      check(all[r] == all[0], str("processes of the run at ", when),
+            "identical weights and rates on every process",
+            str("fingerprint ", all[r], " on rank ", r, " and ", all[0], " on rank 0 (the run stops; the last "
+                "checkpoint is intact)"));
+    }
+  }
+
+  // The random state of every process (CPU generator), in rank order.
+  std::vector<torch::Tensor> random_streams() {
+    const torch::Tensor mine = at::detail::getDefaultCPUGenerator().get_state();
+    if (group_->size() == 1) return {mine};
+    const std::string bytes(reinterpret_cast<const char*>(mine.data_ptr<uint8_t>()), static_cast<size_t>(mine.numel()));
+    std::vector<torch::Tensor> out;
+    for (const std::string& s : group_->all_gather_text(bytes, "random states for the checkpoint")) {
+      torch::Tensor t = torch::empty({static_cast<int64_t>(s.size())}, torch::kUInt8);
+      std::memcpy(t.data_ptr<uint8_t>(), s.data(), s.size());
+      out.push_back(t);
+    }
+    return out;
+  }
+
+  // The checkpoint's name for process r's random state ("cpu_generator" for rank 0, as always).
+  static std::string rng_tensor_name(int rank) { return rank == 0 ? "cpu_generator" : str("cpu_generator_rank", rank); }
+  static uint64_t rank_seed(uint64_t seed, int rank) { return seed * 1000003ULL + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(rank); }
 
   const RunConfig config_;
   const TrainOptions options_;
@@ -854,6 +974,9 @@ class Trainer {
   ReckoningModel model_;
   std::vector<EncodedTask> encoded_;
   int64_t per_step_ = 1, eval_every_ = 1;
+  int64_t all_per_step_ = 1;  // tasks per step of all processes together
+  std::shared_ptr<ProcessGroup> group_;
+  bool main_ = true;  // rank 0: writes the run directory, reports
   EvalOptions eval_options_;
   OuterOptimizer optimizer_;
   std::unique_ptr<TaskOrder> order_;
@@ -875,7 +998,9 @@ std::optional<EvalReport> evaluate_test_set(const RunConfig& config, const Train
   const MatmulDtypeScope matmul_scope(model.matmul_dtype());
   std::vector<Task> test = tasks_subsample(tasks_load(config.data_test), config.data_max_eval);
   EvalReport report = evaluate(model, test, summary.eval_options, fact_pool_of(test));
-  write_json_file_atomic(path_join(config.run_dir, "test_report.json"), eval_report_to_json(report, true));
+  if (summary.eval_options.shard.index == 0) {  // rank 0 writes (the shard says which process this is)
+    write_json_file_atomic(path_join(config.run_dir, "test_report.json"), eval_report_to_json(report, true));
+  }
   return report;
 }
 

@@ -17,7 +17,7 @@
 namespace {
 
 // Bottom to top: a layer may include itself and what is listed before it.
-const std::vector<std::string> kLayers = {"base", "data", "text", "model", "meta",
+const std::vector<std::string> kLayers = {"base", "dist", "data", "text", "model", "meta",
                                           "eval", "train", "report", "perf", "cli"};
 
 int rank_of(const std::string& layer) {

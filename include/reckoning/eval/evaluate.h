@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -16,6 +17,15 @@
 #include "reckoning/meta/reckoning_model.h"
 
 namespace reckoning {
+
+// Evaluation shared by several processes (dist/process_group.h): process `index` of `count`
+// evaluates every count-th group of tasks (groups of batch_tasks, formed by fact count), and
+// `all_gather` - a collective every process calls with its own text - returns every process's
+// text in rank order; each then builds the whole report, every task counted once in its place.
+struct EvalShard {
+  int index = 0, count = 1;
+  std::function<std::vector<std::string>(const std::string&)> all_gather;
+};
 
 struct EvalOptions {
   int64_t num_beams = 1;        // 1 = greedy
@@ -28,6 +38,7 @@ struct EvalOptions {
   // then runs per task with its own adapted weights. 1 = one task at a time. The metrics do not
   // depend on it (equal up to floating-point rounding of the inner loop).
   int64_t batch_tasks = 8;
+  EvalShard shard;  // one process evaluates all (count 1) unless set
 };
 
 struct TaskResult {
@@ -86,6 +97,9 @@ std::vector<TaskResult> evaluate_tasks(const ReckoningModel& model, const std::v
                                        const EvalOptions& options, const std::vector<std::string>& fact_pool = {});
 
 nlohmann::json eval_report_to_json(const EvalReport& report, bool with_tasks);
+// One task's result as the report's "tasks" entries hold it, and back (exactly: doubles round-trip).
+nlohmann::json task_result_to_json(const TaskResult& r);
+TaskResult task_result_from_json(const nlohmann::json& j, const std::string& where);
 // The terminal table: overall, per hop, per distractor count; accuracy next to chance.
 std::string eval_report_table(const EvalReport& report);
 

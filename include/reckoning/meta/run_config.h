@@ -109,6 +109,11 @@ struct RunConfig {
   int64_t threads = 0;                    // 0 = $RECKONING_THREADS or the usable CPUs (threads.h)
   MatmulDtype matmul_dtype = MatmulDtype::Float32;  // matrix products only (precision.h)
   torch::Device device = torch::kCPU;     // cpu | cuda | cuda:N (device.h; usability checked on use)
+  // several processes (dist/process_group.h; the ranks come from the environment)
+  std::string dist_backend = "auto";      // auto (nccl on CUDA where built, else gloo) | gloo | nccl
+  double dist_timeout = 300;              // seconds a collective waits for the other ranks
+  int64_t dist_check_every = 0;           // steps between identical-weights checks; 0 = at checkpoints
+  double dist_bucket_mb = 25;             // gradient all-reduce bucket size (MB)
 
   // The settings of the inner loop and of the prompts these keys describe.
   InnerLoopConfig inner_loop() const;
