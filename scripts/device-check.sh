@@ -19,7 +19,7 @@ debs="${DEBS_DIR:-$here/.gpu/debs}"
 packages="nlohmann-json3-dev libcli11-dev libyaml-cpp-dev libyaml-cpp0.7 libpcre2-dev libpcre2-8-0 libgtest-dev libgmock-dev"
 
 if [[ "${1:-}" == "--fetch" ]]; then
-  mkdir -p "$debs" && cd "$debs" && apt-get download $packages
+  mkdir -p "$debs" && cd "$debs" && apt-get download $packages ${DEBS_EXTRA:-}
   exit $?
 fi
 
@@ -128,4 +128,20 @@ if [[ "${SKIP_TRAIN:-0}" != 1 ]]; then
     timeout 120 cuda-gdb -batch -ex run -ex bt --args "$bin" "${train_args[@]}" >"$out/train-backtrace.log" 2>&1
     grep -E "^#|signal" "$out/train-backtrace.log" | head -30
   fi
+fi
+
+# Several processes (issue 19), opt-in (DIST_CHECK=1; needs libgloo-dev's .deb in DEBS_DIR: fetch it
+# with `DEBS_EXTRA=libgloo-dev scripts/device-check.sh --fetch`): a second build with c10d's Gloo
+# backend against the wheel's LibTorch 2.x (its own gloo, so Debian's libgloo is not linked), then
+# the process-group and distributed tests. NCCL between ranks needs two GPUs (NCCL refuses two ranks
+# on one device); the lent machine has one, so only the CPU (Gloo) path runs here.
+if [[ "${DIST_CHECK:-0}" == 1 ]]; then
+  dist_build=/tmp/reckoning-build-dist
+  stage dist-configure 120 cmake -S . -B "$dist_build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr" -DRECKONING_BUILD_BENCH=OFF \
+    -DRECKONING_GLOO_LIBRARY=RECKONING_GLOO_LIBRARY-NOTFOUND &&
+  stage dist-build "${DIST_BUILD_LIMIT:-300}" cmake --build "$dist_build" -j "$jobs" \
+    --target reckoning process_group_test distributed_test &&
+  (cd "$here" && stage dist-tests 240 bash -c "$dist_build/process_group_test && $dist_build/distributed_test")
+  grep -E "c10d|PASSED|FAILED" "$out/dist-configure.log" "$out/dist-tests.log" 2>/dev/null | head -20
 fi

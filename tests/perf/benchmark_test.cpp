@@ -18,6 +18,7 @@
 #include "reckoning/base/error.h"
 #include "reckoning/meta/inner_loop.h"
 #include "reckoning/base/resources.h"
+#include "support/test_util.h"
 
 using namespace reckoning;
 using ::testing::HasSubstr;
@@ -201,6 +202,7 @@ int64_t inner_loop_peak_growth(InnerMode mode, int64_t steps) {
 }  // namespace
 
 TEST(Benchmark, EvaluationMemoryDoesNotGrowWithInnerSteps) {
+  RECKONING_SKIP_MEMORY_FIGURES_UNDER_ASAN();
   at::set_num_threads(1);  // the forked children must not inherit a thread pool
   const int64_t model_bytes = ((8192 + 32) * 128 + 2 * 12 * 128 * 128) * 4;  // ~5.8 MB
   // The least of two runs each: allocator noise only ever adds, a per-step leak shows every time.

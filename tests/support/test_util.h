@@ -24,6 +24,17 @@
 
 namespace reckoning::test {
 
+// Under AddressSanitizer (scripts/sanitize.sh) freed memory waits in ASan's quarantine before it is
+// reused, so resident-memory figures are not the program's: the tests of memory figures skip there.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+#define RECKONING_SKIP_MEMORY_FIGURES_UNDER_ASAN()                                                   \
+  if (::reckoning::test::kAddressSanitizer)                                                          \
+  GTEST_SKIP() << "memory figures under AddressSanitizer are its quarantine's, not the program's"
+
 // The message of the reckoning::Error that `f` throws; "(no error)" when it throws none.
 inline std::string error_of(const std::function<void()>& f) {
   try {

@@ -16,6 +16,7 @@
 #include "reckoning/base/threads.h"
 #include "reckoning/model/lora.h"
 #include "reckoning/train/trainer.h"
+#include "support/test_util.h"
 #include "support/tiny_run.h"
 
 using namespace reckoning;
@@ -315,6 +316,7 @@ TEST(Trainer, OneGenerationBudgetRule) {
 }
 
 TEST(Trainer, MemoryIsFlatOver50Steps) {
+  RECKONING_SKIP_MEMORY_FIGURES_UNDER_ASAN();
   TempRun r("memory");
   r.config.outer_max_steps = 50;
   r.config.eval_every = 0;
