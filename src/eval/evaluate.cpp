@@ -287,26 +287,12 @@ nlohmann::json eval_report_to_json(const EvalReport& report, bool with_tasks) {
   return j;
 }
 
-namespace {
-
-// Losses as JSON numbers; a NaN or Inf (which JSON has no number for) as "nan", "inf", "-inf".
-nlohmann::json losses_json(const std::vector<double>& losses) {
-  nlohmann::json out = nlohmann::json::array();
-  for (double v : losses) {
-    if (std::isfinite(v)) out.push_back(v);
-    else out.push_back(std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
-  }
-  return out;
-}
-
-}  // namespace
-
 nlohmann::json task_result_to_json(const TaskResult& r) {
   return {{"guid", r.guid}, {"hops", r.hops}, {"distractors", r.n_distractors},
           {"target", r.target}, {"prediction", r.prediction}, {"label", r.label},
           {"exact_match", r.exact_match}, {"label_correct", r.label_correct},
           {"recall_correct", r.recall_correct}, {"recall_any_order", r.recall_any_order},
-          {"inner_losses", losses_json(r.inner_losses)}};
+          {"inner_losses", r.inner_losses}};
 }
 
 TaskResult task_result_from_json(const nlohmann::json& j, const std::string& where) {
@@ -322,15 +308,7 @@ TaskResult task_result_from_json(const nlohmann::json& j, const std::string& whe
     r.label_correct = j.at("label_correct");
     r.recall_correct = j.at("recall_correct");
     r.recall_any_order = j.at("recall_any_order");
-    for (const auto& v : j.at("inner_losses")) {
-      if (v.is_number()) {
-        r.inner_losses.push_back(v.get<double>());
-      } else {
-        const std::string text = v.get<std::string>();
-        check(text == "nan" || text == "inf" || text == "-inf", where, "an inner loss (a number, nan, inf or -inf)", text);
-        r.inner_losses.push_back(text == "nan" ? std::nan("") : text == "inf" ? INFINITY : -INFINITY);
-      }
-    }
+    r.inner_losses = j.at("inner_losses").get<std::vector<double>>();  // (CBOR carries NaN and Inf)
   } catch (const nlohmann::json::exception& e) {
     throw Error(str(where, ": expected a task result (guid, hops, distractors, target, prediction, ...), got ", e.what()));
   }
