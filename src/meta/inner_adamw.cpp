@@ -43,13 +43,6 @@ struct StepConstants {
         inv_bias2(static_cast<A>(reckoning::inv_bias2(h, n))),
         eps_root(static_cast<A>(h.eps_root)),
         decay(static_cast<A>(1.0 - lr * h.weight_decay)), step(static_cast<A>(lr / bias1(h, n))) {}
-
-  // The square root of Adam's denominator: sqrt(v / (1 - beta2^n) + eps_root). Without eps_root
-  // it is written sqrt(v) / sqrt(1 - beta2^n), the order torch's AdamW rounds in.
-  A root(A v) const {
-    const A positive = std::max(v, A(0));
-    return eps_root == A(0) ? std::sqrt(positive) * inv_sqrt_bias2 : std::sqrt(positive * inv_bias2 + eps_root);
-  }
 };
 
 // Moments of elements [i, i + len) after g_1..g_n into m, v (the plain recurrence's order).
@@ -85,8 +78,47 @@ const T* data_or_null(const torch::Tensor& t) {
   return t.defined() ? t.data_ptr<T>() : nullptr;
 }
 
+// The loops below are written so that the compiler vectorises them (no branch on a loop-invariant
+// condition inside a loop, no reduction inside the element loop: the rate gradient's sums take the
+// per-element products in their order afterwards), with each element's arithmetic - and each sum's
+// order - exactly that of the plain scalar loop: results are the same to the bit.
+
+// The square root of Adam's denominator: sqrt(v / (1 - beta2^n) + eps_root); without eps_root it is
+// written sqrt(v) / sqrt(1 - beta2^n), the order torch's AdamW rounds in. The eps_root choice is
+// made at compile time (a template argument), so that the element loops have no branch.
+template <bool kEpsRoot, typename A>
+inline A root_of(A v, const StepConstants<A>& c) {
+  const A positive = v < A(0) ? A(0) : v;  // std::max(v, 0): NaN stays NaN
+  if constexpr (kEpsRoot) {
+    return std::sqrt(positive * c.inv_bias2 + c.eps_root);
+  } else {
+    return std::sqrt(positive) * c.inv_sqrt_bias2;
+  }
+}
+
 // p' from p, and the moments after g_n from those after g_1..g_{n-1} (m_in, v_in; nullptr for
 // n = 1): the plain recurrence, in its order, so the moments equal moments() over the history.
+template <typename T, typename A, bool kFirst, bool kEpsRoot>
+void forward_range(const T* __restrict pp, const T* __restrict mi, const T* __restrict vi, const T* __restrict g,
+                   const StepConstants<A>& c, T* __restrict o, T* __restrict mo, T* __restrict vo, int64_t begin,
+                   int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    const A x = static_cast<A>(g[i]);
+    A m, v;
+    if constexpr (kFirst) {
+      m = x * c.c1;
+      v = x * x * c.c2;
+    } else {
+      m = static_cast<A>(mi[i]) * c.b1 + x * c.c1;
+      v = static_cast<A>(vi[i]) * c.b2 + x * x * c.c2;
+    }
+    mo[i] = static_cast<T>(m);
+    vo[i] = static_cast<T>(v);
+    const A denom = root_of<kEpsRoot>(v, c) + c.eps;
+    o[i] = static_cast<T>(static_cast<A>(pp[i]) * c.decay - c.step * (m / denom));
+  }
+}
+
 template <typename T, typename A>
 void forward_kernel(const torch::Tensor& p, const torch::Tensor& m_in, const torch::Tensor& v_in,
                     const torch::Tensor& g_n, const StepConstants<A>& c, torch::Tensor& out,
@@ -98,16 +130,12 @@ void forward_kernel(const torch::Tensor& p, const torch::Tensor& m_in, const tor
   T* o = out.data_ptr<T>();
   T* mo = m_out.data_ptr<T>();
   T* vo = v_out.data_ptr<T>();
+  const bool first = mi == nullptr, eps_root = c.eps_root != A(0);
   at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const A x = static_cast<A>(g[i]);
-      const A m = mi ? static_cast<A>(mi[i]) * c.b1 + x * c.c1 : x * c.c1;
-      const A v = vi ? static_cast<A>(vi[i]) * c.b2 + x * x * c.c2 : x * x * c.c2;
-      mo[i] = static_cast<T>(m);
-      vo[i] = static_cast<T>(v);
-      const A denom = c.root(v) + c.eps;
-      o[i] = static_cast<T>(static_cast<A>(pp[i]) * c.decay - c.step * (m / denom));
-    }
+    if (first && eps_root) forward_range<T, A, true, true>(pp, mi, vi, g, c, o, mo, vo, begin, end);
+    if (first && !eps_root) forward_range<T, A, true, false>(pp, mi, vi, g, c, o, mo, vo, begin, end);
+    if (!first && eps_root) forward_range<T, A, false, true>(pp, mi, vi, g, c, o, mo, vo, begin, end);
+    if (!first && !eps_root) forward_range<T, A, false, false>(pp, mi, vi, g, c, o, mo, vo, begin, end);
   });
 }
 
@@ -119,6 +147,49 @@ struct BackwardOut {
   torch::Tensor dg;      // d g_n (when the inner gradients need one)
   torch::Tensor dm, dv;  // d m_{n-1}, d v_{n-1} (when they need one and n > 1)
 };
+
+// One block of `len` elements of the backward: m, v are the block's moments; the other pointers
+// start at the block. Writes d p and the products p go, u go (for the rate's gradient) and, with
+// kNeedG, d g_n, d m_{n-1}, d v_{n-1} (dmi, dvi: zeros where the next step used no moments; dmo,
+// dvo: scratch where none are wanted).
+template <typename T, typename A, bool kNeedG, bool kEpsRoot>
+inline void backward_block(int64_t len, const A* __restrict m, const A* __restrict v, const T* __restrict pp,
+                           const T* __restrict gop, const T* __restrict gn, const T* __restrict dmi,
+                           const T* __restrict dvi, const StepConstants<A>& c, T* __restrict dpp,
+                           T* __restrict dgp, T* __restrict dmo, T* __restrict dvo, A* __restrict prod_p,
+                           A* __restrict prod_u) {
+  const A half_inv_sqrt_bias2 = c.inv_sqrt_bias2 / A(2);
+  const A half_inv_bias2 = c.inv_bias2 / A(2);
+  const A two_c2 = A(2) * c.c2;
+  for (int64_t e = 0; e < len; ++e) {
+    const A o = static_cast<A>(gop[e]);
+    const A root = root_of<kEpsRoot>(v[e], c);
+    const A denom = root + c.eps;
+    const A u = m[e] / denom;  // the Adam direction
+    dpp[e] = static_cast<T>(o * c.decay);
+    prod_p[e] = static_cast<A>(pp[e]) * o;
+    prod_u[e] = u * o;
+    if constexpr (kNeedG) {
+      A dm = -o * c.step / denom;
+      // Through the denominator. Without eps_root: zero where v <= 0 (the safe square root's
+      // gradient), the factor d root / d v = 1 / (2 sqrt(1 - b2^n) sqrt(v)); the square root and
+      // the division are taken of 1 there, so that nothing is computed conditionally.
+      A dv;
+      if constexpr (kEpsRoot) {
+        dv = o * c.step * u / denom * half_inv_bias2 / root;
+      } else {
+        const bool positive = v[e] > A(0);
+        const A through = o * c.step * u / denom * half_inv_sqrt_bias2 / std::sqrt(positive ? v[e] : A(1));
+        dv = positive ? through : A(0);
+      }
+      dm += static_cast<A>(dmi[e]);
+      dv += static_cast<A>(dvi[e]);
+      dgp[e] = static_cast<T>(dm * c.c1 + dv * static_cast<A>(gn[e]) * two_c2);
+      dmo[e] = static_cast<T>(dm * c.b1);
+      dvo[e] = static_cast<T>(dv * c.b2);
+    }
+  }
+}
 
 // Writes `out` from the upstream gradients: go (d p'), dm_in / dv_in (d m_n, d v_n, from the next
 // step; undefined when it did not use them); returns (sum p * go, sum u * go) for the rate's
@@ -139,38 +210,43 @@ std::pair<double, double> backward_kernel(const torch::Tensor& p, const std::vec
   T* dgp = out.dg.defined() ? out.dg.data_ptr<T>() : nullptr;
   T* dmo = out.dm.defined() ? out.dm.data_ptr<T>() : nullptr;
   T* dvo = out.dv.defined() ? out.dv.data_ptr<T>() : nullptr;
-  const A half_inv_sqrt_bias2 = c.inv_sqrt_bias2 / A(2);
-  const A half_inv_bias2 = c.inv_bias2 / A(2);
-  const A two_c2 = A(2) * c.c2;
+  const bool eps_root = c.eps_root != A(0);
   std::mutex mutex;
   std::vector<std::tuple<int64_t, double, double>> partial;
   at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
-    A m[kBlock], v[kBlock];
+    A m[kBlock], v[kBlock], prod_p[kBlock], prod_u[kBlock];
+    T zeros[kBlock], scratch_m[kBlock], scratch_v[kBlock];
+    std::fill(zeros, zeros + kBlock, T(0));
     double sum_p = 0, sum_u = 0;
     for (int64_t i = begin; i < end; i += kBlock) {
       const int64_t len = std::min(kBlock, end - i);
       moments<T, A>(g, i, len, c, m, v);
+      if (dgp == nullptr) {
+        if (eps_root) {
+          backward_block<T, A, false, true>(len, m, v, pp + i, gop + i, nullptr, nullptr, nullptr, c, dpp + i,
+                                            nullptr, nullptr, nullptr, prod_p, prod_u);
+        } else {
+          backward_block<T, A, false, false>(len, m, v, pp + i, gop + i, nullptr, nullptr, nullptr, c, dpp + i,
+                                             nullptr, nullptr, nullptr, prod_p, prod_u);
+        }
+      } else {
+        const T* dmi_b = dmi ? dmi + i : zeros;
+        const T* dvi_b = dvi ? dvi + i : zeros;
+        T* dmo_b = dmo ? dmo + i : scratch_m;
+        T* dvo_b = dvo ? dvo + i : scratch_v;
+        if (eps_root) {
+          backward_block<T, A, true, true>(len, m, v, pp + i, gop + i, gn + i, dmi_b, dvi_b, c, dpp + i, dgp + i,
+                                           dmo_b, dvo_b, prod_p, prod_u);
+        } else {
+          backward_block<T, A, true, false>(len, m, v, pp + i, gop + i, gn + i, dmi_b, dvi_b, c, dpp + i, dgp + i,
+                                            dmo_b, dvo_b, prod_p, prod_u);
+        }
+      }
+      // The block's sums in element order, as the plain loop adds them.
       A block_p = 0, block_u = 0;
       for (int64_t e = 0; e < len; ++e) {
-        const A o = static_cast<A>(gop[i + e]);
-        const A root = c.root(v[e]);
-        const A denom = root + c.eps;
-        const A u = m[e] / denom;  // the Adam direction
-        dpp[i + e] = static_cast<T>(o * c.decay);
-        block_p += static_cast<A>(pp[i + e]) * o;
-        block_u += u * o;
-        if (!dgp) continue;
-        A dm = -o * c.step / denom;
-        // Through the denominator. Without eps_root: zero where v == 0 (the safe square root's
-        // gradient), the factor d root / d v = 1 / (2 sqrt(1 - b2^n) sqrt(v)) written as before.
-        A dv = c.eps_root != A(0)     ? o * c.step * u / denom * half_inv_bias2 / root
-               : v[e] > A(0) ? o * c.step * u / denom * half_inv_sqrt_bias2 / std::sqrt(v[e])
-                             : A(0);
-        if (dmi) dm += static_cast<A>(dmi[i + e]);
-        if (dvi) dv += static_cast<A>(dvi[i + e]);
-        dgp[i + e] = static_cast<T>(dm * c.c1 + dv * static_cast<A>(gn[i + e]) * two_c2);
-        if (dmo) dmo[i + e] = static_cast<T>(dm * c.b1);
-        if (dvo) dvo[i + e] = static_cast<T>(dv * c.b2);
+        block_p += prod_p[e];
+        block_u += prod_u[e];
       }
       sum_p += static_cast<double>(block_p);
       sum_u += static_cast<double>(block_u);

@@ -2,6 +2,7 @@
 #include "reckoning/model/precision.h"
 
 #include "reckoning/base/error.h"
+#include "reckoning/model/batched_matmul.h"
 
 namespace reckoning {
 
@@ -30,7 +31,7 @@ MatmulDtypeScope::MatmulDtypeScope(MatmulDtype dtype) : previous_(current) { cur
 MatmulDtypeScope::~MatmulDtypeScope() { current = previous_; }
 
 torch::Tensor mixed_matmul(const torch::Tensor& a, const torch::Tensor& b) {
-  if (!lowered(a, b)) return torch::matmul(a, b);
+  if (!lowered(a, b)) return batched_matmul(a, b);
   return torch::matmul(a.to(torch::kBFloat16), b.to(torch::kBFloat16)).to(torch::kFloat32);
 }
 
