@@ -17,6 +17,22 @@ namespace {
 constexpr int64_t kBlock = 256;   // elements per inner block (moments kept in registers/L1)
 constexpr int64_t kGrain = 1 << 15;  // elements per parallel task
 
+// The element loops are compiled twice on x86-64: for the baseline (SSE2) and for AVX2, taken when
+// the CPU has it (the binary is built without -march, so it runs anywhere). Not with FMA: a fused
+// multiply-add rounds once where the plain code rounds twice, and results must not depend on the
+// CPU; AVX2 alone changes only the vector width, so both give the same bits.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define RECKONING_AVX2_CLONES 1
+#define RECKONING_TARGET_AVX2 __attribute__((target("avx2")))
+bool cpu_has_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
+#else
+#define RECKONING_AVX2_CLONES 0
+#endif
+#define RECKONING_INLINE inline __attribute__((always_inline))
+
 // The kernel's arithmetic type: float64 for float64 tensors or when AdamWHyper::float64 asks for
 // it, float32 otherwise (bfloat16 tensors too).
 template <typename T>
@@ -47,7 +63,7 @@ struct StepConstants {
 
 // Moments of elements [i, i + len) after g_1..g_n into m, v (the plain recurrence's order).
 template <typename T, typename A>
-inline void moments(const std::vector<const T*>& g, int64_t i, int64_t len, const StepConstants<A>& c,
+RECKONING_INLINE void moments(const std::vector<const T*>& g, int64_t i, int64_t len, const StepConstants<A>& c,
                     A* m, A* v) {
   const T* g0 = g[0] + i;
   for (int64_t e = 0; e < len; ++e) {
@@ -87,7 +103,7 @@ const T* data_or_null(const torch::Tensor& t) {
 // written sqrt(v) / sqrt(1 - beta2^n), the order torch's AdamW rounds in. The eps_root choice is
 // made at compile time (a template argument), so that the element loops have no branch.
 template <bool kEpsRoot, typename A>
-inline A root_of(A v, const StepConstants<A>& c) {
+RECKONING_INLINE A root_of(A v, const StepConstants<A>& c) {
   const A positive = v < A(0) ? A(0) : v;  // std::max(v, 0): NaN stays NaN
   if constexpr (kEpsRoot) {
     return std::sqrt(positive * c.inv_bias2 + c.eps_root);
@@ -99,7 +115,7 @@ inline A root_of(A v, const StepConstants<A>& c) {
 // p' from p, and the moments after g_n from those after g_1..g_{n-1} (m_in, v_in; nullptr for
 // n = 1): the plain recurrence, in its order, so the moments equal moments() over the history.
 template <typename T, typename A, bool kFirst, bool kEpsRoot>
-void forward_range(const T* __restrict pp, const T* __restrict mi, const T* __restrict vi, const T* __restrict g,
+RECKONING_INLINE void forward_range(const T* __restrict pp, const T* __restrict mi, const T* __restrict vi, const T* __restrict g,
                    const StepConstants<A>& c, T* __restrict o, T* __restrict mo, T* __restrict vo, int64_t begin,
                    int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
@@ -120,22 +136,43 @@ void forward_range(const T* __restrict pp, const T* __restrict mi, const T* __re
 }
 
 template <typename T, typename A>
+struct ForwardArgs {
+  const T *pp, *mi, *vi, *g;
+  const StepConstants<A>* c;
+  T *o, *mo, *vo;
+  bool first, eps_root;
+};
+
+template <typename T, typename A>
+RECKONING_INLINE void forward_any(const ForwardArgs<T, A>& a, int64_t begin, int64_t end) {
+  if (a.first && a.eps_root) forward_range<T, A, true, true>(a.pp, a.mi, a.vi, a.g, *a.c, a.o, a.mo, a.vo, begin, end);
+  if (a.first && !a.eps_root) forward_range<T, A, true, false>(a.pp, a.mi, a.vi, a.g, *a.c, a.o, a.mo, a.vo, begin, end);
+  if (!a.first && a.eps_root) forward_range<T, A, false, true>(a.pp, a.mi, a.vi, a.g, *a.c, a.o, a.mo, a.vo, begin, end);
+  if (!a.first && !a.eps_root) forward_range<T, A, false, false>(a.pp, a.mi, a.vi, a.g, *a.c, a.o, a.mo, a.vo, begin, end);
+}
+
+template <typename T, typename A>
+void forward_baseline(const ForwardArgs<T, A>& a, int64_t begin, int64_t end) { forward_any(a, begin, end); }
+
+#if RECKONING_AVX2_CLONES
+template <typename T, typename A>
+RECKONING_TARGET_AVX2 void forward_avx2(const ForwardArgs<T, A>& a, int64_t begin, int64_t end) {
+  forward_any(a, begin, end);
+}
+#endif
+
+template <typename T, typename A>
 void forward_kernel(const torch::Tensor& p, const torch::Tensor& m_in, const torch::Tensor& v_in,
                     const torch::Tensor& g_n, const StepConstants<A>& c, torch::Tensor& out,
                     torch::Tensor& m_out, torch::Tensor& v_out) {
-  const T* pp = p.data_ptr<T>();
-  const T* mi = data_or_null<T>(m_in);
-  const T* vi = data_or_null<T>(v_in);
-  const T* g = g_n.data_ptr<T>();
-  T* o = out.data_ptr<T>();
-  T* mo = m_out.data_ptr<T>();
-  T* vo = v_out.data_ptr<T>();
-  const bool first = mi == nullptr, eps_root = c.eps_root != A(0);
+  ForwardArgs<T, A> a{p.data_ptr<T>(), data_or_null<T>(m_in), data_or_null<T>(v_in), g_n.data_ptr<T>(), &c,
+                      out.data_ptr<T>(), m_out.data_ptr<T>(), v_out.data_ptr<T>(), m_in.defined() == false,
+                      c.eps_root != A(0)};
   at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
-    if (first && eps_root) forward_range<T, A, true, true>(pp, mi, vi, g, c, o, mo, vo, begin, end);
-    if (first && !eps_root) forward_range<T, A, true, false>(pp, mi, vi, g, c, o, mo, vo, begin, end);
-    if (!first && eps_root) forward_range<T, A, false, true>(pp, mi, vi, g, c, o, mo, vo, begin, end);
-    if (!first && !eps_root) forward_range<T, A, false, false>(pp, mi, vi, g, c, o, mo, vo, begin, end);
+#if RECKONING_AVX2_CLONES
+    if (cpu_has_avx2()) return forward_avx2(a, begin, end);
+#endif
+    forward_baseline(a, begin, end);
   });
 }
 
@@ -153,7 +190,7 @@ struct BackwardOut {
 // kNeedG, d g_n, d m_{n-1}, d v_{n-1} (dmi, dvi: zeros where the next step used no moments; dmo,
 // dvo: scratch where none are wanted).
 template <typename T, typename A, bool kNeedG, bool kEpsRoot>
-inline void backward_block(int64_t len, const A* __restrict m, const A* __restrict v, const T* __restrict pp,
+RECKONING_INLINE void backward_block(int64_t len, const A* __restrict m, const A* __restrict v, const T* __restrict pp,
                            const T* __restrict gop, const T* __restrict gn, const T* __restrict dmi,
                            const T* __restrict dvi, const StepConstants<A>& c, T* __restrict dpp,
                            T* __restrict dgp, T* __restrict dmo, T* __restrict dvo, A* __restrict prod_p,
@@ -196,63 +233,107 @@ inline void backward_block(int64_t len, const A* __restrict m, const A* __restri
 // gradient, summed per parallel task in double and then in task order (deterministic for a given
 // thread count).
 template <typename T, typename A>
+struct BackwardArgs {
+  const std::vector<const T*>* g;
+  const StepConstants<A>* c;
+  const T *pp, *gop, *gn, *dmi, *dvi;
+  T *dpp, *dgp, *dmo, *dvo;
+  bool eps_root;
+};
+
+// Elements [begin, end) of the backward, block by block; returns the rate gradient's two sums.
+template <typename T, typename A>
+RECKONING_INLINE std::pair<double, double> backward_any(const BackwardArgs<T, A>& args, int64_t begin, int64_t end) {
+  const std::vector<const T*>& g = *args.g;
+  const StepConstants<A>& c = *args.c;
+  const T *pp = args.pp, *gop = args.gop, *gn = args.gn, *dmi = args.dmi, *dvi = args.dvi;
+  T *dpp = args.dpp, *dgp = args.dgp, *dmo = args.dmo, *dvo = args.dvo;
+  const bool eps_root = args.eps_root;
+  A m[kBlock], v[kBlock], prod_p[kBlock], prod_u[kBlock];
+  T zeros[kBlock], scratch_m[kBlock], scratch_v[kBlock];
+  std::fill(zeros, zeros + kBlock, T(0));
+  double sum_p = 0, sum_u = 0;
+  for (int64_t i = begin; i < end; i += kBlock) {
+    const int64_t len = std::min(kBlock, end - i);
+    moments<T, A>(g, i, len, c, m, v);
+    if (dgp == nullptr) {
+      if (eps_root) {
+        backward_block<T, A, false, true>(len, m, v, pp + i, gop + i, nullptr, nullptr, nullptr, c, dpp + i,
+                                          nullptr, nullptr, nullptr, prod_p, prod_u);
+      } else {
+        backward_block<T, A, false, false>(len, m, v, pp + i, gop + i, nullptr, nullptr, nullptr, c, dpp + i,
+                                           nullptr, nullptr, nullptr, prod_p, prod_u);
+      }
+    } else {
+      const T* dmi_b = dmi ? dmi + i : zeros;
+      const T* dvi_b = dvi ? dvi + i : zeros;
+      T* dmo_b = dmo ? dmo + i : scratch_m;
+      T* dvo_b = dvo ? dvo + i : scratch_v;
+      if (eps_root) {
+        backward_block<T, A, true, true>(len, m, v, pp + i, gop + i, gn + i, dmi_b, dvi_b, c, dpp + i, dgp + i,
+                                         dmo_b, dvo_b, prod_p, prod_u);
+      } else {
+        backward_block<T, A, true, false>(len, m, v, pp + i, gop + i, gn + i, dmi_b, dvi_b, c, dpp + i, dgp + i,
+                                          dmo_b, dvo_b, prod_p, prod_u);
+      }
+    }
+    // The block's sums in element order, as the plain loop adds them.
+    A block_p = 0, block_u = 0;
+    for (int64_t e = 0; e < len; ++e) {
+      block_p += prod_p[e];
+      block_u += prod_u[e];
+    }
+    sum_p += static_cast<double>(block_p);
+    sum_u += static_cast<double>(block_u);
+  }
+  return {sum_p, sum_u};
+}
+
+template <typename T, typename A>
+std::pair<double, double> backward_baseline(const BackwardArgs<T, A>& a, int64_t begin, int64_t end) {
+  return backward_any(a, begin, end);
+}
+
+#if RECKONING_AVX2_CLONES
+template <typename T, typename A>
+RECKONING_TARGET_AVX2 std::pair<double, double> backward_avx2(const BackwardArgs<T, A>& a, int64_t begin, int64_t end) {
+  return backward_any(a, begin, end);
+}
+#endif
+
+template <typename T, typename A>
 std::pair<double, double> backward_kernel(const torch::Tensor& p, const std::vector<torch::Tensor>& grads,
                                           const torch::Tensor& go, const torch::Tensor& dm_in,
                                           const torch::Tensor& dv_in, const StepConstants<A>& c,
                                           BackwardOut& out) {
-  const T* pp = p.data_ptr<T>();
-  const T* gop = go.data_ptr<T>();
-  const T* dmi = data_or_null<T>(dm_in);
-  const T* dvi = data_or_null<T>(dv_in);
   const std::vector<const T*> g = pointers<T>(grads);
-  const T* gn = g.back();
-  T* dpp = out.dp.data_ptr<T>();
-  T* dgp = out.dg.defined() ? out.dg.data_ptr<T>() : nullptr;
-  T* dmo = out.dm.defined() ? out.dm.data_ptr<T>() : nullptr;
-  T* dvo = out.dv.defined() ? out.dv.data_ptr<T>() : nullptr;
-  const bool eps_root = c.eps_root != A(0);
+  const BackwardArgs<T, A> args{&g,
+                                &c,
+                                p.data_ptr<T>(),
+                                go.data_ptr<T>(),
+                                g.back(),
+                                data_or_null<T>(dm_in),
+                                data_or_null<T>(dv_in),
+                                out.dp.data_ptr<T>(),
+                                out.dg.defined() ? out.dg.data_ptr<T>() : nullptr,
+                                out.dm.defined() ? out.dm.data_ptr<T>() : nullptr,
+                                out.dv.defined() ? out.dv.data_ptr<T>() : nullptr,
+                                c.eps_root != A(0)};
   std::mutex mutex;
   std::vector<std::tuple<int64_t, double, double>> partial;
   at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
-    A m[kBlock], v[kBlock], prod_p[kBlock], prod_u[kBlock];
-    T zeros[kBlock], scratch_m[kBlock], scratch_v[kBlock];
-    std::fill(zeros, zeros + kBlock, T(0));
-    double sum_p = 0, sum_u = 0;
-    for (int64_t i = begin; i < end; i += kBlock) {
-      const int64_t len = std::min(kBlock, end - i);
-      moments<T, A>(g, i, len, c, m, v);
-      if (dgp == nullptr) {
-        if (eps_root) {
-          backward_block<T, A, false, true>(len, m, v, pp + i, gop + i, nullptr, nullptr, nullptr, c, dpp + i,
-                                            nullptr, nullptr, nullptr, prod_p, prod_u);
-        } else {
-          backward_block<T, A, false, false>(len, m, v, pp + i, gop + i, nullptr, nullptr, nullptr, c, dpp + i,
-                                             nullptr, nullptr, nullptr, prod_p, prod_u);
-        }
-      } else {
-        const T* dmi_b = dmi ? dmi + i : zeros;
-        const T* dvi_b = dvi ? dvi + i : zeros;
-        T* dmo_b = dmo ? dmo + i : scratch_m;
-        T* dvo_b = dvo ? dvo + i : scratch_v;
-        if (eps_root) {
-          backward_block<T, A, true, true>(len, m, v, pp + i, gop + i, gn + i, dmi_b, dvi_b, c, dpp + i, dgp + i,
-                                           dmo_b, dvo_b, prod_p, prod_u);
-        } else {
-          backward_block<T, A, true, false>(len, m, v, pp + i, gop + i, gn + i, dmi_b, dvi_b, c, dpp + i, dgp + i,
-                                            dmo_b, dvo_b, prod_p, prod_u);
-        }
-      }
-      // The block's sums in element order, as the plain loop adds them.
-      A block_p = 0, block_u = 0;
-      for (int64_t e = 0; e < len; ++e) {
-        block_p += prod_p[e];
-        block_u += prod_u[e];
-      }
-      sum_p += static_cast<double>(block_p);
-      sum_u += static_cast<double>(block_u);
+    std::pair<double, double> sums;
+#if RECKONING_AVX2_CLONES
+    if (cpu_has_avx2()) {
+      sums = backward_avx2(args, begin, end);
+    } else {
+      sums = backward_baseline(args, begin, end);
     }
+#else
+    sums = backward_baseline(args, begin, end);
+#endif
     const std::lock_guard<std::mutex> lock(mutex);
-    partial.emplace_back(begin, sum_p, sum_u);
+    partial.emplace_back(begin, sums.first, sums.second);
   });
   std::sort(partial.begin(), partial.end());
   double sum_p = 0, sum_u = 0;
