@@ -20,16 +20,17 @@ constexpr int64_t kGrain = 1 << 15;  // elements per parallel task
 // The element loops are compiled twice on x86-64: for the baseline (SSE2) and for AVX2, taken when
 // the CPU has it (the binary is built without -march, so it runs anywhere). Not with FMA: a fused
 // multiply-add rounds once where the plain code rounds twice, and results must not depend on the
-// CPU; AVX2 alone changes only the vector width, so both give the same bits.
+// CPU; AVX2 alone changes only the vector width, so both give the same bits. Elsewhere the "AVX2"
+// clone is a second baseline compile that is never taken.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define RECKONING_AVX2_CLONES 1
 #define RECKONING_TARGET_AVX2 __attribute__((target("avx2")))
 bool cpu_has_avx2() {
   static const bool yes = __builtin_cpu_supports("avx2");
   return yes;
 }
 #else
-#define RECKONING_AVX2_CLONES 0
+#define RECKONING_TARGET_AVX2
+bool cpu_has_avx2() { return false; }
 #endif
 #define RECKONING_INLINE inline __attribute__((always_inline))
 
@@ -64,7 +65,7 @@ struct StepConstants {
 // Moments of elements [i, i + len) after g_1..g_n into m, v (the plain recurrence's order).
 template <typename T, typename A>
 RECKONING_INLINE void moments(const std::vector<const T*>& g, int64_t i, int64_t len, const StepConstants<A>& c,
-                    A* m, A* v) {
+                              A* m, A* v) {
   const T* g0 = g[0] + i;
   for (int64_t e = 0; e < len; ++e) {
     const A x = static_cast<A>(g0[e]);
@@ -115,9 +116,9 @@ RECKONING_INLINE A root_of(A v, const StepConstants<A>& c) {
 // p' from p, and the moments after g_n from those after g_1..g_{n-1} (m_in, v_in; nullptr for
 // n = 1): the plain recurrence, in its order, so the moments equal moments() over the history.
 template <typename T, typename A, bool kFirst, bool kEpsRoot>
-RECKONING_INLINE void forward_range(const T* __restrict pp, const T* __restrict mi, const T* __restrict vi, const T* __restrict g,
-                   const StepConstants<A>& c, T* __restrict o, T* __restrict mo, T* __restrict vo, int64_t begin,
-                   int64_t end) {
+RECKONING_INLINE void forward_range(const T* __restrict pp, const T* __restrict mi, const T* __restrict vi,
+                                    const T* __restrict g, const StepConstants<A>& c, T* __restrict o,
+                                    T* __restrict mo, T* __restrict vo, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     const A x = static_cast<A>(g[i]);
     A m, v;
@@ -135,6 +136,7 @@ RECKONING_INLINE void forward_range(const T* __restrict pp, const T* __restrict 
   }
 }
 
+// The pointers and choices of one kernel call, shared by its parallel tasks.
 template <typename T, typename A>
 struct ForwardArgs {
   const T *pp, *mi, *vi, *g;
@@ -154,25 +156,24 @@ RECKONING_INLINE void forward_any(const ForwardArgs<T, A>& a, int64_t begin, int
 template <typename T, typename A>
 void forward_baseline(const ForwardArgs<T, A>& a, int64_t begin, int64_t end) { forward_any(a, begin, end); }
 
-#if RECKONING_AVX2_CLONES
 template <typename T, typename A>
 RECKONING_TARGET_AVX2 void forward_avx2(const ForwardArgs<T, A>& a, int64_t begin, int64_t end) {
   forward_any(a, begin, end);
 }
-#endif
 
 template <typename T, typename A>
 void forward_kernel(const torch::Tensor& p, const torch::Tensor& m_in, const torch::Tensor& v_in,
                     const torch::Tensor& g_n, const StepConstants<A>& c, torch::Tensor& out,
                     torch::Tensor& m_out, torch::Tensor& v_out) {
   ForwardArgs<T, A> a{p.data_ptr<T>(), data_or_null<T>(m_in), data_or_null<T>(v_in), g_n.data_ptr<T>(), &c,
-                      out.data_ptr<T>(), m_out.data_ptr<T>(), v_out.data_ptr<T>(), m_in.defined() == false,
+                      out.data_ptr<T>(), m_out.data_ptr<T>(), v_out.data_ptr<T>(), !m_in.defined(),
                       c.eps_root != A(0)};
   at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
-#if RECKONING_AVX2_CLONES
-    if (cpu_has_avx2()) return forward_avx2(a, begin, end);
-#endif
-    forward_baseline(a, begin, end);
+    if (cpu_has_avx2()) {
+      forward_avx2(a, begin, end);
+    } else {
+      forward_baseline(a, begin, end);
+    }
   });
 }
 
@@ -190,11 +191,11 @@ struct BackwardOut {
 // kNeedG, d g_n, d m_{n-1}, d v_{n-1} (dmi, dvi: zeros where the next step used no moments; dmo,
 // dvo: scratch where none are wanted).
 template <typename T, typename A, bool kNeedG, bool kEpsRoot>
-RECKONING_INLINE void backward_block(int64_t len, const A* __restrict m, const A* __restrict v, const T* __restrict pp,
-                           const T* __restrict gop, const T* __restrict gn, const T* __restrict dmi,
-                           const T* __restrict dvi, const StepConstants<A>& c, T* __restrict dpp,
-                           T* __restrict dgp, T* __restrict dmo, T* __restrict dvo, A* __restrict prod_p,
-                           A* __restrict prod_u) {
+RECKONING_INLINE void backward_block(int64_t len, const A* __restrict m, const A* __restrict v,
+                                     const T* __restrict pp, const T* __restrict gop, const T* __restrict gn,
+                                     const T* __restrict dmi, const T* __restrict dvi, const StepConstants<A>& c,
+                                     T* __restrict dpp, T* __restrict dgp, T* __restrict dmo, T* __restrict dvo,
+                                     A* __restrict prod_p, A* __restrict prod_u) {
   const A half_inv_sqrt_bias2 = c.inv_sqrt_bias2 / A(2);
   const A half_inv_bias2 = c.inv_bias2 / A(2);
   const A two_c2 = A(2) * c.c2;
@@ -228,10 +229,7 @@ RECKONING_INLINE void backward_block(int64_t len, const A* __restrict m, const A
   }
 }
 
-// Writes `out` from the upstream gradients: go (d p'), dm_in / dv_in (d m_n, d v_n, from the next
-// step; undefined when it did not use them); returns (sum p * go, sum u * go) for the rate's
-// gradient, summed per parallel task in double and then in task order (deterministic for a given
-// thread count).
+// The pointers and choices of one kernel call, shared by its parallel tasks.
 template <typename T, typename A>
 struct BackwardArgs {
   const std::vector<const T*>* g;
@@ -294,13 +292,15 @@ std::pair<double, double> backward_baseline(const BackwardArgs<T, A>& a, int64_t
   return backward_any(a, begin, end);
 }
 
-#if RECKONING_AVX2_CLONES
 template <typename T, typename A>
 RECKONING_TARGET_AVX2 std::pair<double, double> backward_avx2(const BackwardArgs<T, A>& a, int64_t begin, int64_t end) {
   return backward_any(a, begin, end);
 }
-#endif
 
+// Writes `out` from the upstream gradients: go (d p'), dm_in / dv_in (d m_n, d v_n, from the next
+// step; undefined when it did not use them); returns (sum p * go, sum u * go) for the rate's
+// gradient, summed per parallel task in double and then in task order (deterministic for a given
+// thread count).
 template <typename T, typename A>
 std::pair<double, double> backward_kernel(const torch::Tensor& p, const std::vector<torch::Tensor>& grads,
                                           const torch::Tensor& go, const torch::Tensor& dm_in,
@@ -322,16 +322,8 @@ std::pair<double, double> backward_kernel(const torch::Tensor& p, const std::vec
   std::mutex mutex;
   std::vector<std::tuple<int64_t, double, double>> partial;
   at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) {
-    std::pair<double, double> sums;
-#if RECKONING_AVX2_CLONES
-    if (cpu_has_avx2()) {
-      sums = backward_avx2(args, begin, end);
-    } else {
-      sums = backward_baseline(args, begin, end);
-    }
-#else
-    sums = backward_baseline(args, begin, end);
-#endif
+    const std::pair<double, double> sums =
+        cpu_has_avx2() ? backward_avx2(args, begin, end) : backward_baseline(args, begin, end);
     const std::lock_guard<std::mutex> lock(mutex);
     partial.emplace_back(begin, sums.first, sums.second);
   });
