@@ -38,41 +38,57 @@ int run_answer(const AnswerArgs& a) {
   check(label_spec != "auto", "--labels", "a comma-separated list ('auto' is resolved when a model trains)", "'auto'");
   const std::vector<std::string> labels = labels_resolve(label_spec, {}, {}, "--labels");
   // One answer as printed: the label or generated text, or a JSON line (with `set` when given).
-  auto respond_with = [&](const Knowledge& knowledge, const std::string& q, const std::string* set) {
+  auto print = [&](const std::string& q, const SetAnswer& answer, const std::string* set) {
     nlohmann::json out;
     if (set != nullptr) out["set"] = *set;
     out["question"] = q;
-    std::string answer;
-    if (labels.empty()) {
-      answer = knowledge_answer(model, knowledge, q, options, a.dataset);
-    } else {
-      const LabelChoice choice = knowledge_choose(model, knowledge, q, labels, a.dataset);
-      answer = labels[choice.index];
+    if (!labels.empty()) {
       nlohmann::json scores = nlohmann::json::object();
-      for (size_t i = 0; i < labels.size(); ++i) scores[labels[i]] = choice.log_likelihood[i];
+      for (size_t i = 0; i < labels.size(); ++i) scores[labels[i]] = answer.log_likelihood[i];
       out["log_likelihood"] = scores;
     }
-    out["answer"] = answer;
+    out["answer"] = answer.answer;
     if (a.json || set != nullptr) std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    else std::cout << answer << "\n";
+    else std::cout << answer.answer << "\n";
     std::cout.flush();
   };
+  auto respond_with = [&](const Knowledge& knowledge, const std::string& q, const std::string* set) {
+    SetAnswer answer;
+    if (labels.empty()) {
+      answer.answer = knowledge_answer(model, knowledge, q, options, a.dataset);
+    } else {
+      const LabelChoice choice = knowledge_choose(model, knowledge, q, labels, a.dataset);
+      answer.answer = labels[choice.index];
+      answer.log_likelihood = choice.log_likelihood;
+    }
+    print(q, answer, set);
+  };
   if (!a.sets.empty()) {
-    // Many knowledge sets: encoded --batch-tasks at a time, each set's questions answered with its
-    // own weights, one JSON line per answer.
+    // Many knowledge sets: encoded --batch-tasks at a time, and their questions answered in one
+    // batch with each set's own weights; one JSON line per answer.
     check(a.save_knowledge.empty() && !a.interactive && a.questions.empty(), "--sets",
           "no --save-knowledge, --question or --interactive (the questions are in the file)", "one of them");
     const std::vector<KnowledgeSet> sets = knowledge_sets_read(a.sets);
     const size_t group = static_cast<size_t>(a.batch_tasks);
     for (size_t first = 0; first < sets.size(); first += group) {
-      const size_t last = std::min(sets.size(), first + group);
-      std::vector<std::vector<std::string>> facts;
-      for (size_t i = first; i < last; ++i) facts.push_back(sets[i].facts);
-      std::vector<Knowledge> encoded = knowledge_encode_many(model, facts, a.batch_tasks);
-      for (size_t i = first; i < last; ++i) {
-        Knowledge& k = encoded[i - first];
-        if (a.merge && lora_present(k.weights)) k.weights = lora_merge(k.weights);
-        for (const std::string& q : sets[i].questions) respond_with(k, q, &sets[i].id);
+      const std::vector<KnowledgeSet> part(sets.begin() + static_cast<std::ptrdiff_t>(first),
+                                           sets.begin() + static_cast<std::ptrdiff_t>(std::min(sets.size(), first + group)));
+      if (a.merge) {  // LoRA knowledge folded into each set's weights: answered set by set
+        std::vector<std::vector<std::string>> facts;
+        for (const KnowledgeSet& set : part) facts.push_back(set.facts);
+        std::vector<Knowledge> encoded = knowledge_encode_many(model, facts, a.batch_tasks);
+        for (size_t i = 0; i < part.size(); ++i) {
+          Knowledge& k = encoded[i];
+          if (lora_present(k.weights)) k.weights = lora_merge(k.weights);
+          for (const std::string& q : part[i].questions) respond_with(k, q, &part[i].id);
+        }
+        continue;
+      }
+      const auto answers = knowledge_answer_sets(model, part, options, labels, a.dataset, a.batch_tasks);
+      for (size_t i = 0; i < part.size(); ++i) {
+        for (size_t q = 0; q < part[i].questions.size(); ++q) {
+          print(part[i].questions[q], answers[i][q], &part[i].id);
+        }
       }
     }
     return 0;

@@ -50,6 +50,44 @@ EncodedTask knowledge_task(const ReckoningModel& model, const std::vector<std::s
 
 }  // namespace
 
+namespace {
+
+// Knowledge sets encoded together: `weights` task-batched over the sets (for one set its plain
+// adapted weights), and per set its facts (in encoding order) and inner trace.
+struct EncodedSets {
+  DecoderWeights weights;
+  std::vector<Knowledge> knowledge;  // weights left empty
+};
+
+EncodedSets encode_sets(const ReckoningModel& model, const std::vector<std::vector<std::string>>& sets) {
+  EncodedSets out;
+  if (sets.size() == 1) {
+    Knowledge k = knowledge_encode(model, sets.front());
+    out.weights = std::move(k.weights);
+    k.weights = DecoderWeights();
+    out.knowledge.push_back(std::move(k));
+    return out;
+  }
+  std::vector<EncodedTask> encoded;
+  std::vector<LmBatch> facts;
+  for (const auto& set : sets) {
+    encoded.push_back(knowledge_task(model, set));
+    facts.push_back(encoded.back().facts);
+  }
+  InnerBatchResult adapted = inner_loop_tasks(model.config, model.weights, model.lrs, model.inner(), facts,
+                                              InnerMode::Evaluate, /*dropout=*/false);
+  out.weights = std::move(adapted.weights);
+  for (size_t t = 0; t < encoded.size(); ++t) {
+    Knowledge k;
+    k.facts = encoded[t].encoded_facts;
+    k.trace = adapted.traces[t];
+    out.knowledge.push_back(std::move(k));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<Knowledge> knowledge_encode_many(const ReckoningModel& model,
                                              const std::vector<std::vector<std::string>>& sets, int64_t batch_tasks) {
   check(batch_tasks > 0, "knowledge: batch_tasks", "a positive number", std::to_string(batch_tasks));
@@ -57,23 +95,12 @@ std::vector<Knowledge> knowledge_encode_many(const ReckoningModel& model,
   const size_t group = static_cast<size_t>(batch_tasks);
   for (size_t first = 0; first < sets.size(); first += group) {
     const size_t last = std::min(sets.size(), first + group);
-    if (last - first == 1) {
-      out.push_back(knowledge_encode(model, sets[first]));
-      continue;
-    }
-    std::vector<EncodedTask> encoded;
-    std::vector<LmBatch> facts;
-    for (size_t i = first; i < last; ++i) {
-      encoded.push_back(knowledge_task(model, sets[i]));
-      facts.push_back(encoded.back().facts);
-    }
-    InnerBatchResult adapted = inner_loop_tasks(model.config, model.weights, model.lrs, model.inner(), facts,
-                                                InnerMode::Evaluate, /*dropout=*/false);
-    for (size_t t = 0; t < encoded.size(); ++t) {
-      Knowledge k;
-      k.facts = encoded[t].encoded_facts;
-      k.weights = decoder_task(model.config, adapted.weights, static_cast<int64_t>(t));
-      k.trace = adapted.traces[t];
+    EncodedSets encoded = encode_sets(model, {sets.begin() + static_cast<std::ptrdiff_t>(first),
+                                              sets.begin() + static_cast<std::ptrdiff_t>(last)});
+    const bool batched = encoded.knowledge.size() > 1;
+    for (size_t t = 0; t < encoded.knowledge.size(); ++t) {
+      Knowledge& k = encoded.knowledge[t];
+      k.weights = batched ? decoder_task(model.config, encoded.weights, static_cast<int64_t>(t)) : encoded.weights;
       out.push_back(std::move(k));
     }
   }
@@ -158,6 +185,79 @@ LabelChoice knowledge_choose(const ReckoningModel& model, const Knowledge& knowl
                              const std::string& question, const std::vector<std::string>& labels,
                              const std::string& dataset) {
   return label_choose(model, knowledge.weights, question_prompt(model, knowledge, question, dataset), labels);
+}
+
+std::vector<std::vector<SetAnswer>> knowledge_answer_sets(const ReckoningModel& model,
+                                                          const std::vector<KnowledgeSet>& sets,
+                                                          const GenerateOptions& options,
+                                                          const std::vector<std::string>& labels,
+                                                          const std::string& dataset, int64_t batch_tasks) {
+  check(batch_tasks > 0, "knowledge: batch_tasks", "a positive number", std::to_string(batch_tasks));
+  torch::NoGradGuard no_grad;
+  std::vector<std::vector<SetAnswer>> out;
+  const size_t group = static_cast<size_t>(batch_tasks);
+  for (size_t first = 0; first < sets.size(); first += group) {
+    const size_t last = std::min(sets.size(), first + group);
+    std::vector<std::vector<std::string>> facts;
+    size_t most = 0;
+    for (size_t i = first; i < last; ++i) {
+      check(!sets[i].questions.empty(), str("knowledge set '", sets[i].id, "'"), "at least one question", "none");
+      facts.push_back(sets[i].facts);
+      most = std::max(most, sets[i].questions.size());
+    }
+    EncodedSets encoded;
+    {
+      torch::AutoGradMode enable(true);  // the inner loop differentiates the inner loss
+      encoded = encode_sets(model, facts);
+    }
+    // Every set's questions as one block of `most` prompts (task_batch.h): a set with fewer
+    // questions repeats its last one, and the repeats' answers are dropped.
+    std::vector<std::vector<int64_t>> prompts;
+    for (size_t i = first; i < last; ++i) {
+      const std::vector<std::string>& questions = sets[i].questions;
+      for (size_t q = 0; q < most; ++q) {
+        prompts.push_back(question_prompt(model, encoded.knowledge[i - first],
+                                          questions[std::min(q, questions.size() - 1)], dataset));
+      }
+    }
+    std::vector<std::vector<int64_t>> generated;
+    std::vector<LabelChoice> choices;
+    if (!labels.empty()) {
+      choices = label_choose_tasks(model, encoded.weights, prompts, labels);
+    } else if (options.num_beams == 1) {
+      GenerateOptions o = options;
+      o.eos_id = model.tokenizer->eos_id();
+      o.max_new_tokens_each.clear();
+      for (const auto& p : prompts) o.max_new_tokens_each.push_back(generation_budget(model.config, p.size(), options.max_new_tokens));
+      generated = decoder_generate_greedy(model.config, encoded.weights, prompts, o);
+    } else {
+      const bool batched = encoded.knowledge.size() > 1;
+      for (size_t p = 0; p < prompts.size(); ++p) {
+        const DecoderWeights one =
+            batched ? decoder_task(model.config, encoded.weights, static_cast<int64_t>(p / most)) : encoded.weights;
+        GenerateOptions o = options;
+        o.eos_id = model.tokenizer->eos_id();
+        o.max_new_tokens = generation_budget(model.config, prompts[p].size(), options.max_new_tokens);
+        generated.push_back(decoder_beam_search(model.config, one, prompts[p], o));
+      }
+    }
+    for (size_t i = first; i < last; ++i) {
+      std::vector<SetAnswer> answers;
+      for (size_t q = 0; q < sets[i].questions.size(); ++q) {
+        const size_t p = (i - first) * most + q;
+        SetAnswer a;
+        if (!labels.empty()) {
+          a.answer = labels[choices[p].index];
+          a.log_likelihood = choices[p].log_likelihood;
+        } else {
+          a.answer = model.tokenizer->decode(generated[p]);
+        }
+        answers.push_back(std::move(a));
+      }
+      out.push_back(std::move(answers));
+    }
+  }
+  return out;
 }
 
 std::string model_fingerprint(const ReckoningModel& model) {

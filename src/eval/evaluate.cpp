@@ -76,44 +76,69 @@ EncodedTask encode_for_eval(const ReckoningModel& model, const Task& task, const
   return encoded;
 }
 
-// The answer of one encoded task with `weights` (its adapted weights, or the base without facts),
-// scored; r holds the task's inner losses already.
-TaskResult answer_and_score(const ReckoningModel& model, const Task& task, const EncodedTask& encoded,
-                            const DecoderWeights& weights, const EvalOptions& options, TaskResult r) {
+// The answers of encoded tasks with `weights` - shared by all (the base without facts), or
+// task-batched with one task per entry (their adapted weights) - scored; each results[i] holds its
+// task's inner losses already. Labels and greedy decoding run as one batch; beam search one task at
+// a time. Each answer is the one the task gets alone, up to floating-point rounding.
+void answer_and_score(const ReckoningModel& model, const std::vector<const Task*>& tasks,
+                      const std::vector<const EncodedTask*>& encoded, const DecoderWeights& weights,
+                      const EvalOptions& options, const std::vector<TaskResult*>& results) {
   torch::NoGradGuard no_grad;
   const PromptOptions prompt = model.prompt();
-  r.guid = task.guid;
-  r.hops = task.hops;
-  r.n_distractors = encoded.n_distractors;
-  r.target = encoded.target_text;
-  std::optional<std::string> chosen;
+  const size_t n = tasks.size();
+  std::vector<std::vector<int64_t>> prompts;
+  for (size_t i = 0; i < n; ++i) {
+    TaskResult& r = *results[i];
+    r.guid = tasks[i]->guid;
+    r.hops = tasks[i]->hops;
+    r.n_distractors = encoded[i]->n_distractors;
+    r.target = encoded[i]->target_text;
+    prompts.push_back(encoded[i]->prompt_ids);
+  }
+  std::vector<std::optional<std::string>> chosen(n);
   if (!options.labels.empty()) {
-    chosen = options.labels[label_choose(model, weights, encoded.prompt_ids, options.labels).index];
+    const std::vector<LabelChoice> choices = label_choose_tasks(model, weights, prompts, options.labels);
+    for (size_t i = 0; i < n; ++i) chosen[i] = options.labels[choices[i].index];
     if (!prompt.multi_task) {  // the label is the whole answer: nothing to generate
-      r.prediction = r.label = *chosen;
-      r.exact_match = r.label_correct = normalize_answer(*chosen) == normalize_answer(encoded.answer_text);
-      return r;
+      for (size_t i = 0; i < n; ++i) {
+        TaskResult& r = *results[i];
+        r.prediction = r.label = *chosen[i];
+        r.exact_match = r.label_correct = normalize_answer(*chosen[i]) == normalize_answer(encoded[i]->answer_text);
+      }
+      return;
     }
   }
   GenerateOptions generate;
   generate.num_beams = options.num_beams;
-  generate.max_new_tokens = generation_budget(model.config, encoded.prompt_ids.size(), options.max_new_tokens);
   generate.eos_id = model.tokenizer->eos_id();
-  std::vector<int64_t> ids = decoder_generate(model.config, weights, {encoded.prompt_ids}, generate)[0];
-  r.prediction = model.tokenizer->decode(ids);
-  r.exact_match = normalize_answer(r.prediction) == normalize_answer(r.target);
-  // Only a multi-task model's target is "{answer} because {facts}": a single-task answer that
-  // happens to contain " because " is scored whole.
-  auto [label, recalled] = prompt.multi_task ? split_because(r.prediction)
-                                             : std::pair<std::string, std::string>{r.prediction, ""};
-  r.label = chosen ? *chosen : label;
-  r.label_correct = normalize_answer(r.label) == normalize_answer(encoded.answer_text);
-  if (prompt.multi_task) {
-    const RecallMatch m = recall_match(recalled, task.facts);
-    r.recall_correct = m.exact;
-    r.recall_any_order = m.any_order;
+  for (const auto& p : prompts) generate.max_new_tokens_each.push_back(generation_budget(model.config, p.size(), options.max_new_tokens));
+  std::vector<std::vector<int64_t>> ids;
+  if (options.num_beams == 1) {
+    ids = decoder_generate_greedy(model.config, weights, prompts, generate);
+  } else {
+    const bool batched = decoder_tasks(model.config, weights) > 0;
+    for (size_t i = 0; i < n; ++i) {
+      generate.max_new_tokens = generate.max_new_tokens_each[i];
+      const DecoderWeights one = batched ? decoder_task(model.config, weights, static_cast<int64_t>(i)) : weights;
+      ids.push_back(decoder_beam_search(model.config, one, prompts[i], generate));
+    }
   }
-  return r;
+  for (size_t i = 0; i < n; ++i) {
+    TaskResult& r = *results[i];
+    r.prediction = model.tokenizer->decode(ids[i]);
+    r.exact_match = normalize_answer(r.prediction) == normalize_answer(r.target);
+    // Only a multi-task model's target is "{answer} because {facts}": a single-task answer that
+    // happens to contain " because " is scored whole.
+    auto [label, recalled] = prompt.multi_task ? split_because(r.prediction)
+                                               : std::pair<std::string, std::string>{r.prediction, ""};
+    r.label = chosen[i] ? *chosen[i] : label;
+    r.label_correct = normalize_answer(r.label) == normalize_answer(encoded[i]->answer_text);
+    if (prompt.multi_task) {
+      const RecallMatch m = recall_match(recalled, tasks[i]->facts);
+      r.recall_correct = m.exact;
+      r.recall_any_order = m.any_order;
+    }
+  }
 }
 
 }  // namespace
@@ -131,13 +156,25 @@ std::vector<TaskResult> evaluate_tasks(const ReckoningModel& model, const std::v
   std::vector<EncodedTask> encoded;
   for (const Task& task : tasks) encoded.push_back(encode_for_eval(model, task, fact_pool));
   std::vector<TaskResult> results(tasks.size());
-  // The tasks with facts: their knowledge encoded batch_tasks at a time; the inner loss before each
-  // step, then after the last.
-  std::vector<size_t> with_facts;
+  // Tasks of indices `part` answered in one batch with `weights` (shared or one task each).
+  auto answer = [&](const std::vector<size_t>& part, const DecoderWeights& weights) {
+    std::vector<const Task*> t;
+    std::vector<const EncodedTask*> e;
+    std::vector<TaskResult*> r;
+    for (size_t i : part) {
+      t.push_back(&tasks[i]);
+      e.push_back(&encoded[i]);
+      r.push_back(&results[i]);
+    }
+    answer_and_score(model, t, e, weights, options, r);
+  };
+  // The tasks with facts: their knowledge encoded batch_tasks at a time (the inner loss before each
+  // step, then after the last) and their questions answered with the adapted weights in one batch;
+  // the tasks without facts answered by the base weights.
+  std::vector<size_t> with_facts, without_facts;
   for (size_t i = 0; i < tasks.size(); ++i) {
-    if (encoded[i].facts.ids.defined()) with_facts.push_back(i);
+    (encoded[i].facts.ids.defined() ? with_facts : without_facts).push_back(i);
   }
-  std::vector<DecoderWeights> adapted(tasks.size(), model.weights);
   const size_t group = static_cast<size_t>(std::max<int64_t>(1, options.batch_tasks));
   for (size_t start = 0; start < with_facts.size(); start += group) {
     const std::vector<size_t> part(with_facts.begin() + static_cast<std::ptrdiff_t>(start),
@@ -145,14 +182,16 @@ std::vector<TaskResult> evaluate_tasks(const ReckoningModel& model, const std::v
     std::vector<LmBatch> facts;
     for (size_t i : part) facts.push_back(encoded[i].facts);
     if (part.size() == 1) {
-      torch::AutoGradMode enable(true);  // the inner loop differentiates the inner loss
-      const size_t i = part.front();
-      InnerResult one = inner_loop(model.config, model.weights, model.lrs, model.inner(), facts.front(),
-                                   InnerMode::Evaluate, /*dropout=*/false);
-      adapted[i] = one.weights;
-      for (const auto& step : one.trace) results[i].inner_losses.push_back(step.loss);
-      torch::NoGradGuard no_grad;
-      results[i].inner_losses.push_back(masked_lm_loss(model.config, adapted[i], facts.front(), false).item<double>());
+      DecoderWeights adapted;
+      {
+        torch::AutoGradMode enable(true);  // the inner loop differentiates the inner loss
+        InnerResult one = inner_loop(model.config, model.weights, model.lrs, model.inner(), facts.front(),
+                                     InnerMode::Evaluate, /*dropout=*/false);
+        adapted = std::move(one.weights);
+        for (const auto& step : one.trace) results[part.front()].inner_losses.push_back(step.loss);
+      }
+      results[part.front()].inner_losses.push_back(masked_lm_loss(model.config, adapted, facts.front(), false).item<double>());
+      answer(part, adapted);
       continue;
     }
     InnerBatchResult batch;
@@ -165,15 +204,15 @@ std::vector<TaskResult> evaluate_tasks(const ReckoningModel& model, const std::v
         masked_lm_loss_per_task(model.config, batch.weights, lm_batch_stack(facts), batch.tasks, false)
             .to(torch::kCPU, torch::kFloat64);
     for (size_t t = 0; t < part.size(); ++t) {
-      const size_t i = part[t];
-      adapted[i] = decoder_task(model.config, batch.weights, static_cast<int64_t>(t));
-      for (const auto& step : batch.traces[t]) results[i].inner_losses.push_back(step.loss);
-      results[i].inner_losses.push_back(after[static_cast<int64_t>(t)].item<double>());
+      for (const auto& step : batch.traces[t]) results[part[t]].inner_losses.push_back(step.loss);
+      results[part[t]].inner_losses.push_back(after[static_cast<int64_t>(t)].item<double>());
     }
+    answer(part, batch.weights);
   }
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    results[i] = answer_and_score(model, tasks[i], encoded[i], adapted[i], options, std::move(results[i]));
-    adapted[i] = DecoderWeights();  // answered: its weights go
+  for (size_t start = 0; start < without_facts.size(); start += group) {
+    answer({without_facts.begin() + static_cast<std::ptrdiff_t>(start),
+            without_facts.begin() + static_cast<std::ptrdiff_t>(std::min(without_facts.size(), start + group))},
+           model.weights);
   }
   return results;
 }

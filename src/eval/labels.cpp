@@ -51,37 +51,51 @@ std::vector<std::string> labels_resolve(const std::string& spec, const std::vect
   return labels;
 }
 
-LabelChoice label_choose(const ReckoningModel& model, const DecoderWeights& weights,
-                         const std::vector<int64_t>& prompt_ids, const std::vector<std::string>& labels) {
+std::vector<LabelChoice> label_choose_tasks(const ReckoningModel& model, const DecoderWeights& weights,
+                                           const std::vector<std::vector<int64_t>>& prompts,
+                                           const std::vector<std::string>& labels) {
   check(!labels.empty(), "constrained answering", "at least one label", "none");
+  const int64_t tasks = decoder_tasks(model.config, weights);
+  const auto n_prompts = static_cast<int64_t>(prompts.size());
+  check(tasks == 0 || (n_prompts > 0 && n_prompts % tasks == 0), "constrained answering: task-batched weights",
+        str("a number of tasks that divides the prompts (", n_prompts, ")"), str(tasks, " tasks"));
+  if (prompts.empty()) return {};
   torch::NoGradGuard no_grad;
   const Tokenizer& tok = *model.tokenizer;
   const int64_t eos = tok.eos_id();
   const bool multi_task = model.prompt().multi_task;
-  std::vector<std::vector<int64_t>> seqs;
-  size_t longest = 0;
+  std::vector<std::vector<int64_t>> continuations;
   for (const std::string& label : labels) {
-    std::vector<int64_t> cont = tok.encode(multi_task ? label + " because" : label);
-    if (!multi_task) cont.push_back(eos);
-    std::vector<int64_t> s = prompt_ids;
-    s.insert(s.end(), cont.begin(), cont.end());
-    check(static_cast<int64_t>(s.size()) <= model.config.n_ctx(), str("constrained answering: label '", label, "'"),
-          str("prompt + label of at most model.n_ctx = ", model.config.n_ctx(), " tokens"), str(s.size(), " tokens"));
-    longest = std::max(longest, s.size());
-    seqs.push_back(std::move(s));
+    continuations.push_back(tok.encode(multi_task ? label + " because" : label));
+    if (!multi_task) continuations.back().push_back(eos);
   }
-  const auto n = static_cast<int64_t>(labels.size()), T = static_cast<int64_t>(longest);
+  // Row p x n + l: prompt p followed by label l (a task's prompts, and so its rows, are one block:
+  // task_batch.h).
+  std::vector<std::vector<int64_t>> seqs;
+  std::vector<int64_t> prompt_length;
+  size_t longest = 0;
+  for (const std::vector<int64_t>& prompt : prompts) {
+    for (size_t l = 0; l < labels.size(); ++l) {
+      std::vector<int64_t> s = prompt;
+      s.insert(s.end(), continuations[l].begin(), continuations[l].end());
+      check(static_cast<int64_t>(s.size()) <= model.config.n_ctx(), str("constrained answering: label '", labels[l], "'"),
+            str("prompt + label of at most model.n_ctx = ", model.config.n_ctx(), " tokens"), str(s.size(), " tokens"));
+      longest = std::max(longest, s.size());
+      seqs.push_back(std::move(s));
+      prompt_length.push_back(static_cast<int64_t>(prompt.size()));
+    }
+  }
+  const auto rows = static_cast<int64_t>(seqs.size()), T = static_cast<int64_t>(longest);
   LmBatch batch;
-  batch.ids = torch::full({n, T}, eos, torch::dtype(torch::kLong));
-  batch.attn_mask = torch::zeros({n, T}, torch::dtype(torch::kLong));
-  batch.target_mask = torch::zeros({n, T}, torch::dtype(torch::kBool));
-  const auto p = static_cast<int64_t>(prompt_ids.size());
-  for (int64_t i = 0; i < n; ++i) {
+  batch.ids = torch::full({rows, T}, eos, torch::dtype(torch::kLong));
+  batch.attn_mask = torch::zeros({rows, T}, torch::dtype(torch::kLong));
+  batch.target_mask = torch::zeros({rows, T}, torch::dtype(torch::kBool));
+  for (int64_t i = 0; i < rows; ++i) {
     const auto& s = seqs[static_cast<size_t>(i)];
     const auto len = static_cast<int64_t>(s.size());
     batch.ids[i].slice(0, 0, len).copy_(torch::tensor(s, torch::dtype(torch::kLong)));
     batch.attn_mask[i].slice(0, 0, len).fill_(1);
-    batch.target_mask[i].slice(0, p, len).fill_(true);
+    batch.target_mask[i].slice(0, prompt_length[static_cast<size_t>(i)], len).fill_(true);
   }
   const torch::Device device = weights.embedding().device();
   batch.ids = batch.ids.to(device);
@@ -91,11 +105,20 @@ LabelChoice label_choose(const ReckoningModel& model, const DecoderWeights& weig
   torch::Tensor mean = masked_lm_loss_per_sequence(model.config, weights, batch, /*dropout=*/false);
   torch::Tensor count = batch.target_mask.sum(1).to(mean.scalar_type());
   torch::Tensor ll = (-(mean * count)).to(torch::kCPU, torch::kFloat64).contiguous();
-  LabelChoice choice;
-  choice.log_likelihood.assign(ll.data_ptr<double>(), ll.data_ptr<double>() + n);
-  choice.index = static_cast<size_t>(
-      std::max_element(choice.log_likelihood.begin(), choice.log_likelihood.end()) - choice.log_likelihood.begin());
-  return choice;
+  const double* p = ll.data_ptr<double>();
+  std::vector<LabelChoice> out(prompts.size());
+  for (size_t t = 0; t < prompts.size(); ++t) {
+    LabelChoice& choice = out[t];
+    choice.log_likelihood.assign(p + t * labels.size(), p + (t + 1) * labels.size());
+    choice.index = static_cast<size_t>(
+        std::max_element(choice.log_likelihood.begin(), choice.log_likelihood.end()) - choice.log_likelihood.begin());
+  }
+  return out;
+}
+
+LabelChoice label_choose(const ReckoningModel& model, const DecoderWeights& weights,
+                         const std::vector<int64_t>& prompt_ids, const std::vector<std::string>& labels) {
+  return label_choose_tasks(model, weights, {prompt_ids}, labels).front();
 }
 
 }  // namespace reckoning

@@ -312,18 +312,4 @@ InnerBatchResult inner_loop_tasks(const DecoderConfig& config, const DecoderWeig
   return {std::move(run.weights), std::move(run.traces), tasks};
 }
 
-DecoderWeights decoder_task(const DecoderConfig& config, const DecoderWeights& weights, int64_t task) {
-  const std::vector<WeightSpec> specs = decoder_weight_specs(config);
-  DecoderWeights out = weights;
-  size_t k = 0;
-  decoder_visit(out, [&](const std::string&, torch::Tensor& t) {
-    const int64_t plain = static_cast<int64_t>(specs[k++].shape.size());
-    if (task_count(t, plain) > 0) t = t[task];
-  });
-  lora_visit(out, [&](const std::string&, torch::Tensor& t) {
-    if (task_count(t, 2) > 0) t = t[task];
-  });
-  return out;
-}
-
 }  // namespace reckoning

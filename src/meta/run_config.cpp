@@ -134,7 +134,7 @@ const std::vector<Field>& fields() {
       {"eval.num_beams", &RunConfig::eval_num_beams, "beams for answer generation (1 = greedy)", kModel},
       {"eval.labels", &RunConfig::eval_labels, "constrained answering: the most likely of these comma-separated labels ('auto' = the training tasks' answers; empty = generate freely)", kModel},
       {"eval.max_new_tokens", &RunConfig::eval_max_new_tokens, "generation budget (0 = multi-task: until EOS or a full context; single-task: longest training target + 4)", kModel},
-      {"eval.batch_tasks", &RunConfig::eval_batch_tasks, "tasks whose knowledge evaluation encodes at once (task-batched inner loop; 1 = one at a time); the metrics do not depend on it", kRun},
+      {"eval.batch_tasks", &RunConfig::eval_batch_tasks, "tasks whose knowledge evaluation encodes and answers at once (task-batched inner loop and answering; 1 = one at a time); the metrics do not depend on it", kRun},
       {"checkpoint.every", &RunConfig::checkpoint_every, "steps between 'last' checkpoints (0 = at validations)", kRun},
       {"log.every", &RunConfig::log_every, "steps between progress lines", kRun},
       {"run_dir", &RunConfig::run_dir, "output directory of the run", kRun},

@@ -36,8 +36,13 @@ SequencePositions sequence_positions(const torch::Tensor& mask_in, int64_t B, in
   SequencePositions out;
   out.positions = (past_real + mask.cumsum(1) - 1).clamp_min(0);  // (B, T)
   const int64_t past_len = cache != nullptr ? cache->length() : 0;
-  TORCH_CHECK(past_len + T <= max_positions, who, ": sequence length ", past_len + T, " exceeds the model's ",
-              max_positions, " positions");
+  if (past_len + T > max_positions) {
+    // More slots than positions: fine as long as every row's real tokens fit (slots also hold left
+    // padding, and a batched generation's finished rows are fed as padding).
+    const int64_t longest = (past_real + mask.sum(1, /*keepdim=*/true)).max().item<int64_t>();
+    TORCH_CHECK(longest <= max_positions, who, ": sequence length ", longest, " exceeds the model's ", max_positions,
+                " positions");
+  }
   torch::Tensor key_ok = mask;
   if (cache != nullptr) {
     key_ok = past_len > 0 ? torch::cat({cache->mask, mask}, 1) : mask;

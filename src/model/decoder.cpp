@@ -5,6 +5,7 @@
 #include "reckoning/base/io.h"
 #include "reckoning/model/hf_checkpoint.h"
 #include "reckoning/model/llama_checkpoint.h"
+#include "reckoning/model/task_batch.h"
 
 namespace reckoning {
 
@@ -136,6 +137,38 @@ void decoder_check_shapes(const DecoderConfig& config, const DecoderWeights& wei
 
 int64_t decoder_parameter_count(const DecoderWeights& weights) {
   return weights.is_gpt2() ? gpt2_parameter_count(weights.gpt2()) : llama_parameter_count(weights.llama());
+}
+
+namespace {
+
+// f(tensor, its spec's number of dimensions) over the weights and the LoRA adapters present.
+template <class W, class F>
+void visit_with_plain_dims(const DecoderConfig& config, W& weights, F&& f) {
+  const std::vector<WeightSpec> specs = decoder_weight_specs(config);
+  size_t k = 0;
+  decoder_visit(weights, [&](const std::string&, auto& t) { f(t, static_cast<int64_t>(specs[k++].shape.size())); });
+  lora_visit(weights, [&](const std::string&, auto& t) { f(t, int64_t{2}); });
+}
+
+}  // namespace
+
+int64_t decoder_tasks(const DecoderConfig& config, const DecoderWeights& weights) {
+  int64_t tasks = 0;
+  visit_with_plain_dims(config, weights, [&](const torch::Tensor& t, int64_t plain) {
+    const int64_t n = task_count(t, plain);
+    TORCH_CHECK(n == 0 || tasks == 0 || n == tasks, "task-batched weights: ", n, " tasks in one tensor, ", tasks,
+                " in another");
+    if (n > 0) tasks = n;
+  });
+  return tasks;
+}
+
+DecoderWeights decoder_task(const DecoderConfig& config, const DecoderWeights& weights, int64_t task) {
+  DecoderWeights out = weights;
+  visit_with_plain_dims(config, out, [&](torch::Tensor& t, int64_t plain) {
+    if (task_count(t, plain) > 0) t = t[task];
+  });
+  return out;
 }
 
 torch::Tensor decoder_hidden(const DecoderConfig& config, const DecoderWeights& weights, const torch::Tensor& ids,

@@ -34,20 +34,33 @@ void check_options(const DecoderConfig& config, const GenerateOptions& o) {
         std::to_string(eos_of(config, o)));
 }
 
-// Every prompt non-empty, in the vocabulary, and fitting into n_ctx with the new tokens; the last
-// generated token is never fed back, hence the - 1. `padded_length` is what occupies the cache.
-void check_prompt(const DecoderConfig& config, const std::vector<int64_t>& prompt, size_t index,
-                  int64_t padded_length, const GenerateOptions& o) {
+// Every prompt non-empty, in the vocabulary, and fitting into n_ctx with its `budget` new tokens;
+// the last generated token is never fed back, hence the - 1. Positions count real tokens only, so
+// a left-padded prompt needs what it needs alone.
+void check_prompt(const DecoderConfig& config, const std::vector<int64_t>& prompt, size_t index, int64_t budget) {
   const std::string where = str("generate: prompt ", index);
   check(!prompt.empty(), where, "at least one token", "none");
   for (size_t t = 0; t < prompt.size(); ++t) {
     check(prompt[t] >= 0 && prompt[t] < config.vocab_size(), str(where, ", token ", t),
           str("an id in [0, ", config.vocab_size(), ")"), std::to_string(prompt[t]));
   }
-  const int64_t needed = padded_length + std::max<int64_t>(o.max_new_tokens - 1, 0);
+  const auto length = static_cast<int64_t>(prompt.size());
+  const int64_t needed = length + std::max<int64_t>(budget - 1, 0);
   check(needed <= config.n_ctx() || !hard_context(config), where,
-        str("(padded) prompt length + max_new_tokens - 1 <= n_ctx = ", config.n_ctx()),
-        str(padded_length, " + ", o.max_new_tokens, " - 1 = ", needed));
+        str("prompt length + max_new_tokens - 1 <= n_ctx = ", config.n_ctx()),
+        str(length, " + ", budget, " - 1 = ", needed));
+}
+
+// Each prompt's budget: max_new_tokens_each when given (one per prompt, each >= 0), else max_new_tokens.
+std::vector<int64_t> budgets_of(const GenerateOptions& o, size_t prompts) {
+  if (o.max_new_tokens_each.empty()) return std::vector<int64_t>(prompts, o.max_new_tokens);
+  check(o.max_new_tokens_each.size() == prompts, "generate: option 'max_new_tokens_each'",
+        str("one budget per prompt (", prompts, ")"), str(o.max_new_tokens_each.size(), " budgets"));
+  for (size_t b = 0; b < prompts; ++b) {
+    check(o.max_new_tokens_each[b] >= 0, str("generate: option 'max_new_tokens_each', prompt ", b), "a count >= 0",
+          std::to_string(o.max_new_tokens_each[b]));
+  }
+  return o.max_new_tokens_each;
 }
 
 // Last-position log-probabilities in float64 (ranking must not depend on the weights' dtype
@@ -84,16 +97,16 @@ std::vector<std::vector<int64_t>> decoder_generate_greedy(const DecoderConfig& c
                                                        const GenerateOptions& options) {
   check_options(config, options);
   const int64_t B = static_cast<int64_t>(prompts.size());
+  const std::vector<int64_t> budgets = budgets_of(options, prompts.size());
+  for (size_t b = 0; b < prompts.size(); ++b) check_prompt(config, prompts[b], b, budgets[b]);
+  const int64_t tasks = decoder_tasks(config, weights);
+  check(tasks == 0 || (B > 0 && B % tasks == 0), "generate: task-batched weights",
+        str("a number of tasks that divides the prompts (", B, ")"), str(tasks, " tasks"));
   std::vector<std::vector<int64_t>> out(prompts.size());
-  if (B == 0 || options.max_new_tokens == 0) {
-    for (size_t b = 0; b < prompts.size(); ++b) {
-      check_prompt(config, prompts[b], b, static_cast<int64_t>(prompts[b].size()), options);
-    }
-    return out;
-  }
+  const int64_t steps = budgets.empty() ? 0 : *std::max_element(budgets.begin(), budgets.end());
+  if (B == 0 || steps == 0) return out;
   int64_t T = 0;
   for (const auto& p : prompts) T = std::max<int64_t>(T, static_cast<int64_t>(p.size()));
-  for (size_t b = 0; b < prompts.size(); ++b) check_prompt(config, prompts[b], b, T, options);
   const int64_t eos = eos_of(config, options);
 
   torch::NoGradGuard no_grad;
@@ -109,23 +122,31 @@ std::vector<std::vector<int64_t>> decoder_generate_greedy(const DecoderConfig& c
   KvCache cache;
   torch::Tensor log_probs = last_log_probs(decoder_forward(config, weights, ids, mask, false, &cache));  // (B, V)
   std::vector<bool> finished(prompts.size(), false);
-  int64_t running = B;
-  const torch::Tensor step_mask = torch::ones({B, 1}, torch::dtype(torch::kLong));
-  for (int64_t step = 0; step < options.max_new_tokens; ++step) {
+  int64_t running = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    finished[b] = budgets[b] == 0;
+    running += !finished[b];
+  }
+  // A finished row keeps its place in the batch (the batch keeps its shape) but is fed as padding:
+  // its positions stop where it ended, and the other rows never see it.
+  torch::Tensor step_mask = torch::ones({B, 1}, torch::dtype(torch::kLong));
+  auto step_mask_a = step_mask.accessor<int64_t, 2>();
+  for (int64_t b = 0; b < B; ++b) step_mask_a[b][0] = finished[b] ? 0 : 1;
+  for (int64_t step = 0; step < steps; ++step) {
     torch::Tensor next = log_probs.argmax(-1);  // (B)
     const torch::Tensor next_host = next.cpu();
     auto next_a = next_host.accessor<int64_t, 1>();
     for (int64_t b = 0; b < B; ++b) {
       if (finished[b]) continue;
-      if (options.stop_at_eos && next_a[b] == eos) {
+      const bool at_eos = options.stop_at_eos && next_a[b] == eos;
+      if (!at_eos) out[b].push_back(next_a[b]);
+      if (at_eos || step + 1 == budgets[b]) {
         finished[b] = true;
+        step_mask_a[b][0] = 0;
         --running;
-      } else {
-        out[b].push_back(next_a[b]);
       }
     }
-    if (running == 0 || step + 1 == options.max_new_tokens) break;
-    // Finished rows keep decoding (their tokens are ignored): the batch keeps its shape.
+    if (running == 0) break;
     log_probs = last_log_probs(decoder_forward(config, weights, next.view({B, 1}), step_mask, false, &cache));
   }
   return out;
@@ -138,7 +159,9 @@ std::vector<int64_t> beam_search(const DecoderConfig& config, const DecoderWeigh
                                  const std::vector<int64_t>& prompt, size_t index,
                                  const GenerateOptions& options) {
   check_options(config, options);
-  check_prompt(config, prompt, index, static_cast<int64_t>(prompt.size()), options);
+  check_prompt(config, prompt, index, options.max_new_tokens);
+  check(decoder_tasks(config, weights) == 0, "generate: beam search", "weights shared by the prompts",
+        "task-batched weights (decode each task's prompt with its own weights)");
   if (options.max_new_tokens == 0) return {};
   const int64_t k = options.num_beams, V = config.vocab_size(), eos = eos_of(config, options);
   const double lp = options.length_penalty;

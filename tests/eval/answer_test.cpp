@@ -230,6 +230,50 @@ TEST(Answer, ConstrainedAnsweringPicksTheMostLikelyLabel) {
   EXPECT_NE(c_mt.log_likelihood[0], c.log_likelihood[0]);
 }
 
+// Many knowledge sets at once (`reckoning answer --sets`): sets encoded by one task-batched inner
+// loop and all their questions answered in one batch give, in float64, what each set's knowledge
+// answers alone - generated text and every label's log-likelihood - whatever the sets' sizes and
+// numbers of questions.
+TEST(Answer, ManySetsAnsweredAtOnceAsEachAlone) {
+  ReckoningModel m = tiny_model(4);
+  m.weights = decoder_map(m.weights, [](const torch::Tensor& t) { return t.to(torch::kFloat64); });
+  m.lrs.values = m.lrs.values.to(torch::kFloat64);
+  const std::string q1 = "How are N and B related to each other ?", q2 = "How are B and N related to each other ?",
+                    q3 = "How are K and B related to each other ?";
+  std::vector<KnowledgeSet> sets(3);
+  sets[0] = {"a", {"B K daughter", "K N wife"}, {q1, q2}};
+  sets[1] = {"b", {"K N wife"}, {q3}};
+  sets[2] = {"c", {"B K daughter"}, {q2, q1, q3}};
+  GenerateOptions o;
+  o.max_new_tokens = 6;
+  const std::vector<std::string> labels{"daughter", "wife", "B K"};
+  const auto generated = knowledge_answer_sets(m, sets, o, {}, "", 2);  // sets {a, b} batched, then {c}
+  const auto chosen = knowledge_answer_sets(m, sets, o, labels, "", 2);
+  ASSERT_EQ(generated.size(), 3u);
+  ASSERT_EQ(chosen.size(), 3u);
+  std::vector<double> first_scores;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    const Knowledge alone = knowledge_encode(m, sets[i].facts);
+    ASSERT_EQ(generated[i].size(), sets[i].questions.size());
+    ASSERT_EQ(chosen[i].size(), sets[i].questions.size());
+    for (size_t q = 0; q < sets[i].questions.size(); ++q) {
+      const std::string& question = sets[i].questions[q];
+      EXPECT_EQ(generated[i][q].answer, knowledge_answer(m, alone, question, o)) << sets[i].id << " " << q;
+      const LabelChoice c = knowledge_choose(m, alone, question, labels);
+      EXPECT_EQ(chosen[i][q].answer, labels[c.index]);
+      ASSERT_EQ(chosen[i][q].log_likelihood.size(), labels.size());
+      for (size_t l = 0; l < labels.size(); ++l) {
+        EXPECT_NEAR(chosen[i][q].log_likelihood[l], c.log_likelihood[l], 1e-10) << sets[i].id << " " << q << " " << l;
+      }
+      if (question == q1) first_scores.push_back(c.log_likelihood[0]);
+    }
+  }
+  ASSERT_EQ(first_scores.size(), 2u);
+  EXPECT_NE(first_scores[0], first_scores[1]);  // the sets' weights really differ
+  // Constrained answering needs labels.
+  EXPECT_THAT([&] { label_choose_tasks(m, m.weights, {}, {}); }, ThrowsMessage<Error>(HasSubstr("expected at least one label")));
+}
+
 TEST(Answer, LabelListsParseAndAutoIsTheTrainingAnswers) {
   EXPECT_EQ(labels_parse("yes, no ,none", "k"), (std::vector<std::string>{"yes", "no", "none"}));
   EXPECT_THAT([] { labels_parse("yes,,no", "eval.labels"); },

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "reckoning/base/error.h"
+#include "reckoning/model/decoder.h"
 #include "reckoning/model/generate.h"
 #include "reckoning/model/gpt2.h"
 
@@ -136,6 +137,19 @@ int64_t eos_emitted_at(const Gpt2Config& c, const Gpt2Weights& w, const Tokens& 
   return free_run[at];
 }
 
+// Task-batched weights (task_batch.h): every tensor of `tasks` stacked along a new dimension 0.
+Gpt2Weights stack_tasks(const std::vector<Gpt2Weights>& tasks) {
+  std::vector<std::vector<torch::Tensor>> flat;
+  for (const Gpt2Weights& w : tasks) flat.push_back(decoder_flatten(DecoderWeights(w)));
+  std::vector<torch::Tensor> stacked;
+  for (size_t i = 0; i < flat.front().size(); ++i) {
+    std::vector<torch::Tensor> same;
+    for (const auto& f : flat) same.push_back(f[i]);
+    stacked.push_back(torch::stack(same));
+  }
+  return decoder_with(DecoderWeights(tasks.front()), stacked).gpt2();
+}
+
 }  // namespace
 
 TEST(Generate, CachedGreedyEqualsSlowReference) {
@@ -172,6 +186,76 @@ TEST(Generate, BatchedLeftPaddedGreedyEqualsOneByOne) {
       lengths_differ |= batched[b].size() != batched[0].size();
     }
     EXPECT_EQ(lengths_differ, stop);
+  }
+}
+
+TEST(Generate, TaskBatchedWeightsContinueEachPromptWithItsOwnTask) {
+  // Three tasks' weights, two prompts each (prompts 2t and 2t + 1 belong to task t), budgets of
+  // their own: each continuation is the one its prompt gets alone with its task's weights.
+  const Gpt2Config c = tiny_config();
+  const std::vector<Gpt2Weights> each{random_weights(c, 30), random_weights(c, 31), random_weights(c, 32)};
+  const Gpt2Weights batched = stack_tasks(each);
+  EXPECT_EQ(decoder_tasks(c, batched), 3);
+  EXPECT_EQ(decoder_tasks(c, each[0]), 0);
+  const std::vector<Tokens> prompts = random_prompts(c, {5, 1, 3, 7, 2, 4}, 30);
+  const std::vector<int64_t> budgets{9, 3, 0, 9, 6, 1};
+  for (bool stop : {false, true}) {
+    GenerateOptions o = options(99, 1, eos_emitted_at(c, each[0], prompts[0], 2), stop);
+    o.max_new_tokens_each = budgets;
+    const std::vector<Tokens> out = decoder_generate(c, batched, prompts, o);
+    ASSERT_EQ(out.size(), prompts.size());
+    bool tasks_differ = false;
+    for (size_t b = 0; b < prompts.size(); ++b) {
+      const GenerateOptions alone = options(budgets[b], 1, o.eos_id, stop);
+      const Tokens expected = decoder_generate(c, each[b / 2], {prompts[b]}, alone)[0];
+      EXPECT_EQ(out[b], expected) << "prompt " << b << " stop " << stop;
+      EXPECT_EQ(out[b], slow_greedy(c, each[b / 2], prompts[b], alone)) << "prompt " << b;
+      EXPECT_LE(static_cast<int64_t>(out[b].size()), budgets[b]);
+      if (budgets[b] > 2) tasks_differ |= expected != decoder_generate(c, each[(b / 2 + 1) % 3], {prompts[b]}, alone)[0];
+    }
+    EXPECT_TRUE(tasks_differ);  // the tasks' weights really give different continuations
+  }
+  // Beam search takes one task's weights; the tasks must divide the prompts.
+  const auto message = [&](const std::vector<Tokens>& p, const GenerateOptions& o) {
+    try {
+      decoder_generate(c, batched, p, o);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(message(prompts, options(3, 2, 0)), testing::HasSubstr("beam search: expected weights shared by the prompts"));
+  EXPECT_THAT(message({prompts.begin(), prompts.begin() + 4}, options(3, 1, 0)),
+              testing::HasSubstr("a number of tasks that divides the prompts (4), got 3 tasks"));
+}
+
+TEST(Generate, EachPromptNeedsOnlyItsOwnRoomInTheContext) {
+  // GPT-2's positions end at n_ctx = 24 and count real tokens only: next to a 20-token prompt with
+  // 5 new tokens, a 2-token prompt may take 20 (23 positions), although the batch's cache holds
+  // more slots than that; a budget beyond a prompt's own room is refused.
+  const Gpt2Config c = tiny_config();
+  const Gpt2Weights w = random_weights(c, 33);
+  const std::vector<Tokens> prompts = random_prompts(c, {20, 2}, 33);
+  GenerateOptions o = options(0, 1, 0, false);
+  o.max_new_tokens_each = {5, 20};
+  const std::vector<Tokens> out = decoder_generate(c, w, prompts, o);
+  ASSERT_EQ(out[0].size(), 5u);
+  ASSERT_EQ(out[1].size(), 20u);
+  EXPECT_EQ(out[0], slow_greedy(c, w, prompts[0], options(5, 1, 0, false)));
+  EXPECT_EQ(out[1], slow_greedy(c, w, prompts[1], options(20, 1, 0, false)));
+  o.max_new_tokens_each = {5, 24};
+  try {
+    decoder_generate(c, w, prompts, o);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), testing::HasSubstr("prompt 1: expected prompt length + max_new_tokens - 1 <= n_ctx = 24, got 2 + 24 - 1 = 25"));
+  }
+  o.max_new_tokens_each = {5};
+  try {
+    decoder_generate(c, w, prompts, o);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), testing::HasSubstr("option 'max_new_tokens_each': expected one budget per prompt (2), got 1 budgets"));
   }
 }
 

@@ -54,6 +54,22 @@ LabelChoice knowledge_choose(const ReckoningModel& model, const Knowledge& knowl
                              const std::string& question, const std::vector<std::string>& labels,
                              const std::string& dataset = "");
 
+// Many knowledge sets answered at once: `batch_tasks` sets at a time, their facts encoded by one
+// task-batched inner loop and all their questions answered in one batch, each with its own set's
+// weights (constrained to `labels` when not empty; greedy decoding batched, beam search one
+// question at a time). Per set, per question: what knowledge_answer / knowledge_choose give for it
+// alone, up to floating-point rounding.
+struct SetAnswer {
+  std::string answer;
+  std::vector<double> log_likelihood;  // per label, when constrained
+};
+std::vector<std::vector<SetAnswer>> knowledge_answer_sets(const ReckoningModel& model,
+                                                          const std::vector<KnowledgeSet>& sets,
+                                                          const GenerateOptions& options,
+                                                          const std::vector<std::string>& labels,
+                                                          const std::string& dataset = "",
+                                                          int64_t batch_tasks = 8);
+
 void knowledge_save(const ReckoningModel& model, const Knowledge& knowledge, const std::string& path);
 Knowledge knowledge_load(const ReckoningModel& model, const std::string& path);
 

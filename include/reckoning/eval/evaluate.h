@@ -1,5 +1,7 @@
 // Evaluation (RECKONING.md section 6): for each task, the inner loop on its facts (no meta-graph,
-// no dropout; EvalOptions::batch_tasks tasks at a time through one task-batched loop), then greedy or beam generation of the answer with the adapted weights; normalised
+// no dropout; EvalOptions::batch_tasks tasks at a time through one task-batched loop), then the
+// answer with the adapted weights (constrained labels and greedy decoding of those tasks as one
+// batch, each with its own weights; beam search one task at a time); normalised
 // exact match, label accuracy (text before " because " for multi-task models) and knowledge
 // recall (the regenerated facts after " because " against the relevant facts). Reported overall,
 // per hop count and per number of encoded distractors, next to chance (uniform over the answers
@@ -34,9 +36,9 @@ struct EvalOptions {
   // Constrained answering (labels.h): the label is the most likely of these; a single-task model
   // then generates nothing, a multi-task one still generates its recalled facts. Empty = free.
   std::vector<std::string> labels;
-  // Tasks whose knowledge is encoded at once (inner_loop_tasks: one batched inner loop); answering
-  // then runs per task with its own adapted weights. 1 = one task at a time. The metrics do not
-  // depend on it (equal up to floating-point rounding of the inner loop).
+  // Tasks whose knowledge is encoded at once (inner_loop_tasks: one batched inner loop) and whose
+  // questions are then answered in one batch, each with its own adapted weights. 1 = one task at a
+  // time. The metrics do not depend on it (equal up to floating-point rounding).
   int64_t batch_tasks = 8;
   EvalShard shard;  // one process evaluates all (count 1) unless set
 };
@@ -91,8 +93,9 @@ EvalReport evaluate(const ReckoningModel& model, const std::vector<Task>& tasks,
 // Runs one task (used by evaluate and by `reckoning answer`-style tools).
 TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const EvalOptions& options,
                          const std::vector<std::string>& fact_pool = {});
-// Runs several tasks with their knowledge encoded at once (one task-batched inner loop), each
-// answered with its own adapted weights; the results in the tasks' order.
+// Runs several tasks with their knowledge encoded at once (one task-batched inner loop) and their
+// questions answered in one batch, each with its own adapted weights; the results in the tasks'
+// order.
 std::vector<TaskResult> evaluate_tasks(const ReckoningModel& model, const std::vector<Task>& tasks,
                                        const EvalOptions& options, const std::vector<std::string>& fact_pool = {});
 

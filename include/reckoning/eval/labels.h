@@ -37,5 +37,12 @@ struct LabelChoice {
 // Scores every label after `prompt_ids` with `weights` (no gradient, no dropout).
 LabelChoice label_choose(const ReckoningModel& model, const DecoderWeights& weights,
                          const std::vector<int64_t>& prompt_ids, const std::vector<std::string>& labels);
+// The same for many prompts in one forward pass: `weights` shared by all of them, or task-batched
+// over N tasks with prompts.size() / N consecutive prompts each (task_batch.h; a batched
+// evaluation's adapted weights). Each choice is label_choose's for that prompt and its task's
+// weights, up to floating-point rounding.
+std::vector<LabelChoice> label_choose_tasks(const ReckoningModel& model, const DecoderWeights& weights,
+                                           const std::vector<std::vector<int64_t>>& prompts,
+                                           const std::vector<std::string>& labels);
 
 }  // namespace reckoning

@@ -91,7 +91,7 @@ InnerResult inner_loop(const DecoderConfig& config, const DecoderWeights& base, 
 // its adapted weights equal its own inner_loop's (up to floating-point rounding; dropout masks are
 // drawn for the whole batch). Tasks differ in their numbers and lengths of facts freely.
 struct InnerBatchResult {
-  DecoderWeights weights;                          // task-batched: decoder_task picks one task's
+  DecoderWeights weights;                          // task-batched: decoder_task (decoder.h) picks one task's
   std::vector<std::vector<InnerStepTrace>> traces;  // per task, one entry per inner step
   int64_t tasks = 0;
 };
@@ -99,9 +99,6 @@ struct InnerBatchResult {
 InnerBatchResult inner_loop_tasks(const DecoderConfig& config, const DecoderWeights& base, const InnerLrs& lrs,
                                   const InnerLoopConfig& inner, const std::vector<LmBatch>& facts, InnerMode mode,
                                   bool dropout);
-
-// One task's weights out of task-batched weights (shared tensors as they are; views, no copy).
-DecoderWeights decoder_task(const DecoderConfig& config, const DecoderWeights& weights, int64_t task);
 
 // Which canonical weight indices `inner.adapt` selects (none with "lora"); throws naming the
 // pattern if it is not a valid regex or matches nothing.

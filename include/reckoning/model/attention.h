@@ -33,7 +33,7 @@ struct SequencePositions {
 };
 
 // From `mask_in` (B, T) (undefined = all real) on `device`; with a cache, continues after its
-// positions and extends cache->mask in place. Throws when past + T exceeds `max_positions`.
+// positions and extends cache->mask in place. Throws when a row's real tokens (past + new) exceed `max_positions`.
 SequencePositions sequence_positions(const torch::Tensor& mask_in, int64_t B, int64_t T, const torch::Device& device,
                                      KvCache* cache, int64_t max_positions, const char* who);
 

@@ -140,6 +140,12 @@ void decoder_check_shapes(const DecoderConfig& config, const DecoderWeights& wei
 // Scalar parameters (a tied head counted once; adapters not counted).
 int64_t decoder_parameter_count(const DecoderWeights& weights);
 
+// Task-batched weights (task_batch.h): how many tasks they carry along dimension 0 (0 when every
+// tensor is shared); throws when tensors disagree on the count.
+int64_t decoder_tasks(const DecoderConfig& config, const DecoderWeights& weights);
+// One task's weights out of task-batched weights (shared tensors as they are; views, no copy).
+DecoderWeights decoder_task(const DecoderConfig& config, const DecoderWeights& weights, int64_t task);
+
 // ids (B, T) int64, mask (B, T) or undefined -> final hidden states (B, T, C) (gpt2_hidden,
 // llama_hidden). With a cache, ids are the new positions only.
 torch::Tensor decoder_hidden(const DecoderConfig& config, const DecoderWeights& weights, const torch::Tensor& ids,
