@@ -435,6 +435,29 @@ torch::Tensor in_compute_type(const torch::Tensor& t, const AdamWHyper& h) {
   return h.float64 && t.defined() ? t.to(torch::kFloat64) : t;
 }
 
+// p' and the moments after g_n (the forward's values) from contiguous p, m, v (undefined for n = 1)
+// and g_n: the CPU kernel, or tensor operations (`tensor_ops`); outputs in p's type.
+void step_values(const torch::Tensor& p, const torch::Tensor& lr, const torch::Tensor& m, const torch::Tensor& v,
+                 const torch::Tensor& g_n, int64_t n, const AdamWHyper& h, bool tensor_ops, torch::Tensor& next,
+                 torch::Tensor& m_next, torch::Tensor& v_next) {
+  if (tensor_ops) {
+    forward_ops(in_compute_type(p, h), in_compute_type(m, h), in_compute_type(v, h), in_compute_type(g_n, h),
+                TensorConstants(h, n, in_compute_type(lr, h)), next, m_next, v_next);
+    next = next.to(p.scalar_type()), m_next = m_next.to(p.scalar_type()), v_next = v_next.to(p.scalar_type());
+    return;
+  }
+  const double lr_value = lr.item<double>();
+  next = torch::empty_like(p), m_next = torch::empty_like(p), v_next = torch::empty_like(p);
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused", [&] {
+    if (h.float64) {
+      forward_kernel<scalar_t, double>(p, m, v, g_n, StepConstants<double>(h, n, lr_value), next, m_next, v_next);
+    } else {
+      forward_kernel<scalar_t, Acc<scalar_t>>(p, m, v, g_n, StepConstants<Acc<scalar_t>>(h, n, lr_value), next,
+                                              m_next, v_next);
+    }
+  });
+}
+
 // Inputs: p, lr, {m, v} (empty for the first step: LibTorch 1.13 takes no undefined inputs), g_1..g_n. Outputs: p', m', v'. Saves p, lr
 // and the history; not the moments, which the backward recomputes from the history.
 struct AdamWStep : public torch::autograd::Function<AdamWStep> {
@@ -453,22 +476,7 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
     const torch::Tensor g_n = grads_in.back().contiguous();
     const int64_t n = static_cast<int64_t>(grads_in.size());
     torch::Tensor next, m_next, v_next;
-    if (tensor_ops) {
-      forward_ops(in_compute_type(p, h), in_compute_type(m, h), in_compute_type(v, h), in_compute_type(g_n, h),
-                  TensorConstants(h, n, in_compute_type(lr, h)), next, m_next, v_next);
-      next = next.to(p.scalar_type()), m_next = m_next.to(p.scalar_type()), v_next = v_next.to(p.scalar_type());
-    } else {
-      const double lr_value = lr.item<double>();
-      next = torch::empty_like(p), m_next = torch::empty_like(p), v_next = torch::empty_like(p);
-      AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused", [&] {
-        if (h.float64) {
-          forward_kernel<scalar_t, double>(p, m, v, g_n, StepConstants<double>(h, n, lr_value), next, m_next, v_next);
-        } else {
-          forward_kernel<scalar_t, Acc<scalar_t>>(p, m, v, g_n, StepConstants<Acc<scalar_t>>(h, n, lr_value), next,
-                                                  m_next, v_next);
-        }
-      });
-    }
+    step_values(p, lr, m, v, g_n, n, h, tensor_ops, next, m_next, v_next);
     std::vector<torch::Tensor> saved{p_in, lr};
     saved.insert(saved.end(), grads_in.begin(), grads_in.end());
     ctx->save_for_backward(saved);
@@ -558,6 +566,19 @@ AdamWStepResult adamw_step_fused(const torch::Tensor& p, const torch::Tensor& lr
   const bool tensor_ops = impl == AdamWImpl::TensorOps || (impl == AdamWImpl::Auto && !p.is_cpu());
   torch::autograd::variable_list out = AdamWStep::apply(p, lr, torch::TensorList(given), grads, hyper, tensor_ops);
   return {out[0], {out[1], out[2]}};
+}
+
+AdamWStepResult adamw_step_values(const torch::Tensor& p, const torch::Tensor& lr, const AdamWMoments& moments,
+                                  const torch::Tensor& g, int64_t n, const AdamWHyper& hyper, AdamWImpl impl) {
+  TORCH_CHECK(n >= 1 && moments.m.defined() == (n > 1), "adamw_step_values: the moments are given exactly after step 1");
+  torch::NoGradGuard no_grad;
+  const bool tensor_ops = impl == AdamWImpl::TensorOps || (impl == AdamWImpl::Auto && !p.is_cpu());
+  const torch::Tensor pc = p.detach().contiguous();
+  torch::Tensor next, m_next, v_next;
+  step_values(pc, lr.detach(), moments.m.defined() ? moments.m.contiguous() : torch::Tensor(),
+              moments.v.defined() ? moments.v.contiguous() : torch::Tensor(), g.detach().contiguous(), n, hyper,
+              tensor_ops, next, m_next, v_next);
+  return {next.view(p.sizes()), {m_next.view(p.sizes()), v_next.view(p.sizes())}};
 }
 
 }  // namespace reckoning

@@ -255,9 +255,15 @@ InnerRun inner_run(const DecoderConfig& config, const DecoderWeights& base, cons
         torch::Tensor denom = inner.eps_root == 0 ? safe_sqrt(state.v[j]) / std::sqrt(bias2) + inner.eps
                                                   : (state.v[j] / bias2 + inner.eps_root).sqrt() + inner.eps;
         next = (pc * (1.0 - lrc * inner.weight_decay) - (lrc / bias1) * (state.m[j] / denom)).to(p.scalar_type());
+      } else if (inner.optimizer == InnerOptimizer::AdamW && inner.fused) {
+        // No meta-graph: the fused node's forward on values (the same arithmetic as training's
+        // steps), its moments carried to the next step.
+        AdamWStepResult step = adamw_step_values(p, lr, moments[j], g, k + 1, hyper);
+        next = step.p;
+        moments[j] = k + 1 < lrs.steps() ? step.moments : AdamWMoments{};
       } else if (inner.optimizer == InnerOptimizer::AdamW) {
-        // No meta-graph: the moments are updated in place (in the order the fused kernel
-        // accumulates them, and in float64 when it computes in float64, stored in p's type).
+        // No meta-graph, inner.fused off: the same update as tensor operations, the moments updated
+        // in place (in float64 when the update is, stored in p's type).
         const torch::Tensor gc = in_update_type(g, inner);
         torch::Tensor m = k == 0 ? gc * (1.0 - inner.beta1) : in_update_type(state.m[j], inner).mul_(inner.beta1).add_(gc, 1.0 - inner.beta1);
         torch::Tensor v = k == 0 ? gc * gc * (1.0 - inner.beta2)

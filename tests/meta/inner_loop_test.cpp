@@ -285,10 +285,15 @@ TEST(InnerLoop, EvaluateModeKeepsNoGraphAndAgreesWithTraining) {
   MetaProblem p(InnerOptimizer::AdamW, LrMode::PerTensor, 3, 1e-2);
   InnerResult train = inner_loop(p.config, p.base, p.lrs, p.inner, p.facts, InnerMode::SecondOrder, false);
   InnerResult eval = inner_loop(p.config, p.base, p.lrs, p.inner, p.facts, InnerMode::Evaluate, false);
-  std::vector<torch::Tensor> a = decoder_flatten(train.weights), b = decoder_flatten(eval.weights);
+  // First order: the same gradients and the same fused step's arithmetic (adamw_step_values), so
+  // the same weights to the bit.
+  InnerResult first = inner_loop(p.config, p.base, p.lrs, p.inner, p.facts, InnerMode::FirstOrder, false);
+  std::vector<torch::Tensor> a = decoder_flatten(train.weights), b = decoder_flatten(eval.weights),
+                             c = decoder_flatten(first.weights);
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_FALSE(b[i].requires_grad());
     EXPECT_TRUE(torch::allclose(a[i].detach(), b[i], 1e-12, 1e-14));
+    EXPECT_TRUE(torch::equal(c[i].detach(), b[i])) << i;
   }
   EXPECT_TRUE(a[0].grad_fn() != nullptr);
 }

@@ -55,4 +55,12 @@ AdamWStepResult adamw_step_fused(const torch::Tensor& p, const torch::Tensor& lr
                                  torch::TensorList grads, const AdamWHyper& hyper,
                                  AdamWImpl impl = AdamWImpl::Auto);
 
+// The same step's values without autograd (evaluation: no meta-graph, no history): step n from
+// the moments after g_1..g_{n-1} (undefined for n = 1) and g = g_n; the result equals
+// adamw_step_fused's to the bit, in one pass over the elements (on the CPU) instead of a tensor
+// operation per term.
+AdamWStepResult adamw_step_values(const torch::Tensor& p, const torch::Tensor& lr, const AdamWMoments& moments,
+                                  const torch::Tensor& g, int64_t n, const AdamWHyper& hyper,
+                                  AdamWImpl impl = AdamWImpl::Auto);
+
 }  // namespace reckoning
