@@ -11,7 +11,7 @@
 # LibTorch, the unit and cli test labels (device_test compares GPU and CPU meta-gradients),
 # `bench meta-step` on the GPU against the same machine's CPU (and GPT-2 small at 8 tasks per step,
 # task-batched against one at a time), and a short RECKONING training run
-# on the GPU with evaluation.
+# on the GPU with evaluation, then `bench eval` of that model one task at a time against task-batched.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -127,6 +127,13 @@ if [[ "${SKIP_TRAIN:-0}" != 1 ]]; then
   if ((rc > 128 && rc != 137)) && command -v cuda-gdb >/dev/null; then  # a crash: where
     timeout 120 cuda-gdb -batch -ex run -ex bt --args "$bin" "${train_args[@]}" >"$out/train-backtrace.log" 2>&1
     grep -E "^#|signal" "$out/train-backtrace.log" | head -30
+  fi
+  # Evaluation of that model on the GPU: one task at a time against task-batched encoding and
+  # answering (the same predictions, tasks per second; issue 18).
+  if [[ -d /tmp/reckoning-run-cuda/checkpoints/last ]]; then
+    stage eval-cuda "${EVAL_LIMIT:-120}" "$bin" bench eval --model /tmp/reckoning-run-cuda/checkpoints/last \
+      --data "$data/test.jsonl" --batch-tasks 1 8 32 --max-tasks 96 --repeat 2
+    grep '^{' "$out/eval-cuda.log" >>"$out/bench.jsonl"
   fi
 fi
 
