@@ -25,6 +25,52 @@ double global_norm(const std::vector<torch::Tensor>& tensors) {
   return squares.empty() ? 0.0 : std::sqrt(torch::stack(squares).sum().item<double>());
 }
 
+std::vector<double> group_norms(const std::vector<torch::Tensor>& tensors, int64_t groups) {
+  TORCH_CHECK(groups >= 1, "group_norms: groups must be >= 1, got ", groups);
+  torch::NoGradGuard no_grad;
+  std::vector<double> sums(static_cast<size_t>(groups), 0.0);
+  torch::Tensor device_sums;  // (groups) float64, for tensors the host loop does not read
+  for (const torch::Tensor& t : tensors) {
+    if (!t.defined()) continue;
+    TORCH_CHECK(t.numel() % groups == 0 && (groups == 1 || t.size(0) == groups), "group_norms: a tensor of shape ",
+                t.sizes(), " is not ", groups, " equal blocks along dimension 0");
+    const bool host = t.is_cpu() && (t.scalar_type() == torch::kFloat || t.scalar_type() == torch::kDouble);
+    if (!host) {
+      const torch::Tensor s = t.to(torch::kFloat64).square().reshape({groups, -1}).sum(1);
+      device_sums = device_sums.defined() ? device_sums + s : s;
+      continue;
+    }
+    const torch::Tensor c = t.contiguous();
+    const int64_t per = c.numel() / groups;
+    AT_DISPATCH_FLOATING_TYPES(c.scalar_type(), "group_norms", [&] {
+      const scalar_t* x = c.data_ptr<scalar_t>();
+      for (int64_t g = 0; g < groups; ++g) {
+        const scalar_t* b = x + g * per;
+        double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // eight chains: no wait on one running sum
+        int64_t i = 0;
+        for (; i + 8 <= per; i += 8) {
+          for (int k = 0; k < 8; ++k) {
+            const double v = static_cast<double>(b[i + k]);
+            part[k] += v * v;
+          }
+        }
+        for (; i < per; ++i) {
+          const double v = static_cast<double>(b[i]);
+          part[0] += v * v;
+        }
+        sums[static_cast<size_t>(g)] +=
+            ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+      }
+    });
+  }
+  if (device_sums.defined()) {
+    const torch::Tensor s = device_sums.cpu().contiguous();
+    for (int64_t g = 0; g < groups; ++g) sums[static_cast<size_t>(g)] += s.data_ptr<double>()[g];
+  }
+  for (double& s : sums) s = std::sqrt(s);
+  return sums;
+}
+
 torch::Device device_from_name(const std::string& text, const std::string& where) {
   const std::string expected = "cpu, cuda or cuda:N";
   if (text == "cpu") return torch::Device(torch::kCPU);

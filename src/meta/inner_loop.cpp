@@ -191,29 +191,30 @@ InnerRun inner_run(const DecoderConfig& config, const DecoderWeights& base, cons
       if (!grads[j].defined()) grads[j] = torch::zeros_like(inputs[j]);
       if (step_mode == InnerMode::FirstOrder) grads[j] = grads[j].detach();
     }
-    // Global gradient norm (each task's own), and optional clipping (differentiable in second-order
-    // mode, where the norm itself is part of the graph).
-    if (tasks == 0) {
-      trace[0].grad_norm = global_norm(grads);  // the norm enters the graph only when it clips (below)
-      if (inner.grad_clip > 0 && trace[0].grad_norm > inner.grad_clip) {
-        torch::Tensor sq = torch::zeros({}, grads.front().options());
-        for (const auto& g : grads) sq = sq + g.pow(2).sum();
-        torch::Tensor scale = inner.grad_clip / (safe_sqrt(sq) + 1e-6);
-        for (auto& g : grads) g = g * scale;
-      }
-    } else if (!grads.empty()) {
+    // Global gradient norm (each task's own, read in one pass: group_norms), and optional clipping
+    // (differentiable in second-order mode, where the norm itself is part of the graph).
+    const std::vector<double> norms = group_norms(grads, static_cast<int64_t>(groups));
+    bool any_clips = false;
+    for (size_t t = 0; t < groups; ++t) {
+      trace[t].grad_norm = norms[t];
+      any_clips = any_clips || (inner.grad_clip > 0 && norms[t] > inner.grad_clip);
+    }
+    if (any_clips && tasks == 0) {
+      torch::Tensor sq = torch::zeros({}, grads.front().options());
+      for (const auto& g : grads) sq = sq + g.pow(2).sum();
+      torch::Tensor scale = inner.grad_clip / (safe_sqrt(sq) + 1e-6);
+      for (auto& g : grads) g = g * scale;
+    } else if (any_clips) {
       torch::Tensor sq = torch::zeros({tasks}, grads.front().options());
       for (const auto& g : grads) sq = sq + g.pow(2).reshape({tasks, -1}).sum(1);
-      const torch::Tensor norms = sq.detach().to(torch::kCPU, torch::kFloat64).sqrt().contiguous();
-      for (size_t t = 0; t < groups; ++t) trace[t].grad_norm = norms[static_cast<int64_t>(t)].item<double>();
-      if (inner.grad_clip > 0 && norms.gt(inner.grad_clip).any().item<bool>()) {
-        const torch::Tensor clips = norms.gt(inner.grad_clip).to(sq.device());  // (tasks): which tasks clip
-        torch::Tensor scale = torch::where(clips, inner.grad_clip / (safe_sqrt(sq) + 1e-6), torch::ones_like(sq));
-        for (auto& g : grads) {
-          std::vector<int64_t> shape(static_cast<size_t>(g.dim()), 1);
-          shape.front() = tasks;
-          g = g * scale.view(shape);
-        }
+      std::vector<uint8_t> clips_host(groups);
+      for (size_t t = 0; t < groups; ++t) clips_host[t] = norms[t] > inner.grad_clip;
+      const torch::Tensor clips = torch::tensor(clips_host, torch::kUInt8).to(sq.device(), torch::kBool);  // (tasks)
+      torch::Tensor scale = torch::where(clips, inner.grad_clip / (safe_sqrt(sq) + 1e-6), torch::ones_like(sq));
+      for (auto& g : grads) {
+        std::vector<int64_t> shape(static_cast<size_t>(g.dim()), 1);
+        shape.front() = tasks;
+        g = g * scale.view(shape);
       }
     }
     if (k == 0) {

@@ -2,6 +2,8 @@
 // moves to a device keeping its trainable leaves; and, where LibTorch has CUDA and a GPU (the GPU
 // machine, not CI), a second-order meta-gradient and a greedy generation on the GPU equal the CPU's
 // (float64; the GPU takes the fused AdamW node's tensor operations, the CPU its kernel).
+#include <cmath>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -97,6 +99,35 @@ struct Tiny {
     return grads;
   }
 };
+
+TEST(Device, GroupNormsAreEachTasksGlobalNormInDouble) {
+  // Per group (a task-batched tensor's leading blocks) the norm over every tensor, summed in
+  // double: equal to the float64 reference for float32 and float64 tensors, the host loop and the
+  // tensor-operation path (bfloat16) alike; one group is global_norm.
+  torch::manual_seed(3);
+  for (const torch::Dtype dtype : {torch::kFloat32, torch::kFloat64, torch::kBFloat16}) {
+    const std::vector<torch::Tensor> ts{torch::randn({3, 5, 7}).to(dtype), torch::Tensor(),
+                                        torch::randn({3, 13}).to(dtype), torch::randn({3, 1}).to(dtype) * 1e3};
+    const std::vector<double> norms = group_norms(ts, 3);
+    ASSERT_EQ(norms.size(), 3u);
+    for (int64_t g = 0; g < 3; ++g) {
+      double sq = 0;
+      for (const torch::Tensor& t : ts) {
+        if (t.defined()) sq += t[g].to(torch::kFloat64).square().sum().item<double>();
+      }
+      EXPECT_NEAR(norms[static_cast<size_t>(g)], std::sqrt(sq), 1e-12 * std::sqrt(sq)) << dtype << " group " << g;
+    }
+    const std::vector<double> whole = group_norms(ts, 1);
+    ASSERT_EQ(whole.size(), 1u);
+    // global_norm squares and sums in the tensors' own type (bfloat16: 8 bits of mantissa).
+    EXPECT_NEAR(whole[0], global_norm(ts), (dtype == torch::kBFloat16 ? 1e-2 : 1e-5) * whole[0]) << dtype;
+  }
+  EXPECT_EQ(group_norms({}, 2), (std::vector<double>{0.0, 0.0}));
+  EXPECT_THROW(group_norms({torch::ones({4, 2})}, 3), c10::Error);
+  // Non-contiguous input reads its elements in logical order.
+  const torch::Tensor t = torch::arange(12, torch::kFloat32).view({3, 4}).t().contiguous().t();
+  EXPECT_NEAR(group_norms({t}, 3)[1], std::sqrt(16.0 + 25 + 36 + 49), 1e-12);
+}
 
 TEST(Device, ModelMovesKeepingTrainableLeaves) {
   Tiny t;

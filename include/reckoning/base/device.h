@@ -29,6 +29,13 @@ bool cuda_available();
 // synchronisation rather than one per tensor). 0 when there is none.
 double global_norm(const std::vector<torch::Tensor>& tensors);
 
+// The global norm of each of `groups` groups: every tensor split along dimension 0 into `groups`
+// equal blocks (1: the tensor whole), block g belonging to group g (a task-batched tensor's tasks),
+// undefined tensors skipped. The squares are summed in double - in one pass over the elements for
+// CPU float32 / float64 tensors (deterministic: fixed partial sums), as tensor operations with one
+// read to the host otherwise. Not differentiable (a value for traces and decisions).
+std::vector<double> group_norms(const std::vector<torch::Tensor>& tensors, int64_t groups);
+
 // Waits for the device's queued work (no-op on the CPU): for timing.
 void device_synchronize(const torch::Device& device);
 
