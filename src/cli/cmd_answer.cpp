@@ -127,7 +127,7 @@ const cli::RegisterCommand answer_command(
                      "Many knowledge sets: JSON lines {\"id\", \"facts\": [...], \"questions\": [...]}; prints one "
                      "JSON line {\"set\", \"question\", \"answer\"} per question")
           ->check(CLI::ExistingFile);
-      app.add_option("--batch-tasks", a->batch_tasks, "With --sets: knowledge sets encoded at once (task-batched)")
+      app.add_option("--batch-tasks", a->batch_tasks, "With --sets: knowledge sets encoded and answered at once (task-batched)")
           ->check(CLI::PositiveNumber);
       app.add_option("--save-knowledge", a->save_knowledge, "Save the encoded knowledge to this file");
       app.add_flag("--merge", a->merge,

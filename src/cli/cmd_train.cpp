@@ -120,7 +120,7 @@ const cli::RegisterCommand eval_command(
       app.add_option("--max-new-tokens", a->max_new_tokens, "Generation budget")->check(CLI::NonNegativeNumber);
       app.add_option("--max-tasks", a->max_tasks, "Evaluate at most this many tasks")->check(CLI::NonNegativeNumber);
       app.add_option("--batch-tasks", a->batch_tasks,
-                     "Tasks whose knowledge is encoded at once (default: eval.batch_tasks, 8); the metrics do not depend on it")
+                     "Tasks encoded and answered at once (default: eval.batch_tasks, 8); the metrics do not depend on it")
           ->check(CLI::PositiveNumber);
       app.add_option("--set", a->sets, "Override a setting of the model, e.g. --set data.distractors=2, "
                                         "--set eval.labels=yes,no,none (constrained answering)");
