@@ -150,8 +150,30 @@ TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const Ev
   return evaluate_tasks(model, {task}, one, fact_pool).front();
 }
 
+namespace {
+
+// Adds the seconds from its construction to its end to `*to` (when not null).
+class PhaseTimer {
+ public:
+  explicit PhaseTimer(double* to) : to_(to), start_(std::chrono::steady_clock::now()) {}
+  ~PhaseTimer() {
+    if (to_ != nullptr) *to_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+  PhaseTimer(const PhaseTimer&) = delete;
+  PhaseTimer& operator=(const PhaseTimer&) = delete;
+
+ private:
+  double* to_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
+
 std::vector<TaskResult> evaluate_tasks(const ReckoningModel& model, const std::vector<Task>& tasks,
-                                       const EvalOptions& options, const std::vector<std::string>& fact_pool) {
+                                       const EvalOptions& options, const std::vector<std::string>& fact_pool,
+                                       EvalReport* phases) {
+  double* encode_seconds = phases != nullptr ? &phases->encode_seconds : nullptr;
+  double* answer_seconds = phases != nullptr ? &phases->answer_seconds : nullptr;
   torch::NoGradGuard outer_no_grad;
   std::vector<EncodedTask> encoded;
   for (const Task& task : tasks) encoded.push_back(encode_for_eval(model, task, fact_pool));
@@ -166,6 +188,7 @@ std::vector<TaskResult> evaluate_tasks(const ReckoningModel& model, const std::v
       e.push_back(&encoded[i]);
       r.push_back(&results[i]);
     }
+    const PhaseTimer timer(answer_seconds);
     answer_and_score(model, t, e, weights, options, r);
   };
   // The tasks with facts: their knowledge encoded batch_tasks at a time (the inner loss before each
@@ -184,28 +207,33 @@ std::vector<TaskResult> evaluate_tasks(const ReckoningModel& model, const std::v
     if (part.size() == 1) {
       DecoderWeights adapted;
       {
+        const PhaseTimer timer(encode_seconds);
         torch::AutoGradMode enable(true);  // the inner loop differentiates the inner loss
         InnerResult one = inner_loop(model.config, model.weights, model.lrs, model.inner(), facts.front(),
                                      InnerMode::Evaluate, /*dropout=*/false);
         adapted = std::move(one.weights);
         for (const auto& step : one.trace) results[part.front()].inner_losses.push_back(step.loss);
+        torch::NoGradGuard no_grad;
+        results[part.front()].inner_losses.push_back(masked_lm_loss(model.config, adapted, facts.front(), false).item<double>());
       }
-      results[part.front()].inner_losses.push_back(masked_lm_loss(model.config, adapted, facts.front(), false).item<double>());
       answer(part, adapted);
       continue;
     }
     InnerBatchResult batch;
     {
-      torch::AutoGradMode enable(true);
-      batch = inner_loop_tasks(model.config, model.weights, model.lrs, model.inner(), facts, InnerMode::Evaluate,
-                               /*dropout=*/false);
-    }
-    const torch::Tensor after =
-        masked_lm_loss_per_task(model.config, batch.weights, lm_batch_stack(facts), batch.tasks, false)
-            .to(torch::kCPU, torch::kFloat64);
-    for (size_t t = 0; t < part.size(); ++t) {
-      for (const auto& step : batch.traces[t]) results[part[t]].inner_losses.push_back(step.loss);
-      results[part[t]].inner_losses.push_back(after[static_cast<int64_t>(t)].item<double>());
+      const PhaseTimer timer(encode_seconds);
+      {
+        torch::AutoGradMode enable(true);
+        batch = inner_loop_tasks(model.config, model.weights, model.lrs, model.inner(), facts, InnerMode::Evaluate,
+                                 /*dropout=*/false);
+      }
+      const torch::Tensor after =
+          masked_lm_loss_per_task(model.config, batch.weights, lm_batch_stack(facts), batch.tasks, false)
+              .to(torch::kCPU, torch::kFloat64);
+      for (size_t t = 0; t < part.size(); ++t) {
+        for (const auto& step : batch.traces[t]) results[part[t]].inner_losses.push_back(step.loss);
+        results[part[t]].inner_losses.push_back(after[static_cast<int64_t>(t)].item<double>());
+      }
     }
     answer(part, batch.weights);
   }
@@ -260,7 +288,7 @@ EvalReport evaluate(const ReckoningModel& model, const std::vector<Task>& tasks,
     const size_t last = std::min(order.size(), first + group);
     std::vector<Task> part;
     for (size_t k = first; k < last; ++k) part.push_back(chosen[order[k]]);
-    std::vector<TaskResult> done = evaluate_tasks(model, part, options, fact_pool);
+    std::vector<TaskResult> done = evaluate_tasks(model, part, options, fact_pool, &report);
     for (size_t k = first; k < last; ++k) {
       if (shard.count > 1) mine.push_back({order[k], task_result_to_json(done[k - first])});
       results[order[k]] = std::move(done[k - first]);

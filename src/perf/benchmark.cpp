@@ -454,7 +454,9 @@ nlohmann::json bench_eval(const EvalBenchConfig& b) {
     for (size_t k = 0; same && k < reports[i].tasks.size(); ++k) {
       same = reports[i].tasks[k].prediction == reports[0].tasks[k].prediction;
     }
+    // The phases of the last repeat: the inner loops on the facts, and answering.
     rows.push_back({{"batch_tasks", b.batch_tasks[i]}, {"seconds", t}, {"tasks_per_second", rate},
+                    {"encode_seconds", reports[i].encode_seconds}, {"answer_seconds", reports[i].answer_seconds},
                     {"label_accuracy", reports[i].overall.label_accuracy()}, {"same_predictions", same}});
     if (i == 0) first = rate;
     best = std::max(best, rate);

@@ -355,6 +355,11 @@ TEST(BatchedEvaluation, BatchesOfTasksGiveTheSameReport) {
   one.batch_tasks = 1;
   many.batch_tasks = 3;  // 3 + 3 + 1
   const EvalReport a = evaluate(model, tasks, one), b = evaluate(model, tasks, many);
+  for (const EvalReport* r : {&a, &b}) {  // the two phases' seconds are parts of the whole
+    EXPECT_GT(r->encode_seconds, 0.0);
+    EXPECT_GT(r->answer_seconds, 0.0);
+    EXPECT_LE(r->encode_seconds + r->answer_seconds, r->seconds);
+  }
   ASSERT_EQ(a.tasks.size(), b.tasks.size());
   EXPECT_EQ(a.overall.label, b.overall.label);
   for (size_t i = 0; i < a.tasks.size(); ++i) {

@@ -84,6 +84,9 @@ struct EvalReport {
   std::map<int64_t, EvalGroup> by_distractors;
   std::vector<TaskResult> tasks;
   double seconds = 0;
+  // Of `seconds`, this process's time in the inner loops on the facts (encoding, with the inner
+  // loss after the last step) and in answering and scoring.
+  double encode_seconds = 0, answer_seconds = 0;
 };
 
 // `fact_pool`: the split's facts, for the random-facts control.
@@ -96,8 +99,11 @@ TaskResult evaluate_task(const ReckoningModel& model, const Task& task, const Ev
 // Runs several tasks with their knowledge encoded at once (one task-batched inner loop) and their
 // questions answered in one batch, each with its own adapted weights; the results in the tasks'
 // order.
+// `phases`, when given, gets the seconds of the two phases added (EvalReport's encode_seconds and
+// answer_seconds).
 std::vector<TaskResult> evaluate_tasks(const ReckoningModel& model, const std::vector<Task>& tasks,
-                                       const EvalOptions& options, const std::vector<std::string>& fact_pool = {});
+                                       const EvalOptions& options, const std::vector<std::string>& fact_pool = {},
+                                       EvalReport* phases = nullptr);
 
 nlohmann::json eval_report_to_json(const EvalReport& report, bool with_tasks);
 // One task's result as the report's "tasks" entries hold it, and back (exactly: doubles round-trip).
