@@ -97,10 +97,9 @@ std::vector<Knowledge> knowledge_encode_many(const ReckoningModel& model,
     const size_t last = std::min(sets.size(), first + group);
     EncodedSets encoded = encode_sets(model, {sets.begin() + static_cast<std::ptrdiff_t>(first),
                                               sets.begin() + static_cast<std::ptrdiff_t>(last)});
-    const bool batched = encoded.knowledge.size() > 1;
     for (size_t t = 0; t < encoded.knowledge.size(); ++t) {
       Knowledge& k = encoded.knowledge[t];
-      k.weights = batched ? decoder_task(model.config, encoded.weights, static_cast<int64_t>(t)) : encoded.weights;
+      k.weights = decoder_task(model.config, encoded.weights, static_cast<int64_t>(t));  // plain weights: as they are
       out.push_back(std::move(k));
     }
   }
@@ -224,22 +223,11 @@ std::vector<std::vector<SetAnswer>> knowledge_answer_sets(const ReckoningModel& 
     std::vector<LabelChoice> choices;
     if (!labels.empty()) {
       choices = label_choose_tasks(model, encoded.weights, prompts, labels);
-    } else if (options.num_beams == 1) {
+    } else {
       GenerateOptions o = options;
       o.eos_id = model.tokenizer->eos_id();
-      o.max_new_tokens_each.clear();
-      for (const auto& p : prompts) o.max_new_tokens_each.push_back(generation_budget(model.config, p.size(), options.max_new_tokens));
-      generated = decoder_generate_greedy(model.config, encoded.weights, prompts, o);
-    } else {
-      const bool batched = encoded.knowledge.size() > 1;
-      for (size_t p = 0; p < prompts.size(); ++p) {
-        const DecoderWeights one =
-            batched ? decoder_task(model.config, encoded.weights, static_cast<int64_t>(p / most)) : encoded.weights;
-        GenerateOptions o = options;
-        o.eos_id = model.tokenizer->eos_id();
-        o.max_new_tokens = generation_budget(model.config, prompts[p].size(), options.max_new_tokens);
-        generated.push_back(decoder_beam_search(model.config, one, prompts[p], o));
-      }
+      o.max_new_tokens_each = generation_budgets(model.config, prompts, options.max_new_tokens);
+      generated = decoder_generate(model.config, encoded.weights, prompts, o);
     }
     for (size_t i = first; i < last; ++i) {
       std::vector<SetAnswer> answers;

@@ -79,7 +79,7 @@ EncodedTask encode_for_eval(const ReckoningModel& model, const Task& task, const
 // The answers of encoded tasks with `weights` - shared by all (the base without facts), or
 // task-batched with one task per entry (their adapted weights) - scored; each results[i] holds its
 // task's inner losses already. Labels and greedy decoding run as one batch; beam search one task at
-// a time. Each answer is the one the task gets alone, up to floating-point rounding.
+// a time (decoder_generate). Each answer is the one the task gets alone, up to floating-point rounding.
 void answer_and_score(const ReckoningModel& model, const std::vector<const Task*>& tasks,
                       const std::vector<const EncodedTask*>& encoded, const DecoderWeights& weights,
                       const EvalOptions& options, const std::vector<TaskResult*>& results) {
@@ -111,18 +111,8 @@ void answer_and_score(const ReckoningModel& model, const std::vector<const Task*
   GenerateOptions generate;
   generate.num_beams = options.num_beams;
   generate.eos_id = model.tokenizer->eos_id();
-  for (const auto& p : prompts) generate.max_new_tokens_each.push_back(generation_budget(model.config, p.size(), options.max_new_tokens));
-  std::vector<std::vector<int64_t>> ids;
-  if (options.num_beams == 1) {
-    ids = decoder_generate_greedy(model.config, weights, prompts, generate);
-  } else {
-    const bool batched = decoder_tasks(model.config, weights) > 0;
-    for (size_t i = 0; i < n; ++i) {
-      generate.max_new_tokens = generate.max_new_tokens_each[i];
-      const DecoderWeights one = batched ? decoder_task(model.config, weights, static_cast<int64_t>(i)) : weights;
-      ids.push_back(decoder_beam_search(model.config, one, prompts[i], generate));
-    }
-  }
+  generate.max_new_tokens_each = generation_budgets(model.config, prompts, options.max_new_tokens);
+  const std::vector<std::vector<int64_t>> ids = decoder_generate(model.config, weights, prompts, generate);
   for (size_t i = 0; i < n; ++i) {
     TaskResult& r = *results[i];
     r.prediction = model.tokenizer->decode(ids[i]);

@@ -55,10 +55,7 @@ std::vector<LabelChoice> label_choose_tasks(const ReckoningModel& model, const D
                                            const std::vector<std::vector<int64_t>>& prompts,
                                            const std::vector<std::string>& labels) {
   check(!labels.empty(), "constrained answering", "at least one label", "none");
-  const int64_t tasks = decoder_tasks(model.config, weights);
-  const auto n_prompts = static_cast<int64_t>(prompts.size());
-  check(tasks == 0 || (n_prompts > 0 && n_prompts % tasks == 0), "constrained answering: task-batched weights",
-        str("a number of tasks that divides the prompts (", n_prompts, ")"), str(tasks, " tasks"));
+  decoder_prompts_per_task(model.config, weights, static_cast<int64_t>(prompts.size()), "constrained answering");
   if (prompts.empty()) return {};
   torch::NoGradGuard no_grad;
   const Tokenizer& tok = *model.tokenizer;

@@ -163,6 +163,14 @@ int64_t decoder_tasks(const DecoderConfig& config, const DecoderWeights& weights
   return tasks;
 }
 
+int64_t decoder_prompts_per_task(const DecoderConfig& config, const DecoderWeights& weights, int64_t prompts,
+                                 const std::string& where) {
+  const int64_t tasks = decoder_tasks(config, weights);
+  check(tasks == 0 || (prompts > 0 && prompts % tasks == 0), str(where, ": task-batched weights"),
+        str("a number of tasks that divides the prompts (", prompts, ")"), str(tasks, " tasks"));
+  return tasks == 0 ? 0 : prompts / tasks;
+}
+
 DecoderWeights decoder_task(const DecoderConfig& config, const DecoderWeights& weights, int64_t task) {
   DecoderWeights out = weights;
   visit_with_plain_dims(config, out, [&](torch::Tensor& t, int64_t plain) {

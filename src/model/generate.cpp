@@ -99,9 +99,7 @@ std::vector<std::vector<int64_t>> decoder_generate_greedy(const DecoderConfig& c
   const int64_t B = static_cast<int64_t>(prompts.size());
   const std::vector<int64_t> budgets = budgets_of(options, prompts.size());
   for (size_t b = 0; b < prompts.size(); ++b) check_prompt(config, prompts[b], b, budgets[b]);
-  const int64_t tasks = decoder_tasks(config, weights);
-  check(tasks == 0 || (B > 0 && B % tasks == 0), "generate: task-batched weights",
-        str("a number of tasks that divides the prompts (", B, ")"), str(tasks, " tasks"));
+  decoder_prompts_per_task(config, weights, B, "generate");
   std::vector<std::vector<int64_t>> out(prompts.size());
   const int64_t steps = budgets.empty() ? 0 : *std::max_element(budgets.begin(), budgets.end());
   if (B == 0 || steps == 0) return out;
@@ -235,9 +233,27 @@ std::vector<std::vector<int64_t>> decoder_generate(const DecoderConfig& config, 
                                                 const GenerateOptions& options) {
   check_options(config, options);
   if (options.num_beams == 1) return decoder_generate_greedy(config, weights, prompts, options);
+  // Beam search one prompt at a time, each with its own budget and its task's weights.
+  const std::vector<int64_t> budgets = budgets_of(options, prompts.size());
+  const int64_t per_task = decoder_prompts_per_task(config, weights, static_cast<int64_t>(prompts.size()), "generate");
+  GenerateOptions one = options;
+  one.max_new_tokens_each.clear();
   std::vector<std::vector<int64_t>> out;
   out.reserve(prompts.size());
-  for (size_t b = 0; b < prompts.size(); ++b) out.push_back(beam_search(config, weights, prompts[b], b, options));
+  for (size_t b = 0; b < prompts.size(); ++b) {
+    one.max_new_tokens = budgets[b];
+    const DecoderWeights mine =
+        per_task > 0 ? decoder_task(config, weights, static_cast<int64_t>(b) / per_task) : weights;
+    out.push_back(beam_search(config, mine, prompts[b], b, one));
+  }
+  return out;
+}
+
+std::vector<int64_t> generation_budgets(const DecoderConfig& config, const std::vector<std::vector<int64_t>>& prompts,
+                                        int64_t wanted) {
+  std::vector<int64_t> out;
+  out.reserve(prompts.size());
+  for (const auto& p : prompts) out.push_back(generation_budget(config, p.size(), wanted));
   return out;
 }
 

@@ -3,6 +3,7 @@
 // exhaustive search, EOS stop, length limit, errors.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <tuple>
 
 #include <gmock/gmock.h>
@@ -215,18 +216,29 @@ TEST(Generate, TaskBatchedWeightsContinueEachPromptWithItsOwnTask) {
     }
     EXPECT_TRUE(tasks_differ);  // the tasks' weights really give different continuations
   }
-  // Beam search takes one task's weights; the tasks must divide the prompts.
-  const auto message = [&](const std::vector<Tokens>& p, const GenerateOptions& o) {
+  // Beam search through decoder_generate: each prompt with its own budget and its task's weights.
+  GenerateOptions beams = options(99, 2, c.eos_token_id, false);
+  beams.max_new_tokens_each = budgets;
+  const std::vector<Tokens> beamed = decoder_generate(c, batched, prompts, beams);
+  for (size_t b = 0; b < prompts.size(); ++b) {
+    EXPECT_EQ(beamed[b], decoder_beam_search(c, each[b / 2], prompts[b], options(budgets[b], 2, c.eos_token_id, false)))
+        << "prompt " << b;
+  }
+  // decoder_beam_search itself takes one task's weights; the tasks must divide the prompts.
+  const auto message = [&](const std::function<void()>& run) {
     try {
-      decoder_generate(c, batched, p, o);
+      run();
     } catch (const Error& e) {
       return std::string(e.what());
     }
     return std::string("no error");
   };
-  EXPECT_THAT(message(prompts, options(3, 2, 0)), testing::HasSubstr("beam search: expected weights shared by the prompts"));
-  EXPECT_THAT(message({prompts.begin(), prompts.begin() + 4}, options(3, 1, 0)),
-              testing::HasSubstr("a number of tasks that divides the prompts (4), got 3 tasks"));
+  EXPECT_THAT(message([&] { decoder_beam_search(c, batched, prompts[0], options(3, 2, 0)); }),
+              testing::HasSubstr("beam search: expected weights shared by the prompts"));
+  for (int64_t k : {1, 2}) {
+    EXPECT_THAT(message([&] { decoder_generate(c, batched, {prompts.begin(), prompts.begin() + 4}, options(3, k, 0)); }),
+                testing::HasSubstr("a number of tasks that divides the prompts (4), got 3 tasks"));
+  }
 }
 
 TEST(Generate, EachPromptNeedsOnlyItsOwnRoomInTheContext) {

@@ -143,6 +143,10 @@ int64_t decoder_parameter_count(const DecoderWeights& weights);
 // Task-batched weights (task_batch.h): how many tasks they carry along dimension 0 (0 when every
 // tensor is shared); throws when tensors disagree on the count.
 int64_t decoder_tasks(const DecoderConfig& config, const DecoderWeights& weights);
+// How many of `prompts` consecutive prompts (rows) each task of `weights` answers: prompts / tasks,
+// 0 for shared weights; throws naming `where` when the tasks do not divide the prompts.
+int64_t decoder_prompts_per_task(const DecoderConfig& config, const DecoderWeights& weights, int64_t prompts,
+                                 const std::string& where);
 // One task's weights out of task-batched weights (shared tensors as they are; views, no copy).
 DecoderWeights decoder_task(const DecoderConfig& config, const DecoderWeights& weights, int64_t task);
 

@@ -23,8 +23,8 @@ struct GenerateOptions {
   double length_penalty = 1.0;  // beam score = sum log p / length^length_penalty (0 = raw sum)
   int64_t eos_id = -1;          // end-of-sequence id; < 0 means config.eos_token_id()
   bool stop_at_eos = true;      // false: EOS is an ordinary token, always max_new_tokens tokens
-  // Greedy decoding of a batch: one budget per prompt (replaces max_new_tokens) when not empty, so
-  // that each prompt gets what it would get alone (generation_budget of its own length).
+  // One budget per prompt (replaces max_new_tokens) when not empty, so that in a batch each prompt
+  // gets what it would get alone (generation_budgets: generation_budget of its own length).
   std::vector<int64_t> max_new_tokens_each;
 };
 
@@ -32,14 +32,17 @@ struct GenerateOptions {
 // (at least 0; a prompt that does not fit is decoder_generate's error to report); `wanted` itself
 // where n_ctx is no hard end (the Llama family: rotary positions go on).
 int64_t generation_budget(const DecoderConfig& config, size_t prompt_length, int64_t wanted);
+// generation_budget of each prompt's own length: GenerateOptions::max_new_tokens_each for a batch.
+std::vector<int64_t> generation_budgets(const DecoderConfig& config, const std::vector<std::vector<int64_t>>& prompts,
+                                        int64_t wanted);
 
 // Generates a continuation of every prompt (token ids, at least one each). Returns per prompt the
 // new ids only: without the prompt and without the final EOS (a continuation that stopped at EOS
 // is simply shorter than max_new_tokens). num_beams == 1 decodes all prompts as one left-padded
 // batch; beam search decodes one prompt at a time with its k beams as the batch. The weights are
-// shared by all prompts, or - greedy decoding only - task-batched over N tasks (task_batch.h) with
-// B / N consecutive prompts per task, each continued with its own task's weights (a batched
-// evaluation answers every task with its adapted weights in one pass). Throws reckoning::Error for an empty
+// shared by all prompts, or task-batched over N tasks (task_batch.h) with B / N consecutive prompts
+// per task, each continued with its own task's weights (a batched evaluation answers every task
+// with its adapted weights in one pass; beam search takes each prompt's task out of them). Throws reckoning::Error for an empty
 // prompt, an id outside [0, n_vocab), a prompt that with its budget does not fit into a hard n_ctx
 // (GPT-2's), weights batched over another number of tasks, or bad options.
 std::vector<std::vector<int64_t>> decoder_generate(const DecoderConfig& config, const DecoderWeights& weights,
