@@ -396,17 +396,21 @@ void forward_ops(const torch::Tensor& p, const torch::Tensor& m_in, const torch:
   out = torch::addcmul(p * c.decay, c.neg_step, m_out / denominator_ops(v_out, c));
 }
 
-// Returns the rate's gradient as a 0-dim float64 tensor on p's device.
+// Returns the rate's gradient as a float64 tensor on p's device: 0-dim, or with per-task rates
+// (`tasks` > 0) one per task of p's leading dimension.
 torch::Tensor backward_ops(const torch::Tensor& p, const std::vector<torch::Tensor>& g, const torch::Tensor& go,
                            const torch::Tensor& dm_in, const torch::Tensor& dv_in, const TensorConstants& c,
-                           double weight_decay, bool need_g, BackwardOut& out) {
+                           double weight_decay, bool need_g, int64_t tasks, BackwardOut& out) {
   torch::Tensor m, v;
   for (const torch::Tensor& gj : g) moments_ops(gj, c, m, v);
   const torch::Tensor root = root_ops(v, c);
   const torch::Tensor denom = root + c.eps;
   const torch::Tensor u = m / denom;
   out.dp = go * c.decay;
-  const torch::Tensor sum_p = (p * go).sum(torch::kFloat64), sum_u = (u * go).sum(torch::kFloat64);
+  auto total = [&](const torch::Tensor& x) {
+    return tasks > 0 ? x.reshape({tasks, -1}).sum(1, false, torch::kFloat64) : x.sum(torch::kFloat64);
+  };
+  const torch::Tensor sum_p = total(p * go), sum_u = total(u * go);
   if (need_g) {
     // dm = -go step / denom; dv = go step u / (denom 2 sqrt(1 - b2^n) sqrt(v)), zero where v <= 0
     // (the safe square root's gradient), as in the kernel.
@@ -435,6 +439,27 @@ torch::Tensor in_compute_type(const torch::Tensor& t, const AdamWHyper& h) {
   return h.float64 && t.defined() ? t.to(torch::kFloat64) : t;
 }
 
+// The rate's values on the host: one (0-dim lr) or one per task (lr of shape (tasks)).
+std::vector<double> rate_values(const torch::Tensor& lr) {
+  const torch::Tensor host = lr.detach().to(torch::kCPU, torch::kFloat64).reshape(-1).contiguous();
+  return std::vector<double>(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
+}
+
+// The rate shaped to broadcast over p in tensor operations: per-task rates (tasks) as (tasks, 1, ...).
+torch::Tensor rate_for_ops(const torch::Tensor& lr, const torch::Tensor& p) {
+  if (lr.dim() == 0) return lr;
+  std::vector<int64_t> shape(static_cast<size_t>(p.dim()), 1);
+  shape.front() = lr.size(0);
+  return lr.view(shape);
+}
+
+// Refuses a rate that is neither 0-dim nor one per task of p's leading dimension.
+void check_rate(const torch::Tensor& p, const torch::Tensor& lr, const char* where) {
+  TORCH_CHECK(lr.dim() == 0 || (lr.dim() == 1 && p.dim() >= 2 && lr.size(0) == p.size(0)), where,
+              ": the rate must be 0-dim, or one per task (tasks) for a tensor of shape (tasks, ...); got rate ",
+              lr.sizes(), " for a tensor of shape ", p.sizes());
+}
+
 // p' and the moments after g_n (the forward's values) from contiguous p, m, v (undefined for n = 1)
 // and g_n: the CPU kernel, or tensor operations (`tensor_ops`); outputs in p's type.
 void step_values(const torch::Tensor& p, const torch::Tensor& lr, const torch::Tensor& m, const torch::Tensor& v,
@@ -442,20 +467,27 @@ void step_values(const torch::Tensor& p, const torch::Tensor& lr, const torch::T
                  torch::Tensor& m_next, torch::Tensor& v_next) {
   if (tensor_ops) {
     forward_ops(in_compute_type(p, h), in_compute_type(m, h), in_compute_type(v, h), in_compute_type(g_n, h),
-                TensorConstants(h, n, in_compute_type(lr, h)), next, m_next, v_next);
+                TensorConstants(h, n, in_compute_type(rate_for_ops(lr, p), h)), next, m_next, v_next);
     next = next.to(p.scalar_type()), m_next = m_next.to(p.scalar_type()), v_next = v_next.to(p.scalar_type());
     return;
   }
-  const double lr_value = lr.item<double>();
   next = torch::empty_like(p), m_next = torch::empty_like(p), v_next = torch::empty_like(p);
-  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused", [&] {
-    if (h.float64) {
-      forward_kernel<scalar_t, double>(p, m, v, g_n, StepConstants<double>(h, n, lr_value), next, m_next, v_next);
-    } else {
-      forward_kernel<scalar_t, Acc<scalar_t>>(p, m, v, g_n, StepConstants<Acc<scalar_t>>(h, n, lr_value), next,
-                                              m_next, v_next);
-    }
-  });
+  // One kernel call over the whole tensor, or with per-task rates one per task's block (a slice of a
+  // contiguous tensor along dimension 0 is contiguous).
+  const std::vector<double> rates = rate_values(lr);
+  for (size_t t = 0; t < rates.size(); ++t) {
+    auto part = [&](const torch::Tensor& x) { return lr.dim() == 0 || !x.defined() ? x : x.select(0, static_cast<int64_t>(t)); };
+    torch::Tensor o = part(next), mo = part(m_next), vo = part(v_next);
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused", [&] {
+      if (h.float64) {
+        forward_kernel<scalar_t, double>(part(p), part(m), part(v), part(g_n), StepConstants<double>(h, n, rates[t]), o,
+                                         mo, vo);
+      } else {
+        forward_kernel<scalar_t, Acc<scalar_t>>(part(p), part(m), part(v), part(g_n),
+                                                StepConstants<Acc<scalar_t>>(h, n, rates[t]), o, mo, vo);
+      }
+    });
+  }
 }
 
 // Inputs: p, lr, {m, v} (empty for the first step: LibTorch 1.13 takes no undefined inputs), g_1..g_n. Outputs: p', m', v'. Saves p, lr
@@ -521,8 +553,8 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
       std::vector<torch::Tensor> g_compute;
       for (const auto& t : g) g_compute.push_back(in_compute_type(t, h));
       out[1] = backward_ops(in_compute_type(p, h), g_compute, in_compute_type(go, h), in_compute_type(dm_in, h),
-                            in_compute_type(dv_in, h), TensorConstants(h, n, in_compute_type(lr, h)), h.weight_decay,
-                            need_g, grads)
+                            in_compute_type(dv_in, h), TensorConstants(h, n, in_compute_type(rate_for_ops(lr, p), h)),
+                            h.weight_decay, need_g, lr.dim() == 0 ? 0 : lr.size(0), grads)
                    .to(lr.scalar_type())
                    .view(lr.sizes());
       for (torch::Tensor* t : {&grads.dp, &grads.dg, &grads.dm, &grads.dv}) {
@@ -537,17 +569,29 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
           grads.dv = torch::empty_like(p);
         }
       }
-      const double lr_value = lr.item<double>();
-      std::pair<double, double> sums;
-      AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused_backward", [&] {
-        if (h.float64) {
-          sums = backward_kernel<scalar_t, double>(p, g, go, dm_in, dv_in, StepConstants<double>(h, n, lr_value), grads);
-        } else {
-          sums = backward_kernel<scalar_t, Acc<scalar_t>>(p, g, go, dm_in, dv_in,
-                                                          StepConstants<Acc<scalar_t>>(h, n, lr_value), grads);
-        }
-      });
-      out[1] = torch::full(lr.sizes(), -(h.weight_decay * sums.first + sums.second / bias1(h, n)), lr.options());
+      // One kernel call, or with per-task rates one per task's block (its rate's gradient its own).
+      const std::vector<double> rates = rate_values(lr);
+      std::vector<double> lr_grads;
+      for (size_t t = 0; t < rates.size(); ++t) {
+        auto part = [&](const torch::Tensor& x) {
+          return lr.dim() == 0 || !x.defined() ? x : x.select(0, static_cast<int64_t>(t));
+        };
+        std::vector<torch::Tensor> g_part;
+        for (const torch::Tensor& gj : g) g_part.push_back(part(gj));
+        BackwardOut grads_part{part(grads.dp), part(grads.dg), part(grads.dm), part(grads.dv)};
+        std::pair<double, double> sums;
+        AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, p.scalar_type(), "adamw_step_fused_backward", [&] {
+          if (h.float64) {
+            sums = backward_kernel<scalar_t, double>(part(p), g_part, part(go), part(dm_in), part(dv_in),
+                                                     StepConstants<double>(h, n, rates[t]), grads_part);
+          } else {
+            sums = backward_kernel<scalar_t, Acc<scalar_t>>(part(p), g_part, part(go), part(dm_in), part(dv_in),
+                                                            StepConstants<Acc<scalar_t>>(h, n, rates[t]), grads_part);
+          }
+        });
+        lr_grads.push_back(-(h.weight_decay * sums.first + sums.second / bias1(h, n)));
+      }
+      out[1] = torch::tensor(lr_grads, torch::kFloat64).to(lr.options()).view(lr.sizes());
     }
     out[0] = grads.dp.view(shape);
     if (grads.dm.defined()) out[2] = grads.dm.view(shape);
@@ -561,6 +605,7 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
 
 AdamWStepResult adamw_step_fused(const torch::Tensor& p, const torch::Tensor& lr, const AdamWMoments& moments,
                                  torch::TensorList grads, const AdamWHyper& hyper, AdamWImpl impl) {
+  check_rate(p, lr, "adamw_step_fused");
   std::vector<torch::Tensor> given;
   if (moments.m.defined()) given = {moments.m, moments.v};
   const bool tensor_ops = impl == AdamWImpl::TensorOps || (impl == AdamWImpl::Auto && !p.is_cpu());
@@ -571,6 +616,7 @@ AdamWStepResult adamw_step_fused(const torch::Tensor& p, const torch::Tensor& lr
 AdamWStepResult adamw_step_values(const torch::Tensor& p, const torch::Tensor& lr, const AdamWMoments& moments,
                                   const torch::Tensor& g, int64_t n, const AdamWHyper& hyper, AdamWImpl impl) {
   TORCH_CHECK(n >= 1 && moments.m.defined() == (n > 1), "adamw_step_values: the moments are given exactly after step 1");
+  check_rate(p, lr, "adamw_step_values");
   torch::NoGradGuard no_grad;
   const bool tensor_ops = impl == AdamWImpl::TensorOps || (impl == AdamWImpl::Auto && !p.is_cpu());
   const torch::Tensor pc = p.detach().contiguous();

@@ -146,14 +146,21 @@ InnerRun inner_run(const DecoderConfig& config, const DecoderWeights& base, cons
   std::vector<torch::Tensor> fast = lora ? lora_flatten(base) : decoder_flatten(base);
   TORCH_INTERNAL_ASSERT(lrs.group_of_tensor.size() == fast.size(), "inner_loop: rate table built for ",
                         lrs.group_of_tensor.size(), " tensors, the inner loop adapts ", fast.size());
+  TORCH_CHECK(lrs.tasks() == 0 || lrs.tasks() == tasks, "inner_loop: a rate table for ", lrs.tasks(),
+              " tasks in an inner loop of ", tasks);
   const bool keep_graph = mode != InnerMode::Evaluate;
+  const std::vector<WeightSpec> specs = inner_rate_specs(config, inner, base);
   std::vector<size_t> idx;  // indices of adapted tensors
   for (size_t i = 0; i < fast.size(); ++i) {
     if (!adapted[i]) continue;
     idx.push_back(i);
     // Task-batched: one copy per task along a new leading dimension (a view; the meta-gradient of
-    // the base sums the tasks').
-    if (tasks > 0) fast[i] = fast[i].unsqueeze(0).expand(batched_shape(fast[i], tasks));
+    // the base sums the tasks'), unless the base already holds one per task (the trainer's
+    // per-task replicas).
+    const int64_t held = task_count(fast[i], static_cast<int64_t>(specs[i].shape.size()));
+    TORCH_CHECK(held == 0 || held == tasks, "inner_loop: ", specs[i].name, " holds ", held,
+                " tasks' copies in an inner loop of ", tasks);
+    if (tasks > 0 && held == 0) fast[i] = fast[i].unsqueeze(0).expand(batched_shape(fast[i], tasks));
     // Evaluation (or a base without grad): fast weights are fresh leaves, no meta-graph.
     if (!keep_graph || !fast[i].requires_grad()) fast[i] = fast[i].detach().contiguous().requires_grad_(true);
   }
@@ -233,8 +240,15 @@ InnerRun inner_run(const DecoderConfig& config, const DecoderWeights& base, cons
     if (!keep_graph) guard = std::make_unique<torch::NoGradGuard>();
     for (size_t j = 0; j < idx.size(); ++j) {
       const size_t i = idx[j];
-      torch::Tensor lr = rate_table[lrs.group_of_tensor[i]][k];  // 0-dim, connected to the table
+      // 0-dim (or one per task: (tasks)), connected to the table; `lr_b` broadcasts over the tensor.
+      torch::Tensor lr = rate_table[lrs.group_of_tensor[i]][k];
       if (!keep_graph) lr = lr.detach();
+      torch::Tensor lr_b = lr;
+      if (lr.dim() == 1) {
+        std::vector<int64_t> shape(static_cast<size_t>(fast[i].dim()), 1);
+        shape.front() = tasks;
+        lr_b = lr.view(shape);
+      }
       const double lr_value = rate_values[lrs.group_of_tensor[i]][k];
       lr_sum += lr_value;
       lr_min = std::min(lr_min, lr_value);
@@ -250,7 +264,7 @@ InnerRun inner_run(const DecoderConfig& config, const DecoderWeights& base, cons
       } else if (inner.optimizer == InnerOptimizer::AdamW && keep_graph) {
         // The same update as plain differentiable ops (the reference for the fused node).
         const torch::Tensor gc = in_update_type(g, inner), pc = in_update_type(p, inner);
-        const torch::Tensor lrc = in_update_type(lr, inner);
+        const torch::Tensor lrc = in_update_type(lr_b, inner);
         state.m[j] = k == 0 ? gc * (1.0 - inner.beta1) : state.m[j] * inner.beta1 + gc * (1.0 - inner.beta1);
         state.v[j] = k == 0 ? gc * gc * (1.0 - inner.beta2) : state.v[j] * inner.beta2 + gc * gc * (1.0 - inner.beta2);
         torch::Tensor denom = inner.eps_root == 0 ? safe_sqrt(state.v[j]) / std::sqrt(bias2) + inner.eps
@@ -272,7 +286,7 @@ InnerRun inner_run(const DecoderConfig& config, const DecoderWeights& base, cons
         torch::Tensor denom = inner.eps_root == 0
                                   ? v.clamp_min(0).sqrt().div_(std::sqrt(bias2)).add_(inner.eps)
                                   : v.clamp_min(0).div_(bias2).add_(inner.eps_root).sqrt_().add_(inner.eps);
-        const torch::Tensor lrc = in_update_type(lr, inner);
+        const torch::Tensor lrc = in_update_type(lr_b, inner);
         next = (in_update_type(p, inner) * (1.0 - lrc * inner.weight_decay) - (lrc / bias1) * (m / denom)).to(p.scalar_type());
         state.m[j] = m.to(p.scalar_type());
         state.v[j] = v.to(p.scalar_type());
@@ -282,7 +296,7 @@ InnerRun inner_run(const DecoderConfig& config, const DecoderWeights& base, cons
           state.m[j] = k == 0 ? d : state.m[j] * inner.momentum + d;
           d = state.m[j];
         }
-        next = p - lr * d;
+        next = p - lr_b * d;
       }
       fast[i] = keep_graph ? next : next.detach().requires_grad_(true);
     }

@@ -18,13 +18,24 @@ const std::vector<EnumName<LrMode>>& enum_names<LrMode>() {
 
 std::vector<std::vector<torch::Tensor>> InnerLrs::table() const {
   std::vector<std::vector<torch::Tensor>> out;
-  for (const torch::Tensor& row : (log_space ? values.exp() : values).unbind(0)) out.push_back(row.unbind(0));
+  torch::Tensor r = log_space ? values.exp() : values;
+  if (r.dim() == 3) r = r.permute({1, 2, 0});  // (G, N, T): entries of one rate per task
+  for (const torch::Tensor& row : r.unbind(0)) out.push_back(row.unbind(0));
   return out;
 }
 
 torch::Tensor InnerLrs::rates() const {
   torch::Tensor v = values.detach();
+  if (v.dim() == 3) v = v[0];
   return log_space ? v.exp() : v.clone();
+}
+
+InnerLrs inner_lrs_per_task(const InnerLrs& lrs, int64_t tasks) {
+  TORCH_CHECK(lrs.values.dim() == 2 && tasks > 0, "inner_lrs_per_task: a (groups, steps) table and tasks > 0");
+  InnerLrs out = lrs;
+  out.values = lrs.values.detach().unsqueeze(0).expand({tasks, lrs.values.size(0), lrs.values.size(1)}).contiguous();
+  if (lrs.learned()) out.values.requires_grad_(true);
+  return out;
 }
 
 namespace {

@@ -67,6 +67,51 @@ torch::Tensor tasks_loss(const ReckoningModel& model, const std::vector<const En
   return masked_lm_loss_per_task(model.config, adapted.weights, lm_batch_stack(questions), n, dropout);
 }
 
+TaskReplicas task_replicas(const ReckoningModel& model, int64_t tasks) {
+  TORCH_CHECK(tasks > 0, "task_replicas: tasks > 0");
+  TaskReplicas r;
+  r.model = model;
+  auto replicate = [&](const torch::Tensor& t) {
+    if (!t.defined() || !t.requires_grad()) return t;  // frozen: shared by every task
+    std::vector<int64_t> shape{tasks};
+    for (int64_t d : t.sizes()) shape.push_back(d);
+    torch::Tensor copy = t.detach().unsqueeze(0).expand(shape).contiguous().requires_grad_(true);
+    r.leaves.emplace_back(t, copy);
+    return copy;
+  };
+  std::vector<torch::Tensor> flat = decoder_flatten(model.weights);
+  for (torch::Tensor& t : flat) t = replicate(t);
+  r.model.weights = decoder_with(model.weights, flat);
+  if (lora_present(r.model.weights)) {
+    std::vector<torch::Tensor> adapters = lora_flatten(r.model.weights);
+    for (torch::Tensor& t : adapters) t = replicate(t);
+    r.model.weights = lora_with(r.model.weights, adapters);
+  }
+  if (model.lrs.learned()) {
+    r.model.lrs = inner_lrs_per_task(model.lrs, tasks);
+    r.leaves.emplace_back(model.lrs.values, r.model.lrs.values);
+  }
+  return r;
+}
+
+void add_task_gradients(const TaskReplicas& replicas, const std::vector<torch::Tensor>& grads,
+                        const std::vector<double>& scales) {
+  TORCH_CHECK(grads.size() == replicas.leaves.size(), "add_task_gradients: one gradient per replica");
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!grads[i].defined()) continue;
+    TORCH_CHECK(grads[i].size(0) == static_cast<int64_t>(scales.size()), "add_task_gradients: one scale per task");
+    std::vector<int64_t> shape(static_cast<size_t>(grads[i].dim()), 1);
+    shape.front() = static_cast<int64_t>(scales.size());
+    const torch::Tensor scale = torch::tensor(scales, torch::kFloat64).to(grads[i].options()).view(shape);
+    // A left-out task's rows may hold NaN: chosen away, not multiplied by 0.
+    const torch::Tensor sum = torch::where(scale != 0, grads[i] * scale, torch::zeros({}, grads[i].options())).sum(0);
+    torch::Tensor owner = replicas.leaves[i].first;
+    torch::Tensor& grad = owner.mutable_grad();
+    grad = grad.defined() ? grad.add_(sum) : sum;
+  }
+}
+
 void release_gradients(torch::optim::Optimizer& optimizer) {
   for (auto& group : optimizer.param_groups()) {
     for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
@@ -700,15 +745,24 @@ class Trainer {
   // nothing, when a task's loss is not finite: the caller then takes the tasks one at a time (a NaN
   // in one task's slice of a batched product would reach the shared gradient), where the policy
   // applies per task.
-  bool add_micro_batch(const std::vector<const EncodedTask*>& tasks, size_t first, size_t last, StepRecord& record) {
+  // With outer.task_clip the outer tensors enter as one replica per task (task_replicas), so the one
+  // backward leaves each task's meta-gradient apart: each is clipped as add_clipped_task_gradient
+  // clips it (a non-finite one left out or stopping the run) and their sum added to the gradients.
+  bool add_micro_batch(const std::vector<const EncodedTask*>& tasks, const std::vector<size_t>& picked, size_t first,
+                       size_t last, StepRecord& record) {
     const std::vector<const EncodedTask*> part(tasks.begin() + static_cast<std::ptrdiff_t>(first),
                                                tasks.begin() + static_cast<std::ptrdiff_t>(last));
     for (const EncodedTask* t : part) {
       if (t->facts.ids.defined() != part.front()->facts.ids.defined()) return false;
     }
+    const bool clip = config_.outer_task_clip > 0;
+    const int64_t n = static_cast<int64_t>(part.size());
+    TaskReplicas replicas;
+    if (clip) replicas = task_replicas(model_, n);
     std::vector<std::vector<InnerStepTrace>> traces;
-    torch::Tensor losses =
-        tasks_loss(model_, part, config_.inner_mode(), /*dropout=*/true, &traces) / static_cast<double>(all_per_step_);
+    torch::Tensor losses = tasks_loss(clip ? replicas.model : model_, part, config_.inner_mode(), /*dropout=*/true,
+                                      &traces) /
+                           static_cast<double>(all_per_step_);
     const torch::Tensor host = losses.detach().to(torch::kCPU, torch::kFloat64).contiguous();
     for (size_t t = 0; t < part.size(); ++t) {
       double bad_value = 0;
@@ -718,9 +772,39 @@ class Trainer {
       record.traces.insert(record.traces.end(), traces[t].begin(), traces[t].end());
       record.loss += host[static_cast<int64_t>(t)].item<double>();
     }
-    losses.sum().backward();
+    if (!clip) {
+      losses.sum().backward();
+      return true;
+    }
+    std::vector<torch::Tensor> inputs;
+    for (const auto& leaf : replicas.leaves) inputs.push_back(leaf.second);
+    const std::vector<torch::Tensor> grads =
+        torch::autograd::grad({losses.sum()}, inputs, {}, /*retain_graph=*/false, /*create_graph=*/false,
+                              /*allow_unused=*/true);
+    // Each task's meta-gradient norm (of its own loss: the shares' times the tasks per step), its
+    // clipping scale, and 0 for a task whose meta-gradient is not finite.
+    const std::vector<double> norms = group_norms(grads, n);
+    std::vector<double> scales(static_cast<size_t>(n));
+    for (int64_t t = 0; t < n; ++t) {
+      const double norm = norms[static_cast<size_t>(t)] * static_cast<double>(all_per_step_);
+      if (!std::isfinite(norm)) {
+        std::vector<torch::Tensor> own;
+        for (const torch::Tensor& g : grads) own.push_back(g.defined() ? g[t] : g);
+        std::vector<torch::Tensor> owners;
+        for (const auto& leaf : replicas.leaves) owners.push_back(leaf.first);
+        nonfinite(str(task_name(picked[first + static_cast<size_t>(t)]), ": meta-gradient of ", first_nonfinite(own, owners)),
+                  "NaN or Inf", "the task is left out of this step", record);
+        scales[static_cast<size_t>(t)] = 0;
+        continue;
+      }
+      scales[static_cast<size_t>(t)] = norm > config_.outer_task_clip ? config_.outer_task_clip / norm : 1.0;
+      record.task_grad_norm_max = std::max(record.task_grad_norm_max, norm);
+    }
+    add_task_gradients(replicas, grads, scales);
     return true;
   }
+
+
 
   // One optimizer step: the scheduled learning rate, the tasks' losses through the inner loop
   // (gradients accumulated), clipping, the update.
@@ -742,14 +826,13 @@ class Trainer {
       tasks.push_back(&encoded_[picked.back()]);
     }
     if (options_.before_step) options_.before_step(model_, tasks, state_.step);
-    // One micro-batch at a time: its tasks through one task-batched inner loop (outer.batched), or
-    // one task after another - always with outer.task_clip, which needs each task's own
-    // meta-gradient: through a batched graph that is one whole backward per task, N times the work.
+    // One micro-batch at a time: its tasks through one task-batched inner loop (outer.batched; with
+    // outer.task_clip through per-task replicas of the outer tensors), or one task after another.
     const size_t micro = static_cast<size_t>(config_.outer_batch_tasks);
-    const bool batched = config_.outer_batched && config_.outer_task_clip == 0;
+    const bool batched = config_.outer_batched;
     for (size_t first = 0; first < tasks.size(); first += micro) {
       const size_t last = std::min(tasks.size(), first + micro);
-      if (!batched || last - first == 1 || !add_micro_batch(tasks, first, last, record)) {
+      if (!batched || last - first == 1 || !add_micro_batch(tasks, picked, first, last, record)) {
         for (size_t t = first; t < last; ++t) add_task(picked[t], *tasks[t], record);
       }
     }
@@ -845,13 +928,14 @@ class Trainer {
     record.skipped.push_back(str(what, " is ", value));
   }
 
-  // The name of the first parameter whose gradient in `grads` (optimizer_.params' order) holds a NaN
-  // or Inf ("" when none does).
-  std::string first_nonfinite(const std::vector<torch::Tensor>& grads) const {
+  // The name of the first outer tensor whose gradient in `grads` holds a NaN or Inf ("" when none
+  // does); grads[i] belongs to owners[i] (by default optimizer_.params).
+  std::string first_nonfinite(const std::vector<torch::Tensor>& grads, const std::vector<torch::Tensor>& owners = {}) const {
+    const std::vector<torch::Tensor>& of = owners.empty() ? optimizer_.params : owners;
     for (size_t i = 0; i < grads.size(); ++i) {
-      if (all_finite(grads[i])) continue;
+      if (!grads[i].defined() || all_finite(grads[i])) continue;
       for (const auto& [name, t] : named_tensors(model_))
-        if (t.unsafeGetTensorImpl() == optimizer_.params[i].unsafeGetTensorImpl()) return name;
+        if (t.unsafeGetTensorImpl() == of[i].unsafeGetTensorImpl()) return name;
       return str("parameter ", i);
     }
     return "";

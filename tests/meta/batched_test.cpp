@@ -198,6 +198,49 @@ TEST_P(Batched, InnerGradientClippingIsPerTask) {
   expect_batched_equals_separate(GetParam(), s);
 }
 
+TEST_P(Batched, PerTaskReplicasLeaveEachTasksOwnMetaGradient) {
+  // outer.task_clip batched: the outer tensors as one replica per task (task_replicas), the tasks'
+  // losses through one task-batched inner loop and one backward; row t of each replica's gradient
+  // is task t's own meta-gradient (its loss alone, one task at a time), for every inner-loop setting
+  // with a meta-gradient.
+  for (const Setting& s : settings()) {
+    if (s.mode == InnerMode::Evaluate) continue;
+    const std::string what = GetParam() + " " + s.name;
+    Batch3 p(GetParam(), s);
+    ReckoningModel model;
+    model.config = p.config;
+    model.weights = p.base;
+    model.lrs = p.lrs;
+    const TaskReplicas replicas = task_replicas(model, 3);
+    const std::vector<torch::Tensor> params = p.params();
+    ASSERT_EQ(replicas.leaves.size(), params.size()) << what;
+    std::vector<torch::Tensor> inputs;
+    for (size_t i = 0; i < params.size(); ++i) {
+      ASSERT_EQ(replicas.leaves[i].first.unsafeGetTensorImpl(), params[i].unsafeGetTensorImpl()) << what << " " << i;
+      ASSERT_EQ(replicas.leaves[i].second.size(0), 3) << what;
+      inputs.push_back(replicas.leaves[i].second);
+    }
+    const InnerBatchResult batch =
+        inner_loop_tasks(p.config, replicas.model.weights, replicas.model.lrs, p.inner, p.facts, s.mode, false);
+    const torch::Tensor losses = masked_lm_loss_per_task(p.config, batch.weights, lm_batch_stack(p.questions), 3, false);
+    const std::vector<torch::Tensor> g = grads_of(losses.sum(), inputs);
+    double largest = 0;
+    for (size_t t = 0; t < 3; ++t) {
+      const InnerResult one = inner_loop(p.config, p.base, p.lrs, p.inner, p.facts[t], s.mode, false);
+      const torch::Tensor loss = masked_lm_loss(p.config, one.weights, p.questions[t], false);
+      EXPECT_NEAR(losses[static_cast<int64_t>(t)].item<double>(), loss.item<double>(), 1e-10) << what;
+      const std::vector<torch::Tensor> own = grads_of(loss, params);
+      for (size_t i = 0; i < own.size(); ++i) {
+        const torch::Tensor row = g[i][static_cast<int64_t>(t)];
+        EXPECT_LT(max_diff(row, own[i]), 1e-10 * std::max(1.0, own[i].abs().max().item<double>()))
+            << what << " task " << t << " parameter " << i;
+        largest = std::max(largest, row.abs().max().item<double>());
+      }
+    }
+    EXPECT_GT(largest, 0.0) << what;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Families, Batched, testing::Values("gpt2", "llama", "qwen3"));
 
 TEST(Batched, MetaGradientThroughABatchMatchesFiniteDifferences) {
@@ -336,13 +379,56 @@ TEST(BatchedTraining, BatchedMicroBatchesTrainAsOneTaskAtATime) {
   }
 }
 
-TEST(BatchedTraining, TaskClipTakesTheTasksOneAtATime) {
-  // outer.task_clip needs each task's own meta-gradient: the tasks go one at a time (one backward
-  // each), whatever outer.batched says - the same run to the bit.
-  TempRun a("batched_clip"), b("sequential_clip");
-  for (TempRun* r : {&a, &b}) r->config.outer_task_clip = 0.05;
-  b.config.outer_batched = false;
-  EXPECT_EQ(train(a.config, quiet()).losses, train(b.config, quiet()).losses);
+TEST(BatchedTraining, TaskGradientsAreScaledSummedAndALeftOutTaskIsNotRead) {
+  // add_task_gradients: each outer tensor's gradient gains sum_t scale_t x row t; a task with scale
+  // 0 is left out even when its rows hold NaN and Inf; an existing gradient is added to.
+  ReckoningModel model;
+  model.config = tiny_config();
+  model.weights = decoder_map(decoder_init(model.config, 5, torch::kFloat64),
+                              [](const torch::Tensor& t) { return t.detach().clone().requires_grad_(true); });
+  model.lrs = inner_lrs_init(model.config, LrMode::PerLayer, 2, 0.05, false, torch::kFloat64);
+  const TaskReplicas replicas = task_replicas(model, 3);
+  std::vector<torch::Tensor> grads;
+  for (const auto& leaf : replicas.leaves) {
+    torch::Tensor g = torch::randn_like(leaf.second);
+    g[1].fill_(std::nan(""));
+    g[1].view(-1)[0] = INFINITY;
+    grads.push_back(g);
+  }
+  grads[2] = torch::Tensor();  // a tensor no task's loss used
+  const torch::Tensor before = torch::ones_like(replicas.leaves[0].first);
+  replicas.leaves[0].first.mutable_grad() = before.clone();
+  add_task_gradients(replicas, grads, {0.5, 0.0, 2.0});
+  for (size_t i = 0; i < grads.size(); ++i) {
+    const torch::Tensor got = replicas.leaves[i].first.grad();
+    if (i == 2) {
+      EXPECT_FALSE(got.defined());
+      continue;
+    }
+    torch::Tensor expected = grads[i][0] * 0.5 + grads[i][2] * 2.0;
+    if (i == 0) expected = expected + before;
+    EXPECT_LT(max_diff(got, expected), 1e-12) << i;
+  }
+}
+
+TEST(BatchedTraining, TaskClipBatchedTrainsAsOneTaskAtATime) {
+  // outer.task_clip with batched micro-batches (each task's meta-gradient from per-task replicas,
+  // clipped, then summed) trains as the tasks one at a time (one backward each), for a clip that
+  // clips every task and one that clips none; and the clip matters (the runs differ).
+  std::vector<std::vector<double>> runs;
+  for (const double clip : {0.05, 1e6}) {
+    TempRun a("batched_clip"), b("sequential_clip");
+    for (TempRun* r : {&a, &b}) {
+      r->config.model_dropout = 0;
+      r->config.outer_batch_tasks = 3;
+      r->config.outer_task_clip = clip;
+    }
+    b.config.outer_batched = false;
+    const TrainSummary batched = train(a.config, quiet());
+    expect_same_training(batched, train(b.config, quiet()), str("task clip ", clip));
+    runs.push_back(batched.losses);
+  }
+  EXPECT_NE(runs[0], runs[1]);
 }
 
 TEST(BatchedEvaluation, BatchesOfTasksGiveTheSameReport) {

@@ -158,4 +158,81 @@ TEST(InnerAdamW, ValuesWithoutAGraphEqualTheNodesToTheBit) {
                c10::Error);
 }
 
+TEST(InnerAdamW, PerTaskRatesStepEachTaskAsItsOwnNode) {
+  // A task-batched tensor (3 tasks) with one rate per task: every output and every gradient - each
+  // task's rate's its own - equals the three tasks' own nodes with their 0-dim rates, over 3 steps
+  // with carried moments (float64; both implementations, eps_root and the float64 update); the
+  // values-only step too. A rate of any other shape is refused.
+  for (const AdamWImpl impl : {AdamWImpl::Kernel, AdamWImpl::TensorOps}) {
+    for (const double eps_root : {0.0, 1e-10}) {
+      torch::manual_seed(13);
+      const auto f64 = torch::dtype(torch::kFloat64);
+      const AdamWHyper hyper{0.9, 0.999, 1e-8, 0.05, eps_root, eps_root > 0};
+      const torch::Tensor p0 = torch::randn({3, 4, 5}, f64).requires_grad_(true);
+      const torch::Tensor lr = torch::tensor({0.01, 0.03, 0.02}, f64).requires_grad_(true);
+      std::vector<torch::Tensor> gs;
+      for (int k = 0; k < 3; ++k) {
+        torch::Tensor g = torch::randn({3, 4, 5}, f64);
+        g.index_put_({1, 0}, 0.0);  // v == 0 in a row of task 1
+        gs.push_back(g.requires_grad_(true));
+      }
+      std::vector<torch::Tensor> weights;  // a fixed functional of every output
+      for (int k = 0; k < 9; ++k) weights.push_back(torch::randn({3, 4, 5}, f64));
+      // Batched.
+      torch::Tensor p = p0, functional = torch::zeros({}, f64);
+      AdamWMoments moments, value_moments;
+      torch::Tensor q = p0.detach();
+      std::vector<torch::Tensor> outputs;
+      for (int k = 0; k < 3; ++k) {
+        const std::vector<torch::Tensor> history(gs.begin(), gs.begin() + k + 1);
+        AdamWStepResult step = adamw_step_fused(p, lr, moments, torch::TensorList(history), hyper, impl);
+        const AdamWStepResult values = adamw_step_values(q, lr, value_moments, gs[static_cast<size_t>(k)], k + 1, hyper, impl);
+        EXPECT_TRUE(torch::equal(values.p, step.p.detach())) << "step " << k;
+        q = values.p, value_moments = values.moments;
+        for (const torch::Tensor& t : {step.p, step.moments.m, step.moments.v}) {
+          outputs.push_back(t.detach());
+          functional = functional + (t * weights[outputs.size() - 1]).sum();
+        }
+        p = step.p, moments = step.moments;
+      }
+      std::vector<torch::Tensor> leaves{p0, lr};
+      leaves.insert(leaves.end(), gs.begin(), gs.end());
+      const std::vector<torch::Tensor> grads = torch::autograd::grad({functional}, leaves);
+      ASSERT_EQ(grads[1].sizes(), lr.sizes());
+      // Each task alone.
+      for (int64_t t = 0; t < 3; ++t) {
+        const torch::Tensor pt0 = p0.detach()[t].clone().requires_grad_(true);
+        const torch::Tensor lrt = lr.detach()[t].clone().requires_grad_(true);
+        std::vector<torch::Tensor> gt;
+        for (const torch::Tensor& g : gs) gt.push_back(g.detach()[t].clone().requires_grad_(true));
+        torch::Tensor pt = pt0, f = torch::zeros({}, f64);
+        AdamWMoments mt;
+        size_t out = 0;
+        for (int k = 0; k < 3; ++k) {
+          const std::vector<torch::Tensor> history(gt.begin(), gt.begin() + k + 1);
+          AdamWStepResult step = adamw_step_fused(pt, lrt, mt, torch::TensorList(history), hyper, impl);
+          for (const torch::Tensor& o : {step.p, step.moments.m, step.moments.v}) {
+            EXPECT_LT((o.detach() - outputs[out][t]).abs().max().item<double>(), 1e-15) << "task " << t << " output " << out;
+            f = f + (o * weights[out][t]).sum();
+            ++out;
+          }
+          pt = step.p, mt = step.moments;
+        }
+        std::vector<torch::Tensor> own{pt0, lrt};
+        own.insert(own.end(), gt.begin(), gt.end());
+        const std::vector<torch::Tensor> expected = torch::autograd::grad({f}, own);
+        EXPECT_LT((grads[0][t] - expected[0]).abs().max().item<double>(), 1e-12) << "d p, task " << t;
+        EXPECT_NEAR(grads[1][t].item<double>(), expected[1].item<double>(), 1e-12) << "d lr, task " << t;
+        for (size_t k = 0; k < 3; ++k) {
+          EXPECT_LT((grads[2 + k][t] - expected[2 + k]).abs().max().item<double>(), 1e-12) << "d g, task " << t;
+        }
+      }
+    }
+  }
+  const AdamWHyper hyper{0.9, 0.999, 1e-8, 0.0};
+  const torch::Tensor g = torch::zeros({3, 2});
+  EXPECT_THROW(adamw_step_fused(torch::zeros({3, 2}), torch::ones({2}), {}, torch::TensorList(g), hyper), c10::Error);
+  EXPECT_THROW(adamw_step_values(torch::zeros({3, 2}), torch::ones({3, 1}), {}, g, 1, hyper), c10::Error);
+}
+
 }  // namespace

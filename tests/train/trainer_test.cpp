@@ -440,11 +440,12 @@ std::vector<nlohmann::json> metrics_of(const RunConfig& config) {
 }  // namespace
 
 TEST(Trainer, PerTaskClippingBoundsEveryTasksShare) {
-  // A clip no task reaches leaves training as it was (the same gradients, summed in the same order;
-  // with a clip the tasks go one at a time, so the run without one does too).
+  // A clip no task reaches leaves training as it was (the same gradients, summed in the same order:
+  // both take the tasks one at a time). The tight clip runs batched (per-task replicas).
   TempRun plain("task-clip-off"), loose("task-clip-loose"), tight("task-clip-tight");
   plain.config.outer_batched = false;
   const TrainSummary p = train(plain.config, quiet());
+  loose.config.outer_batched = false;
   loose.config.outer_task_clip = 1e9;
   const TrainSummary l = train(loose.config, quiet());
   ASSERT_EQ(p.losses.size(), l.losses.size());

@@ -51,6 +51,8 @@ enum class AdamWImpl { Auto, Kernel, TensorOps };
 
 // p (any shape), lr (0-dim, may require grad), moments after g_1..g_{n-1} (the previous step's
 // result; undefined for n = 1), grads = g_1..g_n (p's shape, may require grad).
+// Per-task rates: for task-batched p (tasks, ...) lr may be (tasks), task t's block stepped with
+// lr[t] and lr[t]'s gradient that block's alone (the trainer's per-task meta-gradients).
 AdamWStepResult adamw_step_fused(const torch::Tensor& p, const torch::Tensor& lr, const AdamWMoments& moments,
                                  torch::TensorList grads, const AdamWHyper& hyper,
                                  AdamWImpl impl = AdamWImpl::Auto);

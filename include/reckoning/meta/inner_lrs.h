@@ -34,15 +34,24 @@ struct InnerLrs {
   std::vector<int64_t> group_of_tensor;  // canonical weight index -> row of `values`
   std::vector<std::string> group_names;  // row labels: tensor names, "embeddings"/"h.0"/.../"ln_f", or "all"
 
-  int64_t steps() const { return values.size(1); }
+  // `values` may also carry a leading task dimension, (T, G, N): one copy of the table per task of
+  // a task-batched inner loop (inner_lrs_per_task), so that each task's rate gradient is its own.
+  int64_t steps() const { return values.size(-1); }
+  int64_t tasks() const { return values.dim() == 3 ? values.size(0) : 0; }  // 0: one shared table
   bool learned() const { return mode != LrMode::Static; }
   // Every rate as a 0-dim tensor connected to `values` (so the outer gradient reaches it), indexed
   // [group][step]: tensor i uses [group_of_tensor[i]][k] at inner step k. Built with one exp (in
   // log space) and unbinds, so the graph has a handful of nodes, not a few per tensor and step.
+  // With a task dimension each entry is (T): one rate per task.
   std::vector<std::vector<torch::Tensor>> table() const;
-  // All rates as a (G, N) tensor in rate space (exp applied in log-space mode), detached.
+  // All rates as a (G, N) tensor in rate space (exp applied in log-space mode), detached (task 0's
+  // with a task dimension).
   torch::Tensor rates() const;
 };
+
+// The same table once per task, (T, G, N), as a fresh leaf (requiring grad when learned): a
+// task-batched inner loop with it leaves each task's rate gradient in its own row.
+InnerLrs inner_lrs_per_task(const InnerLrs& lrs, int64_t tasks);
 
 // Builds the table over the tensors `specs` (the model's weights, or its LoRA adapters:
 // inner_rate_specs), every entry = `initial` (a rate, > 0 when log_space). Per layer, the rows are

@@ -4,8 +4,9 @@
 // - Loss per task: masked LM loss of the target tokens + EOS, through the adapted weights
 //   (RECKONING) or the base weights (FT-ICR, no-facts). The tasks of a micro-batch and the
 //   micro-batches of an optimizer step are averaged (the reference sums; see docs/TRAINING.md). A
-//   micro-batch's tasks go through one task-batched inner loop (outer.batched, tasks_loss) unless
-//   outer.task_clip needs their meta-gradients one by one.
+//   micro-batch's tasks go through one task-batched inner loop (outer.batched, tasks_loss); with
+//   outer.task_clip through per-task replicas of the outer tensors (task_replicas), so that one
+//   backward gives each task's own meta-gradient to clip.
 // - Outer AdamW with three groups: decayed weights, undecayed biases/norms, and the rates (their own
 //   learning rate, no decay); linear warm-up over outer.warmup x steps then linear decay to 0;
 //   global gradient-norm clipping (and, with outer.task_clip, each task's meta-gradient clipped
@@ -74,6 +75,23 @@ torch::Tensor task_loss(const ReckoningModel& model, const EncodedTask& task, In
 // facts or all have none. `traces` gets each task's inner steps.
 torch::Tensor tasks_loss(const ReckoningModel& model, const std::vector<const EncodedTask*>& tasks, InnerMode mode,
                          bool dropout, std::vector<std::vector<InnerStepTrace>>* traces = nullptr);
+
+// Each task's own meta-gradient from one task-batched inner loop and one backward (outer.task_clip
+// with outer.batched): a copy of `model` whose trainable outer tensors (weights, LoRA adapters, the
+// rate table) are replaced by one replica per task along a new leading dimension - fresh leaves,
+// `tasks` times their memory - so tasks_loss through it leaves task t's gradient in row t of each
+// replica's gradient. `leaves` pairs each outer tensor with its replica.
+struct TaskReplicas {
+  ReckoningModel model;
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> leaves;  // (outer tensor, its (tasks, ...) replica)
+};
+TaskReplicas task_replicas(const ReckoningModel& model, int64_t tasks);
+
+// Adds sum_t scales[t] x grads[i][t] to the gradient of each outer tensor replicas.leaves[i].first
+// (grads[i]: its replica's gradient, undefined = none). A task with scale 0 is left out: its rows
+// are not read (they may hold NaN or Inf).
+void add_task_gradients(const TaskReplicas& replicas, const std::vector<torch::Tensor>& grads,
+                        const std::vector<double>& scales);
 
 // Creates a model from scratch for `config` (word tokenizer built from `corpus_tasks`, or loaded
 // from config.model_tokenizer) or loads config.model_init; rates initialised per config.
