@@ -1,6 +1,7 @@
 // The caching CPU allocator; see cpu_allocator.h.
 #include "reckoning/base/cpu_allocator.h"
 
+#include <malloc.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -243,7 +244,28 @@ void install_cpu_allocator(size_t cache_budget_bytes) {
   instance()->set_budget(cache_budget_bytes);
 }
 
+bool tune_small_block_heap() {
+#if defined(__GLIBC__)
+  // Each setting only where the environment does not give one: glibc reads MALLOC_*_ itself, and
+  // what a user set stays.
+  auto unset = [](const char* name) {
+    const char* value = std::getenv(name);
+    return value == nullptr || *value == '\0';
+  };
+  if (!unset("MALLOC_TRIM_THRESHOLD_") || !unset("MALLOC_TOP_PAD_") || !unset("MALLOC_MMAP_THRESHOLD_")) return false;
+  // Fixing any of them turns off glibc's dynamic mmap threshold, so the threshold is set too: up to
+  // it the heap serves (the caching allocator takes tensors from kLargeBlockBytes up).
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(kHeapMmapThresholdBytes));
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(kHeapTrimThresholdBytes));
+  mallopt(M_TOP_PAD, static_cast<int>(kHeapTopPadBytes));
+  return true;
+#else
+  return false;
+#endif
+}
+
 int64_t configure_cpu_allocator(int64_t mb) {
+  tune_small_block_heap();
   if (mb < 0) {
     mb = kDefaultCacheMb;
     if (const char* env = std::getenv("RECKONING_MEMORY_CACHE_MB"); env != nullptr && *env != '\0') {
