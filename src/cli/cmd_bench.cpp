@@ -44,6 +44,9 @@ const cli::RegisterCommand meta_step_command(
       app.add_option("--tasks", c->tasks, "Tasks per step (one task-batched inner loop; see --sequential)")
           ->check(CLI::PositiveNumber);
       app.add_flag("--sequential{false}", c->batched, "With --tasks: one task after another (outer.batched false)");
+      app.add_flag("--task-grads", c->task_grads,
+                   "With --tasks, batched: each task's meta-gradient apart, as outer.task_clip needs them (per-task "
+                   "replicas of the outer tensors), then summed");
       app.add_option("--facts", c->facts, "Fact sequences per task")->check(CLI::PositiveNumber);
       app.add_option("--fact-len", c->fact_len, "Tokens per fact (key included)")->check(CLI::PositiveNumber);
       app.add_option("--key-len", c->key_len, "Leading key tokens per fact (not targets)")->check(CLI::PositiveNumber);

@@ -234,6 +234,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(1e-5).weight_decay(0.01));
 
   check_positive(b.tasks, "tasks");
+  check(!b.task_grads || b.batched, "bench: --task-grads", "the batched path (not with --sequential)", "--sequential");
   std::vector<EncodedTask> tasks(static_cast<size_t>(b.tasks));
   for (EncodedTask& t : tasks) {
     t.facts = random_batch(model.config, b.facts, b.fact_len, b.key_len);
@@ -256,7 +257,17 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
     // The step's loss: the tasks' mean, as the trainer averages them (one graph at a time when
     // they go one after another).
     torch::Tensor loss;
-    if (b.batched && b.tasks > 1) {
+    if (b.batched && b.tasks > 1 && b.task_grads) {
+      // As the trainer takes them for outer.task_clip: one replica per task, one backward, each
+      // task's rows (here unclipped, scale 1 / tasks) summed into the gradients.
+      const TaskReplicas replicas = task_replicas(model, b.tasks);
+      loss = tasks_loss(replicas.model, all, mode, b.dropout).mean();
+      std::vector<torch::Tensor> inputs;
+      for (const auto& leaf : replicas.leaves) inputs.push_back(leaf.second);
+      const std::vector<torch::Tensor> grads =
+          torch::autograd::grad({loss * static_cast<double>(b.tasks)}, inputs, {}, false, false, /*allow_unused=*/true);
+      add_task_gradients(replicas, grads, std::vector<double>(static_cast<size_t>(b.tasks), per_task));
+    } else if (b.batched && b.tasks > 1) {
       loss = tasks_loss(model, all, mode, b.dropout).mean();
       loss.backward();
     } else {
@@ -307,7 +318,7 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
   nlohmann::json config = {
       {"arch", b.arch}, {"n_layer", b.n_layer}, {"n_embd", b.n_embd}, {"n_head", b.n_head}, {"n_vocab", b.n_vocab},
       {"n_kv_head", model.config.is_gpt2() ? nlohmann::json(nullptr) : nlohmann::json(model.config.llama().num_key_value_heads)},
-      {"n_inner", model.config.mlp_size()}, {"tasks", b.tasks}, {"batched", b.batched}, {"facts", b.facts}, {"fact_len", b.fact_len}, {"key_len", b.key_len},
+      {"n_inner", model.config.mlp_size()}, {"tasks", b.tasks}, {"batched", b.batched}, {"task_grads", b.task_grads}, {"facts", b.facts}, {"fact_len", b.fact_len}, {"key_len", b.key_len},
       {"question_len", b.question_len}, {"answer_len", b.answer_len}, {"inner_steps", b.inner_steps},
       {"inner_optimizer", enum_name(b.inner_optimizer)}, {"lr_mode", enum_name(b.lr_mode)}, {"first_order", b.first_order}, {"fused", b.fused},
       {"eps_root", b.eps_root}, {"float64_update", b.float64_update}, {"adapt", b.adapt},

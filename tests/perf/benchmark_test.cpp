@@ -76,6 +76,28 @@ TEST(Benchmark, MetaStepReportsFiniteConsistentNumbers) {
   }
 }
 
+TEST(Benchmark, TaskGradsStepAsTheBatchedStep) {
+  // --task-grads (each task's meta-gradient apart through per-task replicas, then summed; the
+  // gradients themselves: tests/meta/batched_test.cpp) runs the batched step's computation: the
+  // same loss on the first step (float32 rounding apart); refused with --sequential.
+  MetaStepBenchConfig c = tiny_meta();
+  c.tasks = 3;
+  c.steps = 1;
+  c.dropout = false;
+  const double batched = bench_meta_step(c).at("loss").get<double>();
+  c.task_grads = true;
+  const nlohmann::json r = bench_meta_step(c);
+  EXPECT_EQ(r.at("config").at("task_grads"), true);
+  EXPECT_NEAR(r.at("loss").get<double>(), batched, 1e-5 * std::abs(batched));
+  c.batched = false;
+  try {
+    bench_meta_step(c);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("--task-grads"));
+  }
+}
+
 TEST(Benchmark, LlamaFamilyFlopsAndMetaStep) {
   MetaStepBenchConfig c = tiny_meta();
   c.arch = "qwen2";

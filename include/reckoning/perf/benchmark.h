@@ -37,6 +37,8 @@ struct MetaStepBenchConfig {
   int64_t n_vocab = 50257;
   int64_t tasks = 1;           // tasks per step (each its own random facts and question)
   bool batched = true;         // the tasks through one task-batched inner loop (false: one after another)
+  bool task_grads = false;     // batched: each task's meta-gradient apart, as outer.task_clip takes them
+                               // (per-task replicas of the outer tensors, task_replicas), then summed
   int64_t facts = 8;           // fact sequences per task (the inner batch)
   int64_t fact_len = 24;       // tokens per fact, key included
   int64_t key_len = 4;         // leading conditioning tokens of a fact ("fact_i: "), not targets
