@@ -804,8 +804,6 @@ class Trainer {
     return true;
   }
 
-
-
   // One optimizer step: the scheduled learning rate, the tasks' losses through the inner loop
   // (gradients accumulated), clipping, the update.
   StepRecord step() {
