@@ -104,6 +104,10 @@ gpt2_small="--layers 12 --width 768 --heads 12 --question-len 30 --answer-len 2"
   # Task-batched inner loops (issue 18): GPT-2 small at 8 tasks per step, batched vs one at a time.
   bench gpt2-small-cuda-8tasks --device cuda $gpt2_small --steps 2 --tasks 8
   bench gpt2-small-cuda-8tasks-seq --device cuda $gpt2_small --steps 2 --tasks 8 --sequential
+  # Each task's meta-gradient apart (outer.task_clip batched: per-task replicas, per-task rates in
+  # the AdamW node's tensor-operation form), at 4 tasks: the replicas are 0.5 GB per task.
+  bench small-4x256-cuda-4tasks-taskgrads --device cuda --layers 4 --width 256 --steps 3 --tasks 4 --task-grads
+  bench gpt2-small-cuda-4tasks-taskgrads --device cuda $gpt2_small --steps 2 --tasks 4 --task-grads
   if [[ "${CPU_BENCH:-0}" == 1 ]]; then
     bench tiny-50k-cpu --threads "$jobs" --steps 3
     bench small-4x256-cpu --threads "$jobs" --layers 4 --width 256 --steps 3
