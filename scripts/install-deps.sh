@@ -10,6 +10,7 @@ packages=(
   libtorch-dev                # LibTorch 1.13 (CPU)
   libgloo-dev                 # the headers c10d's Gloo backend includes (runs over several processes)
   libopenblas0-openmp         # fast BLAS for LibTorch (the reference BLAS is ~5x slower)
+  libtcmalloc-minimal4        # malloc for the ~200k small C++ objects per training step (glibc's: ~1.2x slower)
   nlohmann-json3-dev          # JSON (configs, safetensors headers, data)
   libpcre2-dev                # GPT-2 pre-tokenizer regex (Unicode classes, look-ahead)
   libutf8proc-dev             # Unicode normalization (NFC, NFKC) for tokenizer.json normalizers (Qwen)

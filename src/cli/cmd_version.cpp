@@ -1,4 +1,6 @@
 // `reckoning version`: library, LibTorch and thread configuration, as JSON.
+#include <dlfcn.h>
+
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +42,8 @@ const reckoning::cli::RegisterCommand registered(
                               {"omp_wait_policy_set_by", policy_by},
                               {"omp_environment", omp_environment()},
                               {"distributed_backends", reckoning::dist_backends_built()},
+                              // The process's malloc (CMakeLists.txt: tcmalloc where it is installed).
+                              {"malloc", dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr ? "tcmalloc" : "glibc"},
                               {"parallel", at::get_parallel_info()}};
         std::cout << out.dump() << "\n";
         return 0;

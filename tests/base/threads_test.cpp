@@ -97,6 +97,11 @@ TEST(Threads, OpenMpWaitsPassivelyUnlessTheUserChose) {
             nlohmann::json({{"OMP_WAIT_POLICY", "active"}, {"OMP_NUM_THREADS", "3"}, {"OMP_PROC_BIND", "false"}}));
 }
 
+TEST(Threads, VersionNamesTheMallocTheBuildLinked) {
+  // tcmalloc where the build found it (CMakeLists.txt), else glibc's.
+  EXPECT_EQ(version("").at("malloc"), RECKONING_EXPECT_MALLOC);
+}
+
 TEST(Threads, RequestedAndEnvironmentCountsWin) {
   EXPECT_EQ(version("RECKONING_THREADS=1").at("threads"), 1);
   EXPECT_THAT(version("RECKONING_THREADS=1").at("threads_why").get<std::string>(), HasSubstr("RECKONING_THREADS"));
