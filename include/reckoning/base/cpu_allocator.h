@@ -36,7 +36,8 @@ constexpr size_t kCacheSlackBytes = size_t{64} << 20;  // what the cache may hol
 // size, ~3 % of its CPU time. tune_small_block_heap keeps up to kHeapTrimThresholdBytes free at the
 // top (and grows it kHeapTopPadBytes at a time), with a fixed mmap threshold. It changes nothing
 // when the environment sets any of MALLOC_TRIM_THRESHOLD_, MALLOC_TOP_PAD_, MALLOC_MMAP_THRESHOLD_
-// (returns false then, and off glibc).
+// (returns false then, and off glibc). With tcmalloc linked (CMakeLists.txt, the executable's
+// default where installed) glibc's heap is not used and the settings change nothing.
 constexpr size_t kHeapTrimThresholdBytes = size_t{256} << 20;
 constexpr size_t kHeapTopPadBytes = size_t{16} << 20;
 constexpr size_t kHeapMmapThresholdBytes = size_t{32} << 20;
