@@ -778,9 +778,10 @@ class Trainer {
     }
     std::vector<torch::Tensor> inputs;
     for (const auto& leaf : replicas.leaves) inputs.push_back(leaf.second);
-    const std::vector<torch::Tensor> grads =
+    std::vector<torch::Tensor> grads =
         torch::autograd::grad({losses.sum()}, inputs, {}, /*retain_graph=*/false, /*create_graph=*/false,
                               /*allow_unused=*/true);
+    if (options_.task_gradients) options_.task_gradients(grads);
     // Each task's meta-gradient norm (of its own loss: the shares' times the tasks per step), its
     // clipping scale, and 0 for a task whose meta-gradient is not finite.
     const std::vector<double> norms = group_norms(grads, n);

@@ -90,7 +90,9 @@ TEST(PaperPresets, EveryPresetHasThePapersSettingsAndTrains) {
     EXPECT_EQ(c.outer_lr, 3e-5);
     EXPECT_EQ(c.outer_eps, 1e-8);
     EXPECT_EQ(c.outer_batch_tasks, icr ? 16 : 2);
-    if (icr) EXPECT_EQ(c.outer_epochs, 6);
+    if (icr) {
+      EXPECT_EQ(c.outer_epochs, 6);
+    }
     if (!icr) {
       EXPECT_EQ(c.inner_optimizer, InnerOptimizer::AdamW);
       EXPECT_EQ(c.inner_lr, 3e-5);

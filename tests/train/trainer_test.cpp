@@ -560,6 +560,42 @@ TEST(Trainer, SkipLeavesOutTheTasksWithANonFiniteLossAndGoesOn) {
   EXPECT_TRUE(finite_model(summary.last_dir));
 }
 
+TEST(Trainer, ANonFiniteTaskMetaGradientInABatchedClippedStepLeavesOutThatTaskAlone) {
+  // outer.task_clip through per-task replicas: a NaN in one task's meta-gradient (its loss finite)
+  // is named with its task and tensor; with skip only that task is left out (the step's update
+  // still happens, from the other task) and the model stays finite; with stop the run ends.
+  auto poison_task_1_at = [](int64_t at) {
+    TrainOptions options = quiet();
+    auto step = std::make_shared<int64_t>(-1);
+    options.before_step = [step](const ReckoningModel&, const std::vector<const EncodedTask*>&, int64_t s) { *step = s; };
+    options.task_gradients = [step, at](std::vector<torch::Tensor>& grads) {
+      if (*step == at) grads.back()[1].fill_(std::nan(""));  // the rate table's replica, task 1's row
+    };
+    return options;
+  };
+  TempRun skip("task-nan-skip"), stop("task-nan-stop");
+  for (TempRun* r : {&skip, &stop}) r->config.outer_task_clip = 1.0;
+  skip.config.outer_nonfinite = "skip";
+  const TrainSummary summary = train(skip.config, poison_task_1_at(1));
+  EXPECT_EQ(summary.steps, 6);
+  const std::vector<nlohmann::json> lines = metrics_of(skip.config);
+  ASSERT_EQ(lines.size(), 6u);
+  ASSERT_TRUE(lines[1].contains("skipped"));
+  ASSERT_EQ(lines[1].at("skipped").size(), 1u);  // one task of the two
+  EXPECT_THAT(lines[1].at("skipped")[0].get<std::string>(), testing::HasSubstr(": meta-gradient of inner_lrs is NaN or Inf"));
+  EXPECT_FALSE(lines[1].contains("update_skipped"));
+  EXPECT_TRUE(std::isfinite(lines[1].at("grad_norm").get<double>()));
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i != 1) {
+      EXPECT_FALSE(lines[i].contains("skipped")) << "step " << i + 1;
+    }
+  }
+  EXPECT_TRUE(finite_model(summary.last_dir));
+  const std::string error = train_error(stop.config, poison_task_1_at(1));
+  EXPECT_THAT(error, testing::HasSubstr("step 2, task "));
+  EXPECT_THAT(error, testing::HasSubstr(": meta-gradient of inner_lrs: expected a finite value"));
+}
+
 TEST(Trainer, ANonFiniteGradientIsNamedAndItsUpdateSkippedOrTheRunStopped) {
   // Finite losses, a NaN gradient (a hook on the rate table's gradient, which only the outer
   // backward computes): found before clipping.

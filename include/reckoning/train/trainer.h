@@ -49,6 +49,10 @@ struct TrainOptions {
   // tasks and the 0-based step (the meta-gradient diagnostic, perf/meta_grad.h, looks here). It
   // must leave the model and the global random state as it found them.
   std::function<void(const ReckoningModel&, const std::vector<const EncodedTask*>&, int64_t)> before_step;
+  // Called with the per-task meta-gradients of a task-batched micro-batch under outer.task_clip
+  // (one per replica, row t = task t; task_replicas) before they are clipped and summed; it may
+  // change them (the tests inject a non-finite meta-gradient here).
+  std::function<void(std::vector<torch::Tensor>&)> task_gradients;
 };
 
 TrainSummary train(const RunConfig& config, const TrainOptions& options = {});
