@@ -10,6 +10,8 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 
+#include "reckoning/model/task_batch.h"
+
 namespace reckoning {
 
 namespace {
@@ -445,14 +447,6 @@ std::vector<double> rate_values(const torch::Tensor& lr) {
   return std::vector<double>(host.data_ptr<double>(), host.data_ptr<double>() + host.numel());
 }
 
-// The rate shaped to broadcast over p in tensor operations: per-task rates (tasks) as (tasks, 1, ...).
-torch::Tensor rate_for_ops(const torch::Tensor& lr, const torch::Tensor& p) {
-  if (lr.dim() == 0) return lr;
-  std::vector<int64_t> shape(static_cast<size_t>(p.dim()), 1);
-  shape.front() = lr.size(0);
-  return lr.view(shape);
-}
-
 // Refuses a rate that is neither 0-dim nor one per task of p's leading dimension.
 void check_rate(const torch::Tensor& p, const torch::Tensor& lr, const char* where) {
   TORCH_CHECK(lr.dim() == 0 || (lr.dim() == 1 && p.dim() >= 2 && lr.size(0) == p.size(0)), where,
@@ -467,7 +461,7 @@ void step_values(const torch::Tensor& p, const torch::Tensor& lr, const torch::T
                  torch::Tensor& m_next, torch::Tensor& v_next) {
   if (tensor_ops) {
     forward_ops(in_compute_type(p, h), in_compute_type(m, h), in_compute_type(v, h), in_compute_type(g_n, h),
-                TensorConstants(h, n, in_compute_type(rate_for_ops(lr, p), h)), next, m_next, v_next);
+                TensorConstants(h, n, in_compute_type(task_broadcast(lr, p.dim()), h)), next, m_next, v_next);
     next = next.to(p.scalar_type()), m_next = m_next.to(p.scalar_type()), v_next = v_next.to(p.scalar_type());
     return;
   }
@@ -553,7 +547,7 @@ struct AdamWStep : public torch::autograd::Function<AdamWStep> {
       std::vector<torch::Tensor> g_compute;
       for (const auto& t : g) g_compute.push_back(in_compute_type(t, h));
       out[1] = backward_ops(in_compute_type(p, h), g_compute, in_compute_type(go, h), in_compute_type(dm_in, h),
-                            in_compute_type(dv_in, h), TensorConstants(h, n, in_compute_type(rate_for_ops(lr, p), h)),
+                            in_compute_type(dv_in, h), TensorConstants(h, n, in_compute_type(task_broadcast(lr, p.dim()), h)),
                             h.weight_decay, need_g, lr.dim() == 0 ? 0 : lr.size(0), grads)
                    .to(lr.scalar_type())
                    .view(lr.sizes());

@@ -218,11 +218,7 @@ InnerRun inner_run(const DecoderConfig& config, const DecoderWeights& base, cons
       for (size_t t = 0; t < groups; ++t) clips_host[t] = norms[t] > inner.grad_clip;
       const torch::Tensor clips = torch::tensor(clips_host, torch::kUInt8).to(sq.device(), torch::kBool);  // (tasks)
       torch::Tensor scale = torch::where(clips, inner.grad_clip / (safe_sqrt(sq) + 1e-6), torch::ones_like(sq));
-      for (auto& g : grads) {
-        std::vector<int64_t> shape(static_cast<size_t>(g.dim()), 1);
-        shape.front() = tasks;
-        g = g * scale.view(shape);
-      }
+      for (auto& g : grads) g = g * task_broadcast(scale, g.dim());
     }
     if (k == 0) {
       const bool adamw = inner.optimizer == InnerOptimizer::AdamW;
@@ -243,12 +239,7 @@ InnerRun inner_run(const DecoderConfig& config, const DecoderWeights& base, cons
       // 0-dim (or one per task: (tasks)), connected to the table; `lr_b` broadcasts over the tensor.
       torch::Tensor lr = rate_table[lrs.group_of_tensor[i]][k];
       if (!keep_graph) lr = lr.detach();
-      torch::Tensor lr_b = lr;
-      if (lr.dim() == 1) {
-        std::vector<int64_t> shape(static_cast<size_t>(fast[i].dim()), 1);
-        shape.front() = tasks;
-        lr_b = lr.view(shape);
-      }
+      const torch::Tensor lr_b = task_broadcast(lr, fast[i].dim());
       const double lr_value = rate_values[lrs.group_of_tensor[i]][k];
       lr_sum += lr_value;
       lr_min = std::min(lr_min, lr_value);

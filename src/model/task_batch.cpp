@@ -29,6 +29,14 @@ int64_t task_count(const torch::Tensor& t, int64_t plain_dim) {
   return t.defined() && t.dim() > plain_dim ? t.size(0) : 0;
 }
 
+torch::Tensor task_broadcast(const torch::Tensor& v, int64_t dim) {
+  if (v.dim() == 0) return v;
+  TORCH_CHECK(v.dim() == 1 && dim >= 1, "task_broadcast: one value per task (N) over a tensor of at least one dimension");
+  std::vector<int64_t> shape(static_cast<size_t>(dim), 1);
+  shape.front() = v.size(0);
+  return v.view(shape);
+}
+
 torch::Tensor task_matmul(const torch::Tensor& x2, const torch::Tensor& w, bool transposed, const torch::Tensor& bias) {
   const int64_t n = task_count(w, 2), nb = task_count(bias, 1);
   if (n == 0 && nb == 0) {  // shared weights: the plain product

@@ -259,14 +259,10 @@ nlohmann::json bench_meta_step(const MetaStepBenchConfig& b) {
     torch::Tensor loss;
     if (b.batched && b.tasks > 1 && b.task_grads) {
       // As the trainer takes them for outer.task_clip: one replica per task, one backward, each
-      // task's rows (here unclipped, scale 1 / tasks) summed into the gradients.
+      // task's rows (here unclipped: the mean's gradient, scale 1) summed into the gradients.
       const TaskReplicas replicas = task_replicas(model, b.tasks);
       loss = tasks_loss(replicas.model, all, mode, b.dropout).mean();
-      std::vector<torch::Tensor> inputs;
-      for (const auto& leaf : replicas.leaves) inputs.push_back(leaf.second);
-      const std::vector<torch::Tensor> grads =
-          torch::autograd::grad({loss * static_cast<double>(b.tasks)}, inputs, {}, false, false, /*allow_unused=*/true);
-      add_task_gradients(replicas, grads, std::vector<double>(static_cast<size_t>(b.tasks), per_task));
+      add_task_gradients(replicas, task_replica_gradients(replicas, loss), std::vector<double>(static_cast<size_t>(b.tasks), 1.0));
     } else if (b.batched && b.tasks > 1) {
       loss = tasks_loss(model, all, mode, b.dropout).mean();
       loss.backward();

@@ -26,6 +26,7 @@
 #include "reckoning/dist/process_group.h"
 #include "reckoning/eval/labels.h"
 #include "reckoning/model/lora.h"
+#include "reckoning/model/task_batch.h"
 #include "reckoning/train/outer_optimizer.h"
 #include "reckoning/text/word_tokenizer.h"
 
@@ -94,6 +95,13 @@ TaskReplicas task_replicas(const ReckoningModel& model, int64_t tasks) {
   return r;
 }
 
+std::vector<torch::Tensor> task_replica_gradients(const TaskReplicas& replicas, const torch::Tensor& loss) {
+  std::vector<torch::Tensor> inputs;
+  for (const auto& leaf : replicas.leaves) inputs.push_back(leaf.second);
+  return torch::autograd::grad({loss}, inputs, {}, /*retain_graph=*/false, /*create_graph=*/false,
+                               /*allow_unused=*/true);
+}
+
 void add_task_gradients(const TaskReplicas& replicas, const std::vector<torch::Tensor>& grads,
                         const std::vector<double>& scales) {
   TORCH_CHECK(grads.size() == replicas.leaves.size(), "add_task_gradients: one gradient per replica");
@@ -101,9 +109,7 @@ void add_task_gradients(const TaskReplicas& replicas, const std::vector<torch::T
   for (size_t i = 0; i < grads.size(); ++i) {
     if (!grads[i].defined()) continue;
     TORCH_CHECK(grads[i].size(0) == static_cast<int64_t>(scales.size()), "add_task_gradients: one scale per task");
-    std::vector<int64_t> shape(static_cast<size_t>(grads[i].dim()), 1);
-    shape.front() = static_cast<int64_t>(scales.size());
-    const torch::Tensor scale = torch::tensor(scales, torch::kFloat64).to(grads[i].options()).view(shape);
+    const torch::Tensor scale = task_broadcast(torch::tensor(scales, torch::kFloat64).to(grads[i].options()), grads[i].dim());
     // A left-out task's rows may hold NaN: chosen away, not multiplied by 0.
     const torch::Tensor sum = torch::where(scale != 0, grads[i] * scale, torch::zeros({}, grads[i].options())).sum(0);
     torch::Tensor owner = replicas.leaves[i].first;
@@ -776,11 +782,7 @@ class Trainer {
       losses.sum().backward();
       return true;
     }
-    std::vector<torch::Tensor> inputs;
-    for (const auto& leaf : replicas.leaves) inputs.push_back(leaf.second);
-    std::vector<torch::Tensor> grads =
-        torch::autograd::grad({losses.sum()}, inputs, {}, /*retain_graph=*/false, /*create_graph=*/false,
-                              /*allow_unused=*/true);
+    std::vector<torch::Tensor> grads = task_replica_gradients(replicas, losses.sum());
     if (options_.task_gradients) options_.task_gradients(grads);
     // Each task's meta-gradient norm (of its own loss: the shares' times the tasks per step), its
     // clipping scale, and 0 for a task whose meta-gradient is not finite.

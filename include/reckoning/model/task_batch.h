@@ -24,6 +24,10 @@ namespace reckoning {
 // is a shared (plain) tensor or undefined.
 int64_t task_count(const torch::Tensor& t, int64_t plain_dim);
 
+// One value per task, v (N), shaped (N, 1, ..., 1) to broadcast over a task-batched tensor of `dim`
+// dimensions (a per-task rate or scale); a 0-dim v as it is.
+torch::Tensor task_broadcast(const torch::Tensor& v, int64_t dim);
+
 // x2 (R, in) times a matrix, plus an optional bias: w (in, out) or (N, in, out) gives x2 w; with
 // `transposed`, w (out, in) or (N, out, in) gives x2 w^T (a Linear layer). bias (out) or (N, out).
 // Returns (R, out). Products follow precision.h.

@@ -91,6 +91,10 @@ struct TaskReplicas {
 };
 TaskReplicas task_replicas(const ReckoningModel& model, int64_t tasks);
 
+// The gradient of `loss` (computed through replicas.model) with respect to each replica, in
+// replicas.leaves' order (undefined where the loss does not reach it): row t of each is task t's.
+std::vector<torch::Tensor> task_replica_gradients(const TaskReplicas& replicas, const torch::Tensor& loss);
+
 // Adds sum_t scales[t] x grads[i][t] to the gradient of each outer tensor replicas.leaves[i].first
 // (grads[i]: its replica's gradient, undefined = none). A task with scale 0 is left out: its rows
 // are not read (they may hold NaN or Inf).
